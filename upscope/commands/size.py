@@ -1,0 +1,165 @@
+"""``upscope size``: output sizes of one layer or a stack, and the target solver."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from upscope import arith
+from upscope.arith import Bounds, Framework
+from upscope.errors import UpscopeError
+
+HELP = (
+    "Output-size calculator for transposed convolutions and layer stacks, and a solver for the "
+    "parameters that hit a target size. Example: upscope size --input 14 --k 4 --s 2 --p 1"
+)
+
+
+def register(app: typer.Typer) -> None:
+    from upscope.cli import guarded
+
+    app.command("size", help=HELP, short_help=HELP.split(". Example")[0] + ".")(guarded(size))
+
+
+def size(
+    input: Annotated[
+        str, typer.Option("--input", "-i", help="Input size: N, or AxB per axis.")
+    ] = "",
+    k: Annotated[str | None, typer.Option("--k", help="Kernel size (int or AxB).")] = None,
+    s: Annotated[str, typer.Option("--s", help="Stride (int or AxB).")] = "1",
+    p: Annotated[
+        str,
+        typer.Option("--p", help="Padding (int or AxB); same|valid|full with keras/jax."),
+    ] = "0",
+    op: Annotated[
+        str | None, typer.Option("--op", help="Output padding (int or AxB); default 0.")
+    ] = None,
+    d: Annotated[str, typer.Option("--d", help="Dilation (int or AxB).")] = "1",
+    layer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--layer",
+            help="A layer of a stack, repeatable: 'convT k=4 s=2 p=1', 'conv k=3 p=1', "
+            "'pool k=2', 'upsample scale=2', 'pixelshuffle r=2', 'pixelunshuffle r=2'.",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="Solve for parameters giving this size.")
+    ] = None,
+    framework: Annotated[
+        Framework, typer.Option("--framework", help="Padding semantics to use.")
+    ] = Framework.torch,
+    max_k: Annotated[int, typer.Option("--max-k", help="Solver: largest kernel.")] = 8,
+    max_s: Annotated[int, typer.Option("--max-s", help="Solver: largest stride.")] = 4,
+    max_d: Annotated[int, typer.Option("--max-d", help="Solver: largest dilation.")] = 2,
+    max_p: Annotated[
+        int | None, typer.Option("--max-p", help="Solver: largest padding [default: D*(K-1)].")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Solver: rows shown in the table.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    from upscope.render import size_view
+
+    if not input:
+        raise UpscopeError("--input is required (e.g. --input 14 or --input 14x20)")
+    inputs = arith.parse_axes(input, "--input")
+    if target is not None:
+        if framework is not Framework.torch:
+            raise UpscopeError("--target solves for PyTorch parameters; drop --framework")
+        if layer:
+            raise UpscopeError("--target solves one layer; it cannot be combined with --layer")
+        targets = arith.parse_axes(target, "--target")
+        both = arith.broadcast({"--input": inputs, "--target": targets})
+        bounds = Bounds(max_k, max_s, max_d, max_p)
+        solutions = arith.solve(both["--input"], both["--target"], bounds)
+        per_axis = len(inputs) > 1 or len(targets) > 1
+        doc = size_view.solve_document(both["--input"], both["--target"], solutions, per_axis)
+        if json_out:
+            size_view.print_json(doc)
+        else:
+            size_view.show_solutions(doc, solutions, bounds, limit)
+        return
+    if framework is not Framework.torch:
+        if layer:
+            raise UpscopeError(f"--framework {framework} computes one layer; drop --layer")
+        if k is None:
+            raise UpscopeError("--k is required")
+        doc = _other_framework(framework, inputs, k, s, p, op, d)
+        if json_out:
+            size_view.print_json(doc)
+        else:
+            size_view.show_framework(doc)
+        return
+    if layer:
+        if k is not None:
+            raise UpscopeError("give either --k/--s/... for one layer or --layer for a stack")
+        specs = [arith.parse_layer(text) for text in layer]
+    else:
+        if k is None:
+            raise UpscopeError("--k is required (or give a stack with --layer)")
+        specs = [one_layer_spec(k, s, p, op or "0", d)]
+    ndims = {spec.ndim for spec in specs} - {None}
+    ndim = len(inputs) if len(inputs) > 1 or not ndims else max(ndims)
+    inputs = inputs * ndim if len(inputs) == 1 else inputs
+    results = arith.stack_output(specs, inputs)
+    doc = size_view.stack_document(results, per_axis=len(inputs) > 1 or bool(ndims))
+    if json_out:
+        size_view.print_json(doc)
+    else:
+        size_view.show_stack(doc, results)
+
+
+def one_layer_spec(k: str, s: str, p: str, op: str, d: str) -> arith.LayerSpec:
+    """The LayerSpec of ``--k --s --p --op --d`` (PyTorch semantics)."""
+    raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
+    values = {name: arith.parse_axes(text, name) for name, text in raw.items()}
+    per_axis = {name[2:] for name, v in values.items() if len(v) > 1}
+    values = arith.broadcast(values)
+    return arith.convt_spec(
+        values["--k"], values["--s"], values["--p"], values["--op"], values["--d"], per_axis
+    )
+
+
+def _other_framework(
+    framework: Framework, inputs: arith.Axes, k: str, s: str, p: str, op: str | None, d: str
+) -> dict[str, object]:
+    padding = p.lower()
+    values = {
+        "--input": inputs,
+        "--k": arith.parse_axes(k, "--k"),
+        "--s": arith.parse_axes(s, "--s"),
+        "--d": arith.parse_axes(d, "--d"),
+    }
+    if op is not None:
+        if framework is Framework.jax:
+            raise UpscopeError("--op has no meaning with --framework jax")
+        values["--op"] = arith.parse_axes(op, "--op")
+    per_axis = any(len(v) > 1 for v in values.values())
+    values = arith.broadcast(values)
+    if padding == "0":
+        padding = "valid"
+    outputs, equivalents = [], []
+    for axis, i in enumerate(values["--input"]):
+        kk, ss, dd = values["--k"][axis], values["--s"][axis], values["--d"][axis]
+        if framework is Framework.keras:
+            oo = values["--op"][axis] if "--op" in values else None
+            out = arith.keras_output(i, kk, ss, padding, oo, dd)
+        else:
+            out = arith.jax_output(i, kk, ss, padding, dd)
+        outputs.append(out)
+        equivalents.append(arith.torch_equivalent(i, kk, ss, out, dd))
+    return {
+        "framework": str(framework),
+        "padding": padding,
+        "per_axis": per_axis,
+        "input": list(values["--input"]),
+        "kernel": list(values["--k"]),
+        "stride": list(values["--s"]),
+        "dilation": list(values["--d"]),
+        "output_padding": list(values["--op"]) if "--op" in values else None,
+        "output": outputs,
+        "torch_equivalent": [
+            None if e is None else {"padding": e[0], "output_padding": e[1]} for e in equivalents
+        ],
+    }

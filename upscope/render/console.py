@@ -1,0 +1,37 @@
+"""The consoles every presenter writes to, and the one JSON writer."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from rich.console import Console
+
+
+def out_console() -> Console:
+    """A rich console on stdout (what a person reads)."""
+    return Console(highlight=False)
+
+
+def err_console() -> Console:
+    """A rich console on stderr (progress and notes, kept out of --json output)."""
+    return Console(stderr=True, highlight=False)
+
+
+def _clean(value: Any) -> Any:
+    """Make a value JSON-safe: NaN and infinities become null, tuples lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """Write exactly one JSON document to stdout."""
+    sys.stdout.write(json.dumps(_clean(document), indent=2) + "\n")
+    sys.stdout.flush()

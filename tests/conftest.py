@@ -25,7 +25,7 @@ class CliResult:
 
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Call ``upscope.cli.main(args)`` as the console script would; return its exit code and output."""
+    """Call ``upscope.cli.main(args)`` as the console script does; return exit code and output."""
     from upscope.cli import main
 
     monkeypatch.setenv("COLUMNS", "120")

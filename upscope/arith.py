@@ -77,7 +77,7 @@ def _check_non_negative(name: str, value: int) -> None:
 
 
 def convt_output(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
-    """PyTorch ConvTranspose: O = (I-1)*S - 2P + D*(K-1) + P_out + 1, refused where torch refuses."""
+    """PyTorch ConvTranspose: O = (I-1)*S - 2P + D*(K-1) + P_out + 1; refuses what torch refuses."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
     _check_positive("stride s", s)
@@ -411,9 +411,7 @@ def layer_output(spec: LayerSpec, input_size: Axes) -> LayerResult:
     if spec.kind == "convT":
         g = spec.get
         formulas = tuple(
-            convt_formula(
-                i, g("k", a, 1), g("s", a, 1), g("p", a, 0), g("op", a, 0), g("d", a, 1)
-            )
+            convt_formula(i, g("k", a, 1), g("s", a, 1), g("p", a, 0), g("op", a, 0), g("d", a, 1))
             for a, i in enumerate(input_size)
         )
     return LayerResult(spec, input_size, output, verdict, note, formulas)
@@ -530,6 +528,7 @@ def _rank(sol: Solution, i: int, t: int) -> tuple[float, ...]:
     """Even overlap first; then a stride matching T/I, no dilation, no output padding, K=2S."""
     return (
         not sol.even_overlap,
+        overlap_verdict(sol.kernel, sol.stride, sol.dilation) == "holes",
         abs(sol.stride - t / i),
         sol.dilation,
         sol.output_padding,
@@ -573,5 +572,11 @@ def solve(inputs: Axes, targets: Axes, bounds: Bounds = Bounds()) -> list[tuple[
     combos: list[tuple[int, tuple[Solution, ...]]] = [(0, ())]
     for sols in per_axis:
         combos = [(r + n, c + (sol,)) for r, c in combos for n, sol in enumerate(sols)]
-    combos.sort(key=lambda rc: (not all(s.even_overlap for s in rc[1]), rc[0]))
+    combos.sort(
+        key=lambda rc: (
+            not all(s.even_overlap for s in rc[1]),
+            any(overlap_verdict(s.kernel, s.stride, s.dilation) == "holes" for s in rc[1]),
+            rc[0],
+        )
+    )
     return [c for _, c in combos]

@@ -10,16 +10,27 @@ from upscope import arith
 from upscope.arith import Bounds, Framework
 from upscope.errors import UpscopeError
 
-HELP = (
-    "Output-size calculator for transposed convolutions and layer stacks, and a solver for the "
-    "parameters that hit a target size. Example: upscope size --input 14 --k 4 --s 2 --p 1"
-)
+SHORT = "Output sizes of a transposed conv or a layer stack; solve for a target size."
+EXAMPLE = "upscope size --input 14 --k 4 --s 2 --p 1"
+HELP = f"""{SHORT}
+
+Examples:
+
+  {EXAMPLE}
+
+  upscope size --input 4 --layer "convT k=4 s=2 p=1" --layer "convT k=4 s=2 p=1"
+
+  upscope size --input 14 --target 28
+
+  upscope size --input 14 --k 4 --s 2 --p same --framework keras
+"""
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("size", help=HELP, short_help=HELP.split(". Example")[0] + ".")(guarded(size))
+    short = f"{SHORT} Example: {EXAMPLE}"
+    app.command("size", help=HELP, short_help=short)(guarded(size))
 
 
 def size(
@@ -54,7 +65,7 @@ def size(
     max_s: Annotated[int, typer.Option("--max-s", help="Solver: largest stride.")] = 4,
     max_d: Annotated[int, typer.Option("--max-d", help="Solver: largest dilation.")] = 2,
     max_p: Annotated[
-        int | None, typer.Option("--max-p", help="Solver: largest padding [default: D*(K-1)].")
+        int | None, typer.Option("--max-p", help="Solver: largest padding (default: D*(K-1)).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Solver: rows shown in the table.")] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
@@ -102,7 +113,9 @@ def size(
     ndims = {spec.ndim for spec in specs} - {None}
     ndim = len(inputs) if len(inputs) > 1 or not ndims else max(ndims)
     inputs = inputs * ndim if len(inputs) == 1 else inputs
-    results = arith.stack_output(specs, inputs)
+    # a stack's errors name the failing layer; one layer's errors name the bad value alone
+    run = arith.stack_output if layer else lambda s, i: [arith.layer_output(s[0], i)]
+    results = run(specs, inputs)
     doc = size_view.stack_document(results, per_axis=len(inputs) > 1 or bool(ndims))
     if json_out:
         size_view.print_json(doc)

@@ -5,18 +5,23 @@ from __future__ import annotations
 import json
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def out_console() -> Console:
     """A rich console on stdout (what a person reads)."""
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 def err_console() -> Console:
     """A rich console on stderr (progress and notes, kept out of --json output)."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 

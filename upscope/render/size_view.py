@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
-from upscope.arith import Axes, Bounds, LayerResult, Solution
+from upscope.arith import Axes, Bounds, LayerResult, Solution, overlap_verdict
 from upscope.render.console import out_console, print_json
 
 __all__ = ["print_json", "stack_document", "solve_document", "show_stack", "show_solutions"]
@@ -115,6 +113,8 @@ def show_stack(doc: dict[str, Any], results: list[LayerResult]) -> None:
         console.print(f"output size: [bold]{_fmt(doc['output'])}[/bold]")
         console.print(f"overlap: {_verdict_text(result.verdict)} ({result.note})")
         return
+    from rich.table import Table
+
     table = Table(title="Layer stack", title_justify="left")
     for name in ("#", "kind", "parameters", "input", "output", "overlap"):
         table.add_column(name, justify="right" if name == "#" else "left")
@@ -148,6 +148,8 @@ def show_solutions(
             f"within {scope}; raise --max-k/--max-s/--max-d/--max-p."
         )
         return
+    from rich.table import Table
+
     table = Table(
         title=f"ConvTranspose parameters mapping {_fmt(doc['input'])} -> {_fmt(doc['target'])} "
         f"({len(solutions)} within {scope})",
@@ -158,15 +160,8 @@ def show_solutions(
     for n, sol in enumerate(doc["solutions"][: max(limit, 1)]):
         mark = "[bold green]*[/]" if n == 0 else ""
         verdict = "even" if sol["even_overlap"] else "checkerboard"
-        if not sol["even_overlap"]:
-            verdicts = [s.even_overlap for s in solutions[n]]
-            from upscope.arith import overlap_verdict
-
-            if any(
-                overlap_verdict(s.kernel, s.stride, s.dilation) == "holes" for s in solutions[n]
-            ):
-                verdict = "holes"
-            del verdicts
+        if any(overlap_verdict(s.kernel, s.stride, s.dilation) == "holes" for s in solutions[n]):
+            verdict = "holes"
         table.add_row(
             mark,
             *(

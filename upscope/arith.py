@@ -381,21 +381,44 @@ def _verdict(spec: LayerSpec, ndim: int) -> tuple[str | None, str]:
 
 
 def explain(per_axis: list[tuple[int, int, int, str]]) -> str:
-    """One plain sentence on why an axis set is even, uneven or has holes."""
+    """One plain sentence on why a layer's axes are even, uneven or have holes.
+
+    >>> explain([(3, 2, 1, "checkerboard")])
+    'K=3 is not a multiple of S=2: interior pixels receive 1 or 2 taps per axis (1, 2 or 4 in 2D)'
+    """
+    one_axis = len(per_axis) == 1
     bad = [(k, s, d, v) for k, s, d, v in per_axis if v != "even"]
     if not bad:
         k, s, d, _ = per_axis[0]
         if all(x[:3] == per_axis[0][:3] for x in per_axis):
-            cov = phase_coverage(k, s, d)[0] ** len(per_axis)
-            return f"K={k} is a multiple of S={s}: every interior pixel gets {cov} taps"
+            taps = phase_coverage(k, s, d)[0]
+            if one_axis:
+                return (
+                    f"K={k} is a multiple of S={s}: every interior pixel gets {taps} taps "
+                    f"per axis ({taps * taps} in 2D)"
+                )
+            total = taps ** len(per_axis)
+            return f"K={k} is a multiple of S={s}: every interior pixel gets {total} taps"
         return "every axis spreads its kernel evenly"
     k, s, d, v = bad[0]
-    cov = sorted(set(phase_coverage(k, s, d)))
     dil = f" with D={d}" if d != 1 else ""
     if v == "holes":
-        return f"K={k}, S={s}{dil}: some output phases receive no tap at all (holes)"
-    counts = ", ".join(map(str, cov))
-    return f"K={k} is not a multiple of S={s}{dil}: phases receive {counts} taps per axis"
+        return f"K={k}, S={s}{dil}: some interior pixels receive no tap at all (holes)"
+    cov = sorted(set(phase_coverage(k, s, d)))
+    counts = " or ".join(map(str, cov))
+    if one_axis:
+        products = sorted({a * b for a in cov for b in cov})
+        in_2d = ", ".join(map(str, products[:-1])) + f" or {products[-1]}"
+        return (
+            f"K={k} is not a multiple of S={s}{dil}: interior pixels receive {counts} taps "
+            f"per axis ({in_2d} in 2D)"
+        )
+    products = [1]
+    for kk, ss, dd, _ in per_axis:
+        axis_cov = set(phase_coverage(kk, ss, dd))
+        products = sorted({p * c for p in products for c in axis_cov})
+    shown = ", ".join(map(str, products[:-1])) + f" or {products[-1]}"
+    return f"K={k} is not a multiple of S={s}{dil}: interior pixels receive {shown} taps"
 
 
 def layer_output(spec: LayerSpec, input_size: Axes) -> LayerResult:

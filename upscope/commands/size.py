@@ -110,7 +110,7 @@ def size(
         if k is None:
             raise UpscopeError("--k is required (or give a stack with --layer)")
         specs = [one_layer_spec(k, s, p, op or "0", d)]
-    ndims = {spec.ndim for spec in specs} - {None}
+    ndims = {spec.ndim for spec in specs if spec.ndim is not None}
     ndim = len(inputs) if len(inputs) > 1 or not ndims else max(ndims)
     inputs = inputs * ndim if len(inputs) == 1 else inputs
     # a stack's errors name the failing layer; one layer's errors name the bad value alone

@@ -13,8 +13,8 @@ and score each output with :mod:`upscope.metrics`. The result holds the mean and
 transposed conv, so the gradient that reaches a generator's output through a discriminator (or
 an encoder) gets the same pattern. For each (K, S) in (2S-1, S), (2S, S), (S, S), (2S+1, S) it
 builds ``Conv2d(C, C, K, stride=S, padding=(K-1)//2)`` on an (S*N) x (S*N) input and
-backpropagates an upstream gradient that is ``constant`` (ones: the loss is the sum of the outputs) or
-``noise`` (randn); the metrics are those of the input gradient.
+backpropagates an upstream gradient that is ``constant`` (ones: the loss is the sum of the
+outputs) or ``noise`` (randn); the metrics are those of the input gradient.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class Measurement:
     ``uniform_checkerboard`` is the phase imbalance of the constant-input response with every
     weight set to 1 and every bias to 0: the share of the structure that the layer's geometry
     (the overlap) makes whatever the weights. ``response`` is channel 0 of the output for the
-    first seed (kept for the figures); ``spectrum`` the power spectrum (:func:`upscope.metrics.power_spectrum`) averaged over seeds.
+    first seed (kept for the figures); ``spectrum`` the power spectrum
+    (:func:`upscope.metrics.power_spectrum`) averaged over seeds.
     """
 
     method: str

@@ -37,7 +37,7 @@ checkerboard.
 >>> r = convt_overlap((4,), (2,), (1,), (0,), (1,), (8,))
 >>> r.map.tolist(), r.verdict
 ([1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1], 'even')
->>> sorted(set(convt_overlap((3,), (2,), (0,), (0,), (1,), (8, 8)).interior_values().tolist()))
+>>> np.unique(convt_overlap((3,), (2,), (0,), (0,), (1,), (8, 8)).interior_values()).tolist()
 [1, 2, 4]
 """
 

@@ -38,7 +38,11 @@ _STOPS = [
     (253, 231, 37),
 ]
 _MAX_GRID_ROWS = 48
+_MAX_BLOCK_ROWS = 16
 _WINDOW = 16
+_PNG_FULL = 64  # larger maps are drawn as a full-resolution window
+_PNG_WINDOW = 32
+_PNG_PROFILE = 64
 
 
 def _x(values: tuple[int, ...] | list[int]) -> str:
@@ -178,7 +182,7 @@ def show(result: OverlapResult, png: Path | None, console: Console | None = None
         console.print(_grid(values, lo, hi, inside), end="")
         console.print("[dim]dimmed cells: border, outside the interior[/dim]")
     else:
-        f = max(-(-cols // max(width // 2, 1)), -(-rows // _MAX_GRID_ROWS), 2)
+        f = max(-(-cols // max(width // 2, 1)), -(-rows // _MAX_BLOCK_ROWS), 2)
         means = _block_means(values, f)
         console.print(
             f"[dim]downsampled {f}:1 per axis ({_x(list(values.shape))} -> "
@@ -206,7 +210,11 @@ def show(result: OverlapResult, png: Path | None, console: Console | None = None
     style = _VERDICT_STYLE[result.verdict]
     console.print(f"[{style}]{result.verdict}[/]: {result.explanation}")
     if png is not None:
-        console.print(f"wrote {png}")
+        console.print(f"wrote {png}", soft_wrap=True)
+
+
+def opt(value: int | None) -> str:
+    return "-" if value is None else str(value)
 
 
 def figures_table(result: OverlapResult) -> Table:
@@ -223,9 +231,6 @@ def figures_table(result: OverlapResult) -> Table:
     else:
         where = "none (input too small)"
     table.add_row("pixels", _x(list(result.output_size)), where)
-
-    def opt(v: int | None) -> str:
-        return "-" if v is None else str(v)
 
     table.add_row("min", str(result.min), opt(result.interior_min))
     table.add_row("max", str(result.max), opt(result.interior_max))
@@ -258,9 +263,22 @@ def file_name(result: OverlapResult, layers: int = 1) -> str:
     return f"overlap_{body}{reps_text}_in{_x(result.input_size)}.png"
 
 
+def _window_start(start: int, stop: int, size: int, length: int) -> int:
+    """Where a full-resolution window of ``length`` begins: a few border pixels, then interior."""
+    if stop <= start:
+        return max((size - length) // 2, 0)
+    return min(max(start - 3, 0), max(size - length, 0))
+
+
 def write_png(result: OverlapResult, path: Path) -> Path:
-    """Heatmap with colorbar (counts in cells when small) and the middle-row profile beside it."""
+    """Heatmap with colorbar (counts in cells when small) and the middle-row profile beside it.
+
+    A map larger than ``_PNG_FULL`` per axis is shown as a full-resolution window (a few
+    border pixels and the start of the interior): averaging pixels on screen would hide the
+    very pattern the figure is for.
+    """
     from matplotlib.patches import Rectangle
+    from matplotlib.ticker import MaxNLocator
 
     from upscope.render.plots import new_figure, save_figure
 
@@ -270,29 +288,42 @@ def write_png(result: OverlapResult, path: Path) -> Path:
     fig = new_figure(12.5, 5.4 if not one_d else 3.6)
     grid = fig.add_gridspec(1, 2, width_ratios=[1.25, 1])
     ax = fig.add_subplot(grid[0, 0])
-    big = max(rows, cols) > 512
+    wr = 0 if rows <= _PNG_FULL else _window_start(r0, r1, rows, _PNG_WINDOW)
+    wc = 0 if cols <= _PNG_FULL else _window_start(c0, c1, cols, _PNG_WINDOW)
+    nr = rows if rows <= _PNG_FULL else _PNG_WINDOW
+    nc = cols if cols <= _PNG_FULL else _PNG_WINDOW
+    shown = values[wr : wr + nr, wc : wc + nc]
+    flat = result.min == result.max
     image = ax.imshow(
-        values,
+        shown,
         cmap="viridis",
-        interpolation="antialiased" if big else "nearest",
+        interpolation="nearest",
         aspect="auto" if one_d else "equal",
-        vmin=result.min,
-        vmax=result.max,
+        vmin=result.min - (0.5 if flat else 0),
+        vmax=result.max + (0.5 if flat else 0),
+        extent=(wc - 0.5, wc + nc - 0.5, wr + nr - 0.5, wr - 0.5),
     )
-    fig.colorbar(image, ax=ax, label="contributions per output pixel", shrink=0.9)
-    if max(rows, cols) <= 24:
+    fig.colorbar(
+        image,
+        ax=ax,
+        label="contributions per output pixel",
+        shrink=0.9,
+        ticks=MaxNLocator(integer=True),
+    )
+    if max(nr, nc) <= 24:
         mid = (result.min + result.max) / 2
-        size = 9 if max(rows, cols) <= 16 else 7
-        for (r, c), v in np.ndenumerate(values):
+        size = 9 if max(nr, nc) <= 16 else 7
+        for (r, c), v in np.ndenumerate(shown):
             ax.text(
-                c,
-                r,
+                wc + c,
+                wr + r,
                 str(int(v)),
                 ha="center",
                 va="center",
                 fontsize=size,
                 color="black" if v > mid else "white",
             )
+    notes = []
     if r1 > r0 and c1 > c0:
         ax.add_patch(
             Rectangle(
@@ -303,41 +334,61 @@ def write_png(result: OverlapResult, path: Path) -> Path:
                 edgecolor="red",
                 linestyle="--",
                 linewidth=1.5,
-                label="interior",
             )
         )
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+        notes.append("red dashed: interior")
+    else:
+        notes.append("no interior")
+    if (nr, nc) != (rows, cols):
+        where = (
+            f"columns {wc}-{wc + nc - 1}"
+            if one_d
+            else (f"rows {wr}-{wr + nr - 1}, cols {wc}-{wc + nc - 1}")
+        )
+        notes.insert(0, f"full-resolution window ({where}) of the {_x([*result.output_size])} map")
+    ax.set_title("; ".join(notes), fontsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("output column")
     if one_d:
         ax.set_yticks([])
     else:
         ax.set_ylabel("output row")
-    if big:
-        ax.set_title(
-            f"{rows}x{cols} map: pixels are smaller than the screen, colours are averaged",
-            fontsize=9,
-        )
     mid_row = rows // 2
-    profile = values[mid_row]
+    nonzero = np.flatnonzero(values.any(axis=1))
+    if nonzero.size and not values[mid_row].any():  # a row of holes says little: the nearest
+        mid_row = int(nonzero[np.argmin(np.abs(nonzero - mid_row))])
+    pc = cols if cols <= _PNG_FULL else _PNG_PROFILE
+    pstart = 0 if cols <= _PNG_FULL else _window_start(c0, c1, cols, pc)
+    profile = values[mid_row, pstart : pstart + pc]
     pax = fig.add_subplot(grid[0, 1])
-    x = np.arange(cols)
-    if cols <= 128:
-        pax.step(x, profile, where="mid", color="tab:blue")
-        pax.plot(x, profile, "o", color="tab:blue", markersize=3)
-    else:
-        pax.plot(x, profile, color="tab:blue", linewidth=0.6)
+    x = np.arange(pstart, pstart + pc)
+    pax.step(x, profile, where="mid", color="tab:blue")
+    pax.plot(x, profile, "o", color="tab:blue", markersize=3)
     if c1 > c0 and r1 > r0:
-        pax.axvspan(c0 - 0.5, c1 - 0.5, color="tab:red", alpha=0.08, label="interior")
-        pax.legend(loc="lower center", fontsize=8)
-    pax.set_ylim(min(result.min, 0) - 0.05 * max(result.max, 1), result.max * 1.08 + 0.5)
-    pax.set_xlabel("output column")
+        lo, hi = max(c0, pstart), min(c1, pstart + pc)
+        pax.axvspan(lo - 0.5, hi - 0.5, color="tab:red", alpha=0.08, label="interior")
+        pax.legend(loc="best", fontsize=8)
+    pax.set_ylim(-0.05 * max(result.max, 1), result.max * 1.08 + 0.5)
+    pax.yaxis.set_major_locator(MaxNLocator(integer=True))
     pax.set_ylabel("contributions")
-    pax.set_title("profile" if one_d else f"profile through the middle row (row {mid_row})")
+    part = "" if pc == cols else f", columns {pstart}-{pstart + pc - 1} of {cols}"
+    if one_d:
+        pax.set_title(f"profile{part}")
+    elif mid_row == rows // 2:
+        pax.set_title(f"profile through the middle row (row {mid_row})")
+    else:
+        pax.set_title(f"profile through row {mid_row} (row {rows // 2} is all holes)")
+    if part and not one_d:
+        pax.set_xlabel(f"output column ({pc} of {cols} shown)")
+    else:
+        pax.set_xlabel("output column")
+    pax.xaxis.set_major_locator(MaxNLocator(integer=True))
     pax.grid(alpha=0.3)
     ratio = _fmt_ratio(result.interior_ratio)
     fig.suptitle(
-        f"{title(result)}\nverdict: {result.verdict}  (interior min {result.interior_min}, "
-        f"max {result.interior_max}, ratio {ratio}, period {_x(list(result.period))})",
+        f"{title(result)}\nverdict: {result.verdict}  (interior min {opt(result.interior_min)}, "
+        f"max {opt(result.interior_max)}, ratio {ratio}, period {_x(list(result.period))})",
         fontsize=11,
     )
     return save_figure(fig, path)

@@ -470,7 +470,6 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
     if math.prod(peaks) >= _COUNT_LIMIT:
         raise UpscopeError("overlap counts would overflow 64-bit integers: too many layers")
     full = functools.reduce(np.multiply.outer, [p.counts for p in profiles])
-    full = np.ascontiguousarray(full, dtype=np.int64)
     interior = tuple((p.start, max(p.stop, p.start)) for p in profiles)
     inner = [p.interior for p in profiles]
     has_interior = all(x.size for x in inner)
@@ -497,8 +496,8 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
         verdict = _combine([p.counts for p in profiles])
     return OverlapResult(
         map=full,
-        min=int(full.min()),
-        max=int(full.max()),
+        min=math.prod(int(p.counts.min()) for p in profiles),  # counts are >= 0, so the
+        max=math.prod(peaks),  # extremes of an outer product are products of extremes
         interior_min=i_min,
         interior_max=i_max,
         interior_ratio=ratio,

@@ -382,3 +382,10 @@ def test_numbers_path_loads_no_torch_or_matplotlib() -> None:
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "heavy": []}
     assert json.loads(done.stdout)["verdict"] == "checkerboard"
+
+
+def test_max_pool_window_of_padding_alone_is_refused() -> None:
+    specs = [arith.parse_layer("conv k=3 d=2"), arith.parse_layer("maxpool k=2 s=1 p=1 d=2")]
+    assert np.isneginf(torch_map_float(specs, (5,))).any()  # torch: -inf, not a count
+    with pytest.raises(UpscopeError, match="only padding"):
+        stack_overlap(specs, (5,))

@@ -73,10 +73,10 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import probe, size
+    from upscope.commands import overlap, probe, size
 
-    size.register(app)
-    probe.register(app)
+    for command in (size, overlap, probe):
+        command.register(app)
 
 
 _register_commands()

@@ -250,6 +250,7 @@ def grad_note(k: int, s: int) -> str:
     return f"K={k} is not a multiple of S={s}: phases get {cov} taps per axis (overlap)"
 
 
+@torch.enable_grad()
 def probe_gradients(config: ProbeConfig) -> list[Measurement]:
     """Input gradients of strided convs (:func:`grad_pairs`) for constant / noise upstream."""
     check_config(config)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import time
 import zlib
 from pathlib import Path
 
@@ -96,7 +95,7 @@ def test_la_and_cmyk(tmp_path: Path) -> None:
     Image.fromarray(_rgb()).convert("CMYK").save(tmp_path / "c.jpg", quality=95)
     img = images.load_image(tmp_path / "c.jpg")
     assert img.pixels.shape == (3, 12, 10)
-    assert 0.0 <= img.pixels.min() and img.pixels.max() <= 1.0
+    assert img.pixels.min() >= 0.0 and img.pixels.max() <= 1.0
 
 
 def test_exif_orientation_applied(tmp_path: Path) -> None:
@@ -123,12 +122,12 @@ def test_bad_files_are_one_line_and_quick(tmp_path: Path, case: str) -> None:
         png_header_only(path, 8_000, 8_000)  # over our limit, under Pillow's
     elif case == "bomb_pil":  # beyond Pillow's own limit too
         png_header_only(path, 100_000, 100_000)
-    start = time.perf_counter()
     with pytest.raises(UpscopeError) as info:
         images.load_image(path)
-    assert time.perf_counter() - start < 5.0  # generous: the point is that nothing is decoded
     message = str(info.value)
     assert "\n" not in message and "x.png" in message
+    if case.startswith("bomb"):  # refused from the header: the 64 stored bytes were not decoded
+        assert "limit" in message and "truncated" not in message
 
 
 def test_pixel_limit_is_a_parameter(tmp_path: Path) -> None:

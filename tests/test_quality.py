@@ -52,8 +52,7 @@ def _ssim_by_loops(x: np.ndarray, y: np.ndarray) -> float:
                 vb = (w * (pb - mb) ** 2).sum()
                 cov = (w * (pa - ma) * (pb - mb)).sum()
                 values.append(
-                    ((2 * ma * mb + c1) * (2 * cov + c2))
-                    / ((ma**2 + mb**2 + c1) * (va + vb + c2))
+                    ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2))
                 )
         per_channel.append(np.mean(values))
     return float(np.mean(per_channel))

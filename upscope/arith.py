@@ -411,9 +411,7 @@ def layer_output(spec: LayerSpec, input_size: Axes) -> LayerResult:
     if spec.kind == "convT":
         g = spec.get
         formulas = tuple(
-            convt_formula(
-                i, g("k", a, 1), g("s", a, 1), g("p", a, 0), g("op", a, 0), g("d", a, 1)
-            )
+            convt_formula(i, g("k", a, 1), g("s", a, 1), g("p", a, 0), g("op", a, 0), g("d", a, 1))
             for a, i in enumerate(input_size)
         )
     return LayerResult(spec, input_size, output, verdict, note, formulas)

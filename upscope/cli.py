@@ -73,9 +73,10 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import size
+    from upscope.commands import compare, size
 
     size.register(app)
+    compare.register(app)
 
 
 _register_commands()

@@ -90,6 +90,15 @@ def resolve_image(image: str | None) -> Path:
     return Path(image)
 
 
+def describe_source(image: str | None, path: Path) -> str:
+    """How reports name the image: the path given, or ``bundled:NAME`` for a sample."""
+    if image is None:
+        return f"bundled:{DEFAULT_SAMPLE}"
+    if image in SAMPLES and not Path(image).exists():
+        return f"bundled:{image}"
+    return str(path)
+
+
 def load_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     """Decode ``path`` into a :class:`LoadedImage`; raise UpscopeError for anything unreadable.
 
@@ -172,10 +181,7 @@ def _to_array(img: PILImage.Image) -> tuple[np.ndarray, str]:
 
 
 def _channels_first(data: np.ndarray) -> np.ndarray:
-    if data.ndim == 2:
-        data = data[None]
-    else:
-        data = np.moveaxis(data, -1, 0)
+    data = data[None] if data.ndim == 2 else np.moveaxis(data, -1, 0)
     return np.ascontiguousarray(data, dtype=np.float32)
 
 

@@ -73,9 +73,10 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import compare, size
+    from upscope.commands import compare, probe, size
 
     size.register(app)
+    probe.register(app)
     compare.register(app)
 
 

@@ -119,7 +119,7 @@ class FitNet(nn.Module):
         self.tail = nn.Conv2d(width, channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.tail(self.up(self.head(x)))
+        return self.tail(self.up(self.head(x - 0.5))) + 0.5
 
 
 def _patch_low(settings: Settings, low_shape: tuple[int, int]) -> int:

@@ -23,7 +23,7 @@ from torch import nn
 
 from upscope import metrics, quality, upsamplers
 from upscope.errors import UpscopeError
-from upscope.images import box_downsample
+from upscope.images import box_downsample, check_size
 
 DEFAULT_FIT = 200
 DEFAULT_WIDTH = 16
@@ -77,22 +77,6 @@ class Comparison:
     low: np.ndarray
     settings: Settings
     results: list[MethodResult] = field(default_factory=list)
-
-
-def min_side(scale: int) -> int:
-    """Smallest (cropped) image side compare accepts: the metrics' need and SSIM's 11x11."""
-    return max(metrics.required_size(scale), quality.SSIM_WIN, 16)
-
-
-def check_size(pixels: np.ndarray, scale: int, source: str) -> None:
-    """Raise UpscopeError when the (cropped) image is too small for the metrics."""
-    _, height, width = pixels.shape
-    need = min_side(scale)
-    if height < need or width < need:
-        raise UpscopeError(
-            f"{source} is {width}x{height} pixels after cropping to a multiple of {scale}; "
-            f"compare at scale {scale} needs at least {need}x{need}"
-        )
 
 
 def resolve_device(name: str) -> str:
@@ -229,6 +213,7 @@ def compare(
 ) -> Comparison:
     """Run every method of ``settings.methods`` on ``original`` (C, H, W), H and W multiples
     of the scale; the results keep the order of ``settings.methods``."""
+    check_size(original, settings.scale)
     low = box_downsample(original, settings.scale)
     result = Comparison(original=original, low=low, settings=settings)
     for method in settings.methods:

@@ -202,6 +202,25 @@ def crop_to_multiple(pixels: np.ndarray, scale: int, source: str = "image") -> n
     return pixels[:, : height - height % scale, : width - width % scale]
 
 
+def min_side(scale: int) -> int:
+    """Smallest (cropped) image side ``compare`` accepts at ``scale``: what the checkerboard
+    metrics need (:func:`upscope.metrics.required_size`), SSIM's 11x11 window, and 16."""
+    from upscope import metrics, quality
+
+    return max(metrics.required_size(scale), quality.SSIM_WIN, 16)
+
+
+def check_size(pixels: np.ndarray, scale: int, source: str = "image") -> None:
+    """Raise UpscopeError when the (cropped) image is too small to compare at ``scale``."""
+    _, height, width = pixels.shape
+    need = min_side(scale)
+    if height < need or width < need:
+        raise UpscopeError(
+            f"{source} is {width}x{height} pixels after cropping to a multiple of {scale}; "
+            f"compare at scale {scale} needs at least {need}x{need}"
+        )
+
+
 def box_downsample(pixels: np.ndarray, scale: int) -> np.ndarray:
     """Mean over non-overlapping ``scale`` x ``scale`` blocks of (C, H, W), H and W multiples.
 

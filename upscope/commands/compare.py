@@ -97,13 +97,14 @@ def compare(
         raise UpscopeError(f"--channels must be at least 1, got {channels}")
     if threads is not None and threads < 1:
         raise UpscopeError(f"--threads must be at least 1, got {threads}")
+    path = images.resolve_image(image)
+    loaded = images.load_image(path)
+    original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")
+    images.check_size(original, scale, f"image {str(path)!r}")
     if not no_png:
         from upscope.files import prepare_out_dir
 
         prepare_out_dir(out)
-    path = images.resolve_image(image)
-    loaded = images.load_image(path)
-    original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")
 
     import torch
 
@@ -111,7 +112,6 @@ def compare(
     from upscope import upsamplers
     from upscope.render import compare_view
 
-    core.check_size(original, scale, f"image {str(path)!r}")
     names = upsamplers.parse_names(methods)
     settings = core.Settings(
         scale=scale,

@@ -200,7 +200,7 @@ def _grid_figure(result: Comparison, path: Path) -> Path:
     for r in result.results:
         panels.append((f"{r.method}\nPSNR {r.psnr:.2f} dB, SSIM {r.ssim:.3f}", r.output[crop]))
     rows, cols = _grid_layout(len(panels) + 1)
-    fig = new_figure(3.2 * cols, 3.5 * rows)
+    fig = new_figure(3.2 * cols, 3.4 * rows + 0.8)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     _, height, width = result.original.shape
     _show_image(axes[0], result.original)
@@ -227,7 +227,7 @@ def _grid_figure(result: Comparison, path: Path) -> Path:
 
 def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path) -> Path:
     rows, cols = _grid_layout(len(specs))
-    fig = new_figure(3.4 * cols, 3.3 * rows)
+    fig = new_figure(3.4 * cols, 3.4 * rows + 1.0)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     orig = specs["original"]
     vmax = float(np.percentile(orig, 99.9))

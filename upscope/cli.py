@@ -73,9 +73,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import overlap, probe, size
+    from upscope.commands import compare, overlap, probe, size
 
-    for command in (size, overlap, probe):
+    for command in (size, overlap, probe, compare):
         command.register(app)
 
 

@@ -1,0 +1,137 @@
+"""``upscope compare``: every upsampler on a real image, side by side, with metrics and spectra."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from upscope.errors import UpscopeError
+
+HELP = (
+    "Upsample the box-downsampled version of an image with every upsampler (learned ones fitted "
+    "to the image for --fit steps) and compare PSNR, SSIM, checkerboard metrics, spectra and "
+    "zoomed crops. Example: upscope compare photo.png --scale 2"
+)
+
+MIN_SCALE, MAX_SCALE = 2, 4  # the zoo's range (upscope.upsamplers), checked before torch loads
+
+
+class Device(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class SortKey(StrEnum):
+    psnr = "psnr"
+    ssim = "ssim"
+    checkerboard = "checkerboard"
+    checkerboard_error = "checkerboard_error"
+    spectral_peak_db = "spectral_peak_db"
+    seconds = "seconds"
+    method = "method"
+
+
+def register(app: typer.Typer) -> None:
+    from upscope.cli import guarded
+
+    app.command("compare", help=HELP, short_help=HELP.split(". Example")[0] + ".")(guarded(compare))
+
+
+def default_threads() -> int:
+    """Half the CPUs this process may use, 1 to 4: leaves room on a shared 2-core machine."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus // 2))
+
+
+def compare(
+    image: Annotated[
+        str | None,
+        typer.Argument(
+            help="Image file (any format Pillow reads), or a bundled sample: astronaut "
+            "(default), zoneplate.",
+            show_default=False,
+        ),
+    ] = None,
+    scale: Annotated[int, typer.Option("--scale", "-s", help="Upsampling factor, 2 to 4.")] = 2,
+    methods: Annotated[
+        str, typer.Option("--methods", "-m", help="Comma-separated zoo names, or all.")
+    ] = "all",
+    fit: Annotated[
+        int, typer.Option("--fit", help="Training steps for learned methods (0: untrained).")
+    ] = 200,
+    channels: Annotated[
+        int, typer.Option("--channels", help="Width W of the learned methods' network.")
+    ] = 16,
+    device: Annotated[Device, typer.Option("--device", help="Where torch runs.")] = Device.auto,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="CPU threads for torch [default: half the CPUs, 1-4]."),
+    ] = None,
+    sort: Annotated[
+        SortKey, typer.Option("--sort", help="Table order, best first.")
+    ] = SortKey.psnr,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of weights and crops.")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the PNG figures.")] = Path(
+        "upscope-out"
+    ),
+    no_png: Annotated[bool, typer.Option("--no-png", help="Write no files.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    # Everything a user can get wrong is checked before torch is imported, so bad input is
+    # answered at once.
+    from upscope import images
+
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise UpscopeError(f"--scale must be from {MIN_SCALE} to {MAX_SCALE}, got {scale}")
+    if fit < 0:
+        raise UpscopeError(f"--fit must be 0 or more, got {fit}")
+    if channels < 1:
+        raise UpscopeError(f"--channels must be at least 1, got {channels}")
+    if threads is not None and threads < 1:
+        raise UpscopeError(f"--threads must be at least 1, got {threads}")
+    path = images.resolve_image(image)
+    loaded = images.load_image(path)
+    original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")
+    images.check_size(original, scale, f"image {str(path)!r}")
+    if not no_png:
+        from upscope.files import prepare_out_dir
+
+        prepare_out_dir(out)
+
+    import torch
+
+    from upscope import compare as core
+    from upscope import upsamplers
+    from upscope.render import compare_view
+
+    names = upsamplers.parse_names(methods)
+    settings = core.Settings(
+        scale=scale,
+        methods=names,
+        fit=fit,
+        seed=seed,
+        device=core.resolve_device(str(device)),
+        width=channels,
+    )
+    label = images.describe_source(image, path)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or default_threads())
+    try:
+        with compare_view.progress(settings, enabled=not json_out) as report:
+            result = core.compare(original, settings, report)
+    finally:
+        torch.set_num_threads(before)
+    pngs = [] if no_png else compare_view.save_figures(result, out)
+    doc = compare_view.document(result, label, loaded, pngs)
+    if json_out:
+        compare_view.print_json(doc)
+    else:
+        compare_view.show(result, doc, str(sort))

@@ -73,9 +73,10 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import size
+    from upscope.commands import scan, size
 
     size.register(app)
+    scan.register(app)
 
 
 _register_commands()

@@ -73,9 +73,10 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import scan, size
+    from upscope.commands import overlap, scan, size
 
     size.register(app)
+    overlap.register(app)
     scan.register(app)
 
 

@@ -1,0 +1,163 @@
+"""``upscope overlap`` through the CLI: JSON, terminal view, PNG, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+torch.set_grad_enabled(False)
+
+
+def _torch_convt(
+    size: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], p=0, op=0, d=1, layers=1
+) -> np.ndarray:
+    x = torch.ones((1, 1, *size), dtype=torch.float64)
+    w = torch.ones((1, 1, *k), dtype=torch.float64)
+    fn = F.conv_transpose2d if len(size) == 2 else F.conv_transpose1d
+    for _ in range(layers):
+        x = fn(x, w, stride=s, padding=p, output_padding=op, dilation=d)
+    return x[0, 0].numpy().astype(np.int64)
+
+
+def _json(run_cli, *args: str) -> dict:
+    result = run_cli("overlap", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_document_k4_s2(run_cli) -> None:
+    doc = _json(run_cli, "--k", "4", "--s", "2", "--p", "1", "--no-png")
+    assert {"map", "min", "max", "interior", "period", "verdict", "png"} <= doc.keys()
+    expected = _torch_convt((8, 8), (4, 4), (2, 2), p=1)
+    assert np.array_equal(np.array(doc["map"]), expected)
+    assert (doc["min"], doc["max"]) == (expected.min(), expected.max())
+    assert doc["verdict"] == "even" and doc["period"] == [1, 1]
+    assert doc["interior"]["min"] == doc["interior"]["max"] == 4
+    assert doc["interior"]["ratio"] == 1.0
+    assert doc["png"] is None
+
+
+def test_json_k3_s2_is_a_checkerboard(run_cli) -> None:
+    doc = _json(run_cli, "--k", "3", "--s", "2", "--no-png")
+    inner = doc["interior"]
+    block = np.array(doc["map"])[inner["start"][0] : inner["stop"][0], inner["start"][1] :]
+    assert sorted(np.unique(block).tolist()) == [1, 2, 4] == sorted({inner["min"], 2, 4})
+    assert doc["verdict"] == "checkerboard" and doc["period"] == [2, 2]
+    assert inner["ratio"] == 4.0
+
+
+def test_holes_have_a_null_ratio(run_cli) -> None:
+    doc = _json(run_cli, "--k", "3", "--s", "2", "--d", "2", "--no-png")
+    assert doc["verdict"] == "holes"
+    assert doc["interior"]["min"] == 0 and doc["interior"]["ratio"] is None
+
+
+def test_dims_1_gives_a_flat_map(run_cli) -> None:
+    doc = _json(run_cli, "--k", "3", "--s", "2", "--p", "1", "--op", "1", "--dims", "1", "--no-png")
+    expected = _torch_convt((8,), (3,), (2,), p=1, op=1)
+    assert doc["map"] == expected.tolist()
+    assert isinstance(doc["interior"]["start"], int) and len(doc["period"]) == 1
+
+
+def test_per_axis_values_and_layers(run_cli) -> None:
+    doc = _json(
+        run_cli,
+        *("--k", "4x3", "--s", "2x3", "--p", "1x0", "--input", "6x5", "--layers", "2"),
+        "--no-png",
+    )
+    expected = _torch_convt((6, 5), (4, 3), (2, 3), p=(1, 0), layers=2)
+    assert np.array_equal(np.array(doc["map"]), expected)
+    assert doc["output"] == list(expected.shape)
+
+
+def test_mixed_stack(run_cli) -> None:
+    doc = _json(
+        run_cli,
+        *("--layer", "upsample scale=2", "--layer", "conv k=3 p=1"),
+        *("--layer", "convT k=3 s=2 p=1 op=1", "--input", "5", "--no-png"),
+    )
+    x = torch.ones((1, 1, 5, 5), dtype=torch.float64)
+    x = torch.nn.Upsample(scale_factor=2.0, mode="nearest")(x)
+    x = F.conv2d(x, torch.ones((1, 1, 3, 3), dtype=torch.float64), padding=1)
+    x = F.conv_transpose2d(
+        x, torch.ones((1, 1, 3, 3), dtype=torch.float64), stride=2, padding=1, output_padding=1
+    )
+    assert np.array_equal(np.array(doc["map"]), x[0, 0].numpy().astype(np.int64))
+    assert doc["verdict"] == "checkerboard" and len(doc["layers"]) == 3
+
+
+def test_terminal_grid_table_and_verdict(run_cli) -> None:
+    result = run_cli("overlap", "--k", "3", "--s", "2", "--no-png")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "1 1 2 1 2 1 2" in out  # the first row of the grid
+    assert "checkerboard" in out and "1, 2 or 4" in out
+    assert "interior" in out and "period" in out and "2x2" in out
+    assert "downsampled" not in out and result.stderr == ""
+
+
+def test_terminal_downsamples_a_large_map(run_cli) -> None:
+    result = run_cli("overlap", "--k", "4", "--s", "2", "--p", "1", "--input", "300", "--no-png")
+    assert result.exit_code == 0, result.stderr
+    assert "downsampled" in result.stdout and "600x600" in result.stdout
+    assert "full resolution" in result.stdout and "even" in result.stdout
+
+
+def test_png_is_written_atomically_and_reported(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "figs"
+    result = run_cli("overlap", "--k", "3", "--s", "2", "--out", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    png = Path(json.loads(result.stdout)["png"])
+    assert png.parent == out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.iterdir()) == [png.name]  # no temporary file left
+    shown = run_cli("overlap", "--k", "3", "--s", "2", "--dims", "1", "--out", str(out))
+    assert shown.exit_code == 0 and "wrote " in shown.stdout
+    assert len(list(out.glob("*.png"))) == 2
+
+
+def test_no_png_writes_nothing(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "none"
+    assert run_cli("overlap", "--k", "3", "--s", "2", "--out", str(out), "--no-png").exit_code == 0
+    assert not out.exists()
+
+
+def test_unwritable_out_is_a_clear_error(run_cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("overlap", "--k", "3", "--s", "2", "--out", str(blocker / "figs"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("upscope: error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--k", "0", "--s", "2"), "kernel size"),
+        (("--k", "3", "--s", "two"), "--s"),
+        (("--k", "3", "--s", "2", "--op", "2"), "output padding"),
+        (("--k", "3", "--s", "2", "--dims", "3"), "--dims"),
+        (("--k", "3", "--input", "8x8", "--dims", "1"), "--input"),
+        (("--k", "4x3", "--dims", "1"), "--k"),
+        (("--k", "3", "--layers", "0"), "--layers"),
+        (("--s", "2"), "--k is required"),
+        (("--k", "3", "--layer", "convT k=3 s=2"), "either"),
+        (("--layer", "pixelunshuffle r=2"), "pixelunshuffle"),
+        (("--layer", "upsample scale=2 mode=bilinear"), "bilinear"),
+        (("--layer", "convT k=3x3x3 s=2"), "axes"),
+        (("--k", "4", "--s", "2", "--input", "9000"), "pixels"),
+        (("--k", "3", "--s", "2", "--p", "9", "--input", "2"), "output size"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(run_cli, args: tuple[str, ...], needle: str) -> None:
+    result = run_cli("overlap", *args, "--no-png")
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith("upscope: error: ") and result.stderr.count("\n") == 1
+    assert needle in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""

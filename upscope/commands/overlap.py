@@ -1,0 +1,103 @@
+"""``upscope overlap``: the exact overlap-count map of a transposed convolution or a stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from upscope.errors import UpscopeError
+
+HELP = (
+    "Exact overlap-count map of a transposed convolution (or a stack): how many kernel taps "
+    "land on each output pixel, its interior figures and an even/checkerboard/holes verdict. "
+    "Example: upscope overlap --k 3 --s 2"
+)
+
+
+def register(app: typer.Typer) -> None:
+    from upscope.cli import guarded
+
+    app.command("overlap", help=HELP, short_help=HELP.split(". Example")[0] + ".")(guarded(overlap))
+
+
+def overlap(
+    k: Annotated[str | None, typer.Option("--k", help="Kernel size (int or AxB).")] = None,
+    s: Annotated[str, typer.Option("--s", help="Stride (int or AxB).")] = "1",
+    p: Annotated[str, typer.Option("--p", help="Padding (int or AxB).")] = "0",
+    op: Annotated[str, typer.Option("--op", help="Output padding (int or AxB).")] = "0",
+    d: Annotated[str, typer.Option("--d", help="Dilation (int or AxB).")] = "1",
+    input: Annotated[
+        str, typer.Option("--input", "-i", help="Input size: N, or AxB per axis.")
+    ] = "8",
+    layers: Annotated[
+        int, typer.Option("--layers", "-L", help="Apply the layer (or the --layer stack) L times.")
+    ] = 1,
+    layer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--layer",
+            help="A layer of a mixed stack, repeatable, as for `upscope size`: "
+            "'convT k=4 s=2 p=1', 'conv k=3 p=1', 'pool k=2', 'avgpool k=2', "
+            "'upsample scale=2', 'pixelshuffle r=2'.",
+        ),
+    ] = None,
+    dims: Annotated[int, typer.Option("--dims", help="1 or 2 spatial axes.")] = 2,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the PNG figure.")] = Path(
+        "upscope-out"
+    ),
+    no_png: Annotated[bool, typer.Option("--no-png", help="Write no files.")] = False,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Accepted for every command; the map is not random.")
+    ] = 0,
+) -> None:
+    from upscope import arith
+    from upscope.commands.size import one_layer_spec
+
+    del seed
+    if dims not in (1, 2):
+        raise UpscopeError(f"--dims must be 1 or 2, got {dims}")
+    if layers < 1:
+        raise UpscopeError(f"--layers must be at least 1, got {layers}")
+    if layers > 64:
+        raise UpscopeError(f"--layers must be at most 64, got {layers}")
+    inputs = arith.parse_axes(input, "--input")
+    if len(inputs) not in (1, dims):
+        raise UpscopeError(f"--input {input} has {len(inputs)} axes but --dims is {dims}")
+    inputs = inputs * dims if len(inputs) == 1 else inputs
+    if layer:
+        if k is not None:
+            raise UpscopeError("give either --k/--s/... for one layer or --layer for a stack")
+        specs = [arith.parse_layer(text) for text in layer]
+    else:
+        if k is None:
+            raise UpscopeError("--k is required (or give a stack with --layer)")
+        raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
+        for name, text in raw.items():
+            if len(arith.parse_axes(text, name)) not in (1, dims):
+                raise UpscopeError(f"{name} {text} has more axes than --dims {dims}")
+        specs = [one_layer_spec(k, s, p, op, d)]
+    for n, spec in enumerate(specs, start=1):
+        if spec.ndim is not None and spec.ndim != dims:
+            raise UpscopeError(
+                f"layer {n} ({spec.kind} {spec.describe()}) has {spec.ndim} axes but --dims is "
+                f"{dims}"
+            )
+    specs = specs * layers
+
+    from upscope.overlap import stack_overlap
+    from upscope.render import overlap_view
+
+    result = stack_overlap(specs, inputs)
+    png: Path | None = None
+    if not no_png:
+        from upscope.files import prepare_out_dir
+
+        folder = prepare_out_dir(out)
+        png = overlap_view.write_png(result, folder / overlap_view.file_name(result, layers))
+    if json_out:
+        overlap_view.print_json(overlap_view.document(result, png))
+    else:
+        overlap_view.show(result, png)

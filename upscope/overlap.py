@@ -1,0 +1,555 @@
+"""Exact overlap-count maps of upsampling stacks, numpy only (never torch, never matplotlib).
+
+The overlap count of an output pixel is the number of (input pixel, kernel tap) paths that reach
+it: for one transposed convolution it is ``conv_transpose(ones input, ones kernel)``; for a stack
+it is every layer applied in turn to the previous map, each with an all-ones kernel. Every layer
+here is separable, and a separable layer maps an outer product to an outer product, so the map
+of a 2D stack is the outer product of two 1D count profiles, each computed by applying the
+stack to one axis. Integer arithmetic throughout; memory is proportional to the map.
+
+How each layer kind moves counts (one axis; the same rule per axis in 2D):
+
+- ``convT``: transposed convolution with a ones kernel: stretch the input with S-1 zeros between
+  pixels, add the K copies shifted by 0, D, ..., D*(K-1), crop P at the start, and keep
+  ``O`` values (output padding adds rows that only taps reaching past the crop can fill).
+- ``conv``: correlation with a ones kernel over the zero-padded input, every S-th window.
+- ``pool type=max``: the largest count in each window (padding never wins);
+  ``pool type=avg``: the window *sum* (the number of paths, i.e. torch's avg pool with
+  ``divisor_override=1``); dividing by the window size would leave the integers.
+- ``upsample mode=nearest`` (the default) and ``mode=nearest-exact``: each output pixel copies
+  the count of the input pixel torch reads for it (float32 index arithmetic, as torch does).
+  Other modes blend neighbours with fractional weights and are refused.
+- ``pixelshuffle r=R``: every count is replicated R times per axis, like nearest x R (with the
+  same ones map in every channel, PixelShuffle moves equal values into each R x R block).
+  ``pixelunshuffle`` moves pixels into channels and is refused.
+
+The interior (the region not touched by border effects), per axis, composed layer by layer:
+the input is all interior. An output position of a layer is interior when every input position
+that reaches it lies inside the previous layer's interior: for ``convT``, every tap that lands
+on it (the taps of its phase, ``t - j*D`` a multiple of S) comes from an interior input pixel;
+for ``conv`` and ``pool`` the whole window lies inside the interior (no padding, no ceil-mode
+overhang); for ``upsample``/``pixelshuffle`` the source pixel is interior. The interior is the
+longest run of such positions: an interval per axis, a rectangle in 2D, possibly empty for a
+tiny input. An interior pixel has exactly the count it would have with an infinitely large
+input (the periodic pattern); everything else is border fall-off, which is not a
+checkerboard.
+
+>>> r = convt_overlap((4,), (2,), (1,), (0,), (1,), (8,))
+>>> r.map.tolist(), r.verdict
+([1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1], 'even')
+>>> np.unique(convt_overlap((3,), (2,), (0,), (0,), (1,), (8, 8)).interior_values()).tolist()
+[1, 2, 4]
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from upscope import arith
+from upscope.arith import Axes, LayerResult, LayerSpec
+from upscope.errors import UpscopeError
+
+MAX_CELLS = 1 << 25  # 33.5 M cells (256 MiB of int64)
+MAX_AXIS = 1 << 24
+_COUNT_LIMIT = 1 << 62
+_NEAREST_MODES = ("nearest", "nearest-exact")
+SUPPORTED_KINDS = ("convT", "conv", "pool", "upsample", "pixelshuffle")
+
+__all__ = [
+    "AxisProfile",
+    "OverlapResult",
+    "SUPPORTED_KINDS",
+    "axis_profile",
+    "convt_overlap",
+    "stack_overlap",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class AxisProfile:
+    """One axis: the 1D counts and the interior as a half-open interval ``[start, stop)``."""
+
+    counts: np.ndarray
+    start: int
+    stop: int
+
+    @property
+    def interior(self) -> np.ndarray:
+        return self.counts[self.start : self.stop]
+
+    @property
+    def interior_len(self) -> int:
+        return max(self.stop - self.start, 0)
+
+
+@dataclass(frozen=True, eq=False)
+class OverlapResult:
+    """The overlap-count map of a stack and its figures.
+
+    ``map`` is int64 with one axis per input axis. ``interior`` is the ``(start, stop)`` interval
+    of each axis (``start >= stop``: no interior). ``interior_*`` are None without an interior;
+    ``interior_ratio`` is None also when the interior minimum is 0 (holes). ``period`` and
+    ``verdict`` describe the interior pattern; they come from the map of ``verdict_input``,
+    which is ``input_size`` unless this map's interior was too small to hold two periods, in
+    which case the same stack on a larger input was used (the explanation says so).
+    """
+
+    map: np.ndarray
+    min: int
+    max: int
+    interior_min: int | None
+    interior_max: int | None
+    interior_ratio: float | None
+    period: tuple[int, ...]
+    verdict: str
+    explanation: str
+    input_size: Axes = ()
+    output_size: Axes = ()
+    interior: tuple[tuple[int, int], ...] = ()
+    profiles: tuple[AxisProfile, ...] = ()
+    verdict_input: Axes = ()
+    specs: tuple[LayerSpec, ...] = field(default=())
+
+    @property
+    def has_interior(self) -> bool:
+        return all(stop > start for start, stop in self.interior)
+
+    def interior_values(self) -> np.ndarray:
+        """The map restricted to its interior (empty when there is none)."""
+        return self.map[tuple(slice(a, b) for a, b in self.interior)]
+
+
+# ---------------------------------------------------------------- 1D building blocks
+
+
+def _window_sums(z: np.ndarray, k: int, d: int) -> np.ndarray:
+    """``w[t] = sum_{j<k} z[t + j*d]`` for every t where the window fits, exact in int64."""
+    n_out = z.size - d * (k - 1)
+    if n_out <= 0:
+        return np.zeros(0, np.int64)
+    if k <= 8:
+        out = z[:n_out].copy()
+        for j in range(1, k):
+            out += z[j * d : j * d + n_out]
+        return out
+    # prefix sums along each residue class mod d: c[t] = z[t] + z[t-d] + ...
+    rows = -(-z.size // d)
+    padded = np.zeros(rows * d, np.int64)
+    padded[: z.size] = z
+    c = np.cumsum(padded.reshape(rows, d), axis=0).reshape(-1)[: z.size]
+    t = np.arange(n_out)
+    hi = c[t + d * (k - 1)]
+    lo = np.where(t >= d, c[np.maximum(t - d, 0)], 0)
+    return hi - lo
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _convt_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int) -> AxisProfile:
+    x = prof.counts
+    span = (x.size - 1) * s + 1
+    reach = d * (k - 1)
+    stretched = np.zeros(span + 2 * reach, np.int64)
+    stretched[reach : reach + span : s] = x
+    full = _convt_full(stretched, k, d)
+    if p + out_size > full.size:  # output padding past the last tap: rows that nothing reaches
+        full = np.concatenate([full, np.zeros(p + out_size - full.size, np.int64)])
+    counts = full[p : p + out_size].copy()
+    if prof.stop <= prof.start:
+        return AxisProfile(counts, 0, 0)
+    # output o is full position t = o + P; tap j reaches it from input (t - j*D) / S when that
+    # is an integer: every such input must be interior (positions no tap reaches qualify too)
+    t = np.arange(out_size, dtype=np.int64) + p
+    valid = np.ones(out_size, bool)
+    for j in range(k):
+        u = t - j * d
+        valid &= (u % s != 0) | ((u >= prof.start * s) & (u <= (prof.stop - 1) * s))
+    return AxisProfile(counts, *_longest_run(valid))
+
+
+def _longest_run(mask: np.ndarray) -> tuple[int, int]:
+    """``[start, stop)`` of the longest run of True (the first of equals); (0, 0) if none."""
+    if not mask.any():
+        return 0, 0
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    best = int(np.argmax(stops - starts))
+    return int(starts[best]), int(stops[best])
+
+
+def _convt_full(stretched: np.ndarray, k: int, d: int) -> np.ndarray:
+    """``full[t] = sum_j stretched_unpadded[t - j*d]``: a window sum of the zero-padded input.
+
+    With the kernel all ones, convolution and correlation agree, so the window sum over the
+    padded stretched input is exactly the transposed convolution before cropping.
+    """
+    return _window_sums(stretched, k, d)
+
+
+def _conv_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int) -> AxisProfile:
+    x = prof.counts
+    reach = d * (k - 1)
+    size = max(x.size + 2 * p, (out_size - 1) * s + reach + 1)
+    padded = np.zeros(size, np.int64)
+    padded[p : p + x.size] = x
+    counts = _window_sums(padded, k, d)[::s][:out_size].copy()
+    return AxisProfile(counts, *_window_interior(prof, k, s, p, d, out_size))
+
+
+def _max_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int) -> AxisProfile:
+    x = prof.counts
+    reach = d * (k - 1)
+    size = max(x.size + 2 * p, (out_size - 1) * s + reach + 1)
+    padded = np.full(size, -1, np.int64)  # counts are >= 0: padding never wins
+    padded[p : p + x.size] = x
+    n = size - reach
+    best = padded[:n].copy()
+    for j in range(1, k):
+        np.maximum(best, padded[j * d : j * d + n], out=best)
+    counts = best[::s][:out_size].copy()
+    return AxisProfile(counts, *_window_interior(prof, k, s, p, d, out_size))
+
+
+def _window_interior(
+    prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int
+) -> tuple[int, int]:
+    """Outputs whose window ``o*S - P + j*D`` (j < K) lies inside the previous interior."""
+    if prof.stop <= prof.start:
+        return 0, 0
+    start = max(_ceil_div(prof.start + p, s), 0)
+    stop = min((prof.stop - 1 + p - d * (k - 1)) // s + 1, out_size)
+    return start, max(stop, start)
+
+
+def _nearest_sources(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
+    """The input index torch's nearest / nearest-exact upsampling reads for each output pixel.
+
+    Mirrors ATen: the scale is a float32, ``1/scale_factor`` when a factor is given, else
+    ``in/out``; nearest uses ``floor(o * scale)``, nearest-exact ``floor((o + 0.5) * scale)``;
+    both are clamped to the last input pixel.
+    """
+    o = np.arange(n_out, dtype=np.int64)
+    if not exact and n_out == n_in:
+        return o
+    if not exact and n_out == 2 * n_in:
+        return o >> 1
+    in_over_out = np.float32(n_in) / np.float32(n_out)
+    factor = np.float32(1.0 / scale) if scale is not None else in_over_out
+    of = o.astype(np.float32)
+    if exact:
+        of = of + np.float32(0.5)
+    src = np.floor(of * factor).astype(np.int64)
+    return np.minimum(src, n_in - 1)
+
+
+def _upsample_axis(prof: AxisProfile, spec: LayerSpec, out_size: int) -> AxisProfile:
+    mode = spec.options.get("mode", "nearest")
+    scale = float(spec.options["scale"]) if "scale" in spec.options else None
+    src = _nearest_sources(prof.counts.size, out_size, scale, mode == "nearest-exact")
+    counts = prof.counts[src]
+    start = int(np.searchsorted(src, prof.start, side="left"))
+    stop = int(np.searchsorted(src, prof.stop, side="left"))
+    if prof.stop <= prof.start:
+        start = stop = 0
+    return AxisProfile(counts, start, max(stop, start))
+
+
+def _check_supported(spec: LayerSpec) -> None:
+    if spec.kind not in SUPPORTED_KINDS:
+        raise UpscopeError(
+            f"overlap counts are not defined for {spec.kind}: it moves pixels into channels, so "
+            "one count map cannot follow it; supported kinds: " + ", ".join(SUPPORTED_KINDS)
+        )
+    if spec.kind == "upsample":
+        mode = spec.options.get("mode", "nearest")
+        if mode not in _NEAREST_MODES:
+            raise UpscopeError(
+                f"upsample mode={mode} blends neighbours with fractional weights, so it has no "
+                "integer overlap count; use mode=nearest or mode=nearest-exact"
+            )
+
+
+def _step(prof: AxisProfile, result: LayerResult, axis: int) -> AxisProfile:
+    """Apply one layer (``result.spec``) to one axis; the output size comes from arith."""
+    spec, g = result.spec, result.spec.get
+    out_size = result.output[axis]
+    if out_size > MAX_AXIS:
+        raise UpscopeError(f"an axis would have {out_size} pixels; at most {MAX_AXIS} are drawn")
+    k = g("k", axis, 1)
+    peak = int(prof.counts.max()) if prof.counts.size else 0
+    if spec.kind in ("convT", "conv", "pool") and peak * k >= _COUNT_LIMIT:
+        raise UpscopeError("overlap counts would overflow 64-bit integers: too many layers")
+    if spec.kind == "convT":
+        d, p = g("d", axis, 1), g("p", axis, 0)
+        new = _convt_axis(prof, k, g("s", axis, 1), p, d, out_size)
+    elif spec.kind == "conv":
+        new = _conv_axis(prof, k, g("s", axis, 1), g("p", axis, 0), g("d", axis, 1), out_size)
+    elif spec.kind == "pool":
+        args = (k, g("s", axis, k), g("p", axis, 0), g("d", axis, 1), out_size)
+        if spec.options.get("type", "max") == "max":
+            new = _max_axis(prof, *args)
+        else:
+            new = _conv_axis(prof, *args)
+    elif spec.kind == "upsample":
+        new = _upsample_axis(prof, spec, out_size)
+    else:  # pixelshuffle
+        r = g("r", axis, 1)
+        start, stop = (prof.start * r, prof.stop * r) if prof.stop > prof.start else (0, 0)
+        new = AxisProfile(np.repeat(prof.counts, r), start, stop)
+    if new.counts.size != out_size:  # our arithmetic disagrees with arith's: a bug, not input
+        raise RuntimeError(f"{spec.kind} axis {axis}: {new.counts.size} != {out_size}")
+    return new
+
+
+def axis_profile(results: list[LayerResult], axis: int) -> AxisProfile:
+    """The 1D counts and interior of one axis after every layer of a sized stack."""
+    n = results[0].input[axis] if results else 1
+    prof = AxisProfile(np.ones(n, np.int64), 0, n)
+    for result in results:
+        prof = _step(prof, result, axis)
+    return prof
+
+
+# ---------------------------------------------------------------- period, verdict, explanation
+
+
+def _period(seq: np.ndarray) -> int:
+    """The smallest p with seq[x] == seq[x + p] everywhere, seen at least twice (else len)."""
+    n = seq.size
+    for p in range(1, n // 2 + 1):
+        if np.array_equal(seq[p:], seq[:-p]):
+            return p
+    return max(n, 1)
+
+
+def _growth_bound(results: list[LayerResult], axis: int) -> int:
+    """A guess at the period of the interior pattern: the product of the upsampling factors.
+
+    It depends on the layers only, not on the input size, so that the map of ``verdict_input``
+    is long enough by the same rule.
+    """
+    bound = 1
+    for r in results:
+        spec = r.spec
+        if spec.kind == "convT":
+            bound *= spec.get("s", axis, 1)
+        elif spec.kind == "pixelshuffle":
+            bound *= spec.get("r", axis, 1)
+        elif spec.kind == "upsample" and "scale" in spec.options:
+            bound *= max(math.ceil(float(spec.options["scale"])), 1)
+    return bound
+
+
+def _verdict_sequence(
+    specs: list[LayerSpec],
+    input_size: Axes,
+    prof: AxisProfile,
+    results: list[LayerResult],
+    axis: int,
+) -> tuple[np.ndarray, int]:
+    """The interior sequence the verdict of ``axis`` is read from, and the input size used.
+
+    This map's own interior when it holds at least two periods' worth of pixels; otherwise the
+    same stack on a larger input (doubling, a few times at most).
+    """
+    need = 2 * _growth_bound(results, axis)
+    seq, used = prof.interior, input_size[axis]
+    n = used
+    for _ in range(12):
+        if seq.size >= need:
+            break
+        n *= 2
+        probe = tuple(n if a == axis else i for a, i in enumerate(input_size))
+        try:
+            probe_results = arith.stack_output(specs, probe)
+            if probe_results[-1].output[axis] > MAX_AXIS:
+                break
+            cand = axis_profile(probe_results, axis)
+        except UpscopeError:
+            break
+        if cand.interior_len > seq.size:
+            seq, used = cand.interior, n
+    return seq, used
+
+
+def _combine(seqs: list[np.ndarray]) -> str:
+    if any(s.size == 0 for s in seqs):
+        return "even"
+    if any(int(s.min()) == 0 for s in seqs):
+        return "holes"
+    if any(int(s.min()) != int(s.max()) for s in seqs):
+        return "checkerboard"
+    return "even"
+
+
+def _values_text(values: list[int]) -> str:
+    if len(values) == 1:
+        return str(values[0])
+    if len(values) <= 6:
+        return ", ".join(map(str, values[:-1])) + f" or {values[-1]}"
+    return f"{values[0]} to {values[-1]} ({len(values)} different counts)"
+
+
+def _axes_text(spec: LayerSpec, key: str, ndim: int, default: int) -> str:
+    values = [spec.get(key, a, default) for a in range(ndim)]
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def _explain(
+    specs: list[LayerSpec], seqs: list[np.ndarray], verdict: str, period: tuple[int, ...]
+) -> str:
+    ndim = len(seqs)
+    if any(s.size == 0 for s in seqs):
+        return "no interior: every output pixel is touched by the border; use a larger --input"
+    values = functools.reduce(np.multiply.outer, [np.unique(s) for s in seqs])
+    distinct = sorted({int(v) for v in np.unique(values)})
+    nonzero = [v for v in distinct if v]
+    single = all(spec == specs[0] for spec in specs)
+    prefix = ""
+    if single and specs[0].kind == "convT":
+        spec = specs[0]
+        k, s = _axes_text(spec, "k", ndim, 1), _axes_text(spec, "s", ndim, 1)
+        d = _axes_text(spec, "d", ndim, 1)
+        dil = "" if d == "1" else f" with D={d}"
+        stacked = f"{len(specs)} stacked layers of " if len(specs) > 1 else ""
+        if verdict == "even" and dil == "" and len(specs) == 1:
+            prefix = f"K={k} is a multiple of S={s}: "
+        elif verdict == "checkerboard" and dil == "" and len(specs) == 1:
+            prefix = f"K={k} is not a multiple of S={s}: "
+        else:
+            prefix = f"{stacked}K={k}, S={s}{dil}: "
+    elif len(specs) > 1:
+        prefix = f"a stack of {len(specs)} layers: "
+    per = "x".join(map(str, period))
+    if verdict == "even":
+        return f"{prefix}every interior pixel receives {distinct[0]} contributions; only the " + (
+            "border falls off"
+        )
+    if verdict == "holes":
+        rest = f"; the others receive {_values_text(nonzero)}" if nonzero else ""
+        return f"{prefix}some interior pixels receive no contribution at all (holes){rest}"
+    return f"{prefix}interior pixels receive {_values_text(distinct)} contributions (period {per})"
+
+
+# ---------------------------------------------------------------- public API
+
+
+def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
+    """The overlap-count map of a stack of layers (PyTorch semantics) on ``input_size``.
+
+    Sizes are those of :func:`upscope.arith.stack_output`, which also rejects what torch
+    rejects; kinds without an integer count (``pixelunshuffle``, non-nearest upsampling) raise
+    :class:`UpscopeError`.
+    """
+    specs = list(specs)
+    if not specs:
+        raise UpscopeError("no layers given")
+    input_size = tuple(int(i) for i in input_size)
+    if not input_size:
+        raise UpscopeError("the input needs at least one axis")
+    for spec in specs:
+        _check_supported(spec)
+    results = arith.stack_output(specs, input_size)
+    output = results[-1].output
+    cells = math.prod(output)
+    if cells > MAX_CELLS:
+        shown = "x".join(map(str, output))
+        raise UpscopeError(
+            f"the map would be {shown} = {cells} pixels, more than {MAX_CELLS}; "
+            "use a smaller input or one axis"
+        )
+    ndim = len(input_size)
+    profiles = tuple(axis_profile(results, axis) for axis in range(ndim))
+    peaks = [int(p.counts.max()) for p in profiles]
+    if math.prod(peaks) >= _COUNT_LIMIT:
+        raise UpscopeError("overlap counts would overflow 64-bit integers: too many layers")
+    full = functools.reduce(np.multiply.outer, [p.counts for p in profiles])
+    full = np.ascontiguousarray(full, dtype=np.int64)
+    interior = tuple((p.start, max(p.stop, p.start)) for p in profiles)
+    inner = [p.interior for p in profiles]
+    has_interior = all(x.size for x in inner)
+    if has_interior:
+        i_min = math.prod(int(x.min()) for x in inner)
+        i_max = math.prod(int(x.max()) for x in inner)
+        ratio = None if i_min == 0 else i_max / i_min
+    else:
+        i_min = i_max = None
+        ratio = None
+    found = [_verdict_sequence(specs, input_size, p, results, a) for a, p in enumerate(profiles)]
+    seqs = [seq for seq, _ in found]
+    verdict_input = tuple(used for _, used in found)
+    period = tuple(_period(s) if s.size else 1 for s in seqs)
+    verdict = _combine(seqs)
+    explanation = _explain(specs, seqs, verdict, period)
+    if verdict_input != input_size and all(s.size for s in seqs):
+        shown = "x".join(map(str, verdict_input))
+        explanation += (
+            f" (this input is too small to show the whole pattern: verdict and period from "
+            f"input {shown})"
+        )
+    elif not all(s.size for s in seqs):
+        verdict = _combine([p.counts for p in profiles])
+    return OverlapResult(
+        map=full,
+        min=int(full.min()),
+        max=int(full.max()),
+        interior_min=i_min,
+        interior_max=i_max,
+        interior_ratio=ratio,
+        period=period,
+        verdict=verdict,
+        explanation=explanation,
+        input_size=input_size,
+        output_size=output,
+        interior=interior,
+        profiles=profiles,
+        verdict_input=verdict_input,
+        specs=tuple(specs),
+    )
+
+
+def _axes(value: int | tuple[int, ...], name: str, ndim: int) -> Axes:
+    values = (value,) if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(values) == 1:
+        return values * ndim
+    if len(values) != ndim:
+        raise UpscopeError(f"{name} has {len(values)} axes but the input has {ndim}")
+    return values
+
+
+def convt_overlap(
+    k: tuple[int, ...],
+    s: tuple[int, ...],
+    p: tuple[int, ...],
+    op: tuple[int, ...],
+    d: tuple[int, ...],
+    input_size: tuple[int, ...],
+    layers: int = 1,
+) -> OverlapResult:
+    """The overlap-count map of ``layers`` identical ConvTranspose layers on ``input_size``.
+
+    Each parameter is one value per axis (a 1-tuple applies to every axis); the map has
+    ``len(input_size)`` axes.
+    """
+    input_size = tuple(int(i) for i in input_size)
+    ndim = len(input_size)
+    if layers < 1:
+        raise UpscopeError(f"layers must be at least 1, got {layers}")
+    values = {
+        "k": _axes(k, "k", ndim),
+        "s": _axes(s, "s", ndim),
+        "p": _axes(p, "p", ndim),
+        "op": _axes(op, "op", ndim),
+        "d": _axes(d, "d", ndim),
+    }
+    per_axis = {name for name, v in values.items() if len(set(v)) > 1}
+    spec = arith.convt_spec(
+        values["k"], values["s"], values["p"], values["op"], values["d"], per_axis
+    )
+    return stack_overlap([spec] * layers, input_size)

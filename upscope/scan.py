@@ -40,6 +40,7 @@ from torch.overrides import TorchFunctionMode
 from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
+from upscope.overlap import OverlapResult, convt_overlap, stack_overlap
 
 #: An op whose mean per-channel weight imbalance exceeds this is flagged (see the README).
 IMBALANCE_THRESHOLD = 0.1
@@ -460,20 +461,6 @@ def _imbalance(sums: np.ndarray) -> np.ndarray:
     return weight_imbalance(sums[np.newaxis], sums.shape[1:])
 
 
-def convt_profile(profile: np.ndarray, k: int, s: int, p: int, op: int, d: int) -> np.ndarray:
-    """One axis of the overlap count: a 1D transposed conv of ``profile`` with an all-ones kernel.
-
-    >>> convt_profile(np.ones(4, dtype=np.int64), 3, 2, 1, 1, 1).tolist()
-    [1, 2, 1, 2, 1, 2, 1, 1]
-    """
-    i = len(profile)
-    out = arith.convt_output(i, k, s, p, op, d)
-    full = np.zeros((i - 1) * s + d * (k - 1) + 1 + op, dtype=np.int64)
-    for j in range(k):
-        full[j * d : j * d + (i - 1) * s + 1 : s] += profile
-    return full[p : p + out]
-
-
 @dataclass
 class Finding:
     """The judgement of one op."""
@@ -485,7 +472,8 @@ class Finding:
     imbalance: np.ndarray | None = None  # per output channel
     phase_sums: np.ndarray | None = None  # (C_out, *stride) for convT, (C, r, r) pixel shuffle
     chain: list[str] = field(default_factory=list)  # transposed convs of the compound map
-    profiles: list[np.ndarray] = field(default_factory=list)  # compound map, one per axis
+    chain_specs: list[arith.LayerSpec] = field(default_factory=list)
+    chain_input: Shape = ()  # spatial input size of the first transposed conv of the chain
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -504,44 +492,48 @@ class Finding:
     def flagged(self) -> bool:
         return bool(self.reasons)
 
-    def compound_map(self) -> np.ndarray | None:
-        """The compound overlap-count map (outer product of the per-axis profiles)."""
-        if not self.profiles:
+    def compound(self) -> OverlapResult | None:
+        """The overlap of the chain of transposed convs ending here (None: too large a map)."""
+        if not self.chain_specs:
             return None
-        result = self.profiles[0]
-        for prof in self.profiles[1:]:
-            result = np.multiply.outer(result, prof)
-        return result
+        try:
+            return stack_overlap(self.chain_specs, self.chain_input)
+        except UpscopeError:
+            return None
+
+    def compound_map(self) -> np.ndarray | None:
+        """The compound overlap-count map, int64, one axis per spatial axis."""
+        result = self.compound()
+        return None if result is None else result.map
 
 
-def _overlap(op: UpOp) -> tuple[str, float | None, str]:
-    """Verdict, interior ratio and a one-line explanation from the overlap core."""
+def _spec(op: UpOp) -> arith.LayerSpec:
     prm = op.params
-    k, s, p = prm["kernel"], prm["stride"], prm["padding"]
-    o, d = prm["output_padding"], prm["dilation"]
+    keys = {"k": "kernel", "s": "stride", "p": "padding", "op": "output_padding", "d": "dilation"}
+    per_axis = {short for short, key in keys.items() if len(set(prm[key])) > 1}
+    return arith.convt_spec(*(tuple(prm[key]) for key in keys.values()), per_axis)
+
+
+def _overlap(op: UpOp) -> OverlapResult:
+    """The overlap core's result for this layer alone on its observed input size.
+
+    If that map would be too large, a 32-pixel input per axis gives the same interior pattern.
+    """
+    prm = op.params
+    args = [prm[key] for key in ("kernel", "stride", "padding", "output_padding", "dilation")]
+    size = op.input_shape[2:]
     try:
-        from upscope.overlap import convt_overlap
-    except ImportError:  # TEMPORARY until issue3 is merged
-        per_axis = [
-            (kk, ss, dd, arith.overlap_verdict(kk, ss, dd))
-            for kk, ss, dd in zip(k, s, d, strict=True)
-        ]
-        verdict = arith.combine_verdicts([v for *_, v in per_axis])
-        ratio = None
-        if verdict != "holes":
-            ratio = float(
-                np.prod([max(c) / min(c) for c in (arith.phase_coverage(*a[:3]) for a in per_axis)])
-            )
-        return verdict, ratio, arith.explain(per_axis)
-    result = convt_overlap(k, s, p, o, d, op.input_shape[2:], layers=1)
-    return result.verdict, result.interior_ratio, result.explanation
+        return convt_overlap(*args, size, layers=1)
+    except UpscopeError:
+        return convt_overlap(*args, tuple(min(n, 32) for n in size), layers=1)
 
 
 def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
     prm = op.params
-    verdict, ratio, note = _overlap(op)
+    result = _overlap(op)
+    verdict, ratio = result.verdict, result.interior_ratio
     sums = _phase_sums(op.weight, prm["stride"], prm["dilation"], prm["groups"])
-    finding = Finding(op, verdict, ratio, note, _imbalance(sums), sums)
+    finding = Finding(op, verdict, ratio, result.explanation, _imbalance(sums), sums)
     chained = (
         previous is not None
         and previous.op.kind == "convT"
@@ -551,21 +543,11 @@ def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
     if chained:
         assert previous is not None
         finding.chain = [*previous.chain, op.name]
-        start = previous.profiles
+        finding.chain_specs = [*previous.chain_specs, _spec(op)]
+        finding.chain_input = previous.chain_input
     else:
-        finding.chain = [op.name]
-        start = [np.ones(n, dtype=np.int64) for n in op.input_shape[2:]]
-    finding.profiles = [
-        convt_profile(
-            start[a],
-            prm["kernel"][a],
-            prm["stride"][a],
-            prm["padding"][a],
-            prm["output_padding"][a],
-            prm["dilation"][a],
-        )
-        for a in range(op.ndim)
-    ]
+        finding.chain, finding.chain_specs = [op.name], [_spec(op)]
+        finding.chain_input = op.input_shape[2:]
     if verdict == "checkerboard":
         shown = "?" if ratio is None else f"{ratio:g}"
         finding.reasons.append(f"uneven overlap (interior max/min {shown})")

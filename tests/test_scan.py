@@ -484,3 +484,20 @@ def test_cli_start_does_not_import_torch() -> None:
     code = "import sys, upscope.cli; assert 'torch' not in sys.modules, 'torch loaded'"
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_figures_of_1d_and_3d_ops() -> None:
+    from upscope.render import scan_view
+
+    torch.manual_seed(5)
+    line = nn.ConvTranspose1d(2, 3, 5, stride=3, padding=1)
+    vol = nn.ConvTranspose3d(1, 2, 3, stride=2, dilation=2)
+    findings = judge(trace(line, [torch.randn(1, 2, 7)]))
+    findings += judge(trace(vol, [torch.randn(1, 1, 2, 3, 3)]))
+    assert [f.verdict for f in findings] == ["checkerboard", "holes"]
+    assert findings[1].phase_sums.shape == (2, 2, 2, 2)
+    for finding in findings:
+        assert scan_view.wants_png(finding)
+        fig = scan_view.draw(finding, 0.1)
+        fig.canvas.draw()
+        assert len(fig.axes) == 6  # three panels, three colorbars

@@ -162,9 +162,8 @@ def _weights_cell(finding: Finding, threshold: float) -> str:
 def _flag_cell(finding: Finding) -> str:
     if not finding.flagged:
         return "[green]no[/]"
-    causes = []
-    for reason in finding.reasons:
-        causes.append("weights" if reason.startswith("weight") else reason.split(" (")[0])
+    causes = [reason.split(" (")[0].split(":")[0] for reason in finding.reasons]
+    causes = ["weights" if cause.startswith("weight") else cause for cause in causes]
     return "[bold red]YES[/]: " + ", ".join(causes)
 
 
@@ -233,7 +232,9 @@ def _as_2d(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _heatmap(fig: Any, ax: Any, values: np.ndarray, title: str, fmt: str, cmap: str) -> None:
+def _heatmap(
+    fig: Any, ax: Any, values: np.ndarray, title: str, fmt: str, cmap: str, origin: list[int]
+) -> None:
     grid = _as_2d(values)
     image = ax.imshow(grid, cmap=cmap, interpolation="nearest", aspect="equal")
     fig.colorbar(image, ax=ax, shrink=0.8)
@@ -244,24 +245,52 @@ def _heatmap(fig: Any, ax: Any, values: np.ndarray, title: str, fmt: str, cmap: 
         size = 8 if high < 100 else 6
         for (row, col), value in np.ndenumerate(grid):
             colour = "white" if value < middle else "black"
-            ax.text(col, row, format(value, fmt), ha="center", va="center", fontsize=size, c=colour)
-    ax.set_xticks(range(grid.shape[1]) if grid.shape[1] <= _CELL_LIMIT else [])
-    ax.set_yticks(range(grid.shape[0]) if grid.shape[0] <= _CELL_LIMIT else [])
+            ax.text(
+                col,
+                row,
+                format(value, fmt),
+                ha="center",
+                va="center",
+                fontsize=size,
+                c=colour,
+                in_layout=False,
+            )
+    row0, col0 = (0, origin[0]) if len(origin) == 1 else (origin[0], origin[1])
+    if grid.shape[1] <= _CELL_LIMIT:
+        ax.set_xticks(range(grid.shape[1]), [str(col0 + i) for i in range(grid.shape[1])])
+    if values.ndim == 1:
+        ax.set_yticks([])
+    elif grid.shape[0] <= _CELL_LIMIT:
+        ax.set_yticks(range(grid.shape[0]), [str(row0 + i) for i in range(grid.shape[0])])
 
 
 def _phase_panel(fig: Any, ax: Any, sums: np.ndarray, title: str, labels: tuple[str, str]) -> None:
     limit = float(np.max(np.abs(sums))) or 1.0
-    grid = _as_2d(sums)
+    rows = [str(a) for a in range(sums.shape[0])] if sums.ndim > 1 else ["0"]
+    if sums.ndim == 3:  # phases (a0, a1, b): one row per (a0, a1)
+        rows = [f"{a0},{a1}" for a0, a1 in np.ndindex(*sums.shape[:2])]
+        grid = sums.reshape(-1, sums.shape[-1])
+    else:
+        grid = _as_2d(sums)
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     fig.colorbar(image, ax=ax, shrink=0.8)
     ax.set_title(title, fontsize=10)
     for (row, col), value in np.ndenumerate(grid):
         colour = "white" if abs(value) > 0.6 * limit else "black"
-        ax.text(col, row, f"{value:.3g}", ha="center", va="center", fontsize=9, c=colour)
+        ax.text(
+            col,
+            row,
+            f"{value:.3g}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            c=colour,
+            in_layout=False,
+        )
     ax.set_xticks(range(grid.shape[1]))
-    ax.set_yticks(range(grid.shape[0]))
+    ax.set_yticks(range(grid.shape[0]), rows if sums.ndim > 1 else [""])
     ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1])
+    ax.set_ylabel(labels[1] if sums.ndim > 1 else "")
 
 
 def draw(finding: Finding, threshold: float) -> Any:
@@ -271,7 +300,7 @@ def draw(finding: Finding, threshold: float) -> Any:
     assert finding.phase_sums is not None and finding.imbalance is not None
     overlap = finding.compound_map()
     panels = (overlap is not None) + (2 if finding.phase_sums.shape[0] > 1 else 1)
-    fig = new_figure(5.2 * panels, 4.8)
+    fig = new_figure(6.0 * panels, 5.2)
     axes = np.atleast_1d(fig.subplots(1, panels))
     if overlap is not None:
         if len(finding.chain) > 1:
@@ -283,20 +312,28 @@ def draw(finding: Finding, threshold: float) -> Any:
         else:
             title = "overlap count of this layer alone"
         if overlap.ndim == 3:
-            overlap = overlap[overlap.shape[0] // 2]
-            title += " (middle slice)"
+            depth, index = overlap.shape[0], overlap.shape[0] // 2
+            if overlap[index].max() == 0:  # a slice of holes: show one that receives taps
+                index = int(np.argmax(overlap.reshape(depth, -1).max(axis=1)))
+            overlap = overlap[index]
+            title += f"\n(slice {index} of {depth} along the first axis)"
         full = "x".join(map(str, overlap.shape))
+        starts = [0] * overlap.ndim
         if max(overlap.shape) > _CELL_LIMIT:
             starts = [max(0, (n - _CELL_LIMIT) // 2) for n in overlap.shape]
             overlap = overlap[tuple(slice(a, a + _CELL_LIMIT) for a in starts)]
             where = ", ".join(f"{a}:{a + n}" for a, n in zip(starts, overlap.shape, strict=True))
             title += f"\ncentre [{where}] of the {full} map"
-        _heatmap(fig, axes[0], overlap, title, "d", "viridis")
-        axes[0].set_xlabel("output column")
-        axes[0].set_ylabel("output row")
+        _heatmap(fig, axes[0], overlap, title, "d", "viridis", starts[-2:])
+        axes[0].set_xlabel("output column" if overlap.ndim > 1 else "output position")
+        axes[0].set_ylabel("output row" if overlap.ndim > 1 else "")
     channels = finding.phase_sums.shape[0]
     if op.kind == "convT":
         labels = ("sub-kernel b (column taps j with j*D mod S = b)", "sub-kernel a (row taps)")
+        if op.ndim == 1:
+            labels = ("sub-kernel b (taps j with j*D mod S = b)", "")
+        elif op.ndim == 3:
+            labels = (labels[0], "sub-kernel a0,a1 (depth, row taps)")
         what = "polyphase kernel sums"
     else:
         r = op.params["upscale_factor"]

@@ -29,7 +29,7 @@ def _axes(spec: LayerSpec, key: str, ndim: int, default: int) -> tuple[int, ...]
     return tuple(spec.get(key, a, default) for a in range(ndim))
 
 
-def torch_map(specs: list[LayerSpec], input_size: tuple[int, ...]) -> np.ndarray:
+def torch_map_float(specs: list[LayerSpec], input_size: tuple[int, ...]) -> np.ndarray:
     """Every layer applied by torch to an all-ones float64 image, with all-ones kernels."""
     nd = len(input_size)
     x = torch.ones((1, 1, *input_size), dtype=torch.float64)
@@ -80,8 +80,12 @@ def torch_map(specs: list[LayerSpec], input_size: tuple[int, ...]) -> np.ndarray
             x = y if nd == 2 else y[:, :, 0, :]
         else:  # pragma: no cover - the strategies only draw the kinds above
             raise AssertionError(spec.kind)
-    out = x[0, 0].numpy()
-    assert np.array_equal(out, np.round(out)), "torch counts are integers"
+    return x[0, 0].numpy()
+
+
+def torch_map(specs: list[LayerSpec], input_size: tuple[int, ...]) -> np.ndarray:
+    out = torch_map_float(specs, input_size)
+    assert np.isfinite(out).all() and np.array_equal(out, np.round(out)), "integer counts"
     return out.astype(np.int64)
 
 
@@ -203,8 +207,10 @@ def test_mixed_stacks_equal_torch(case: tuple[list[LayerSpec], tuple[int, ...]])
     specs, size = case
     try:
         ours = stack_overlap(specs, size)
-    except UpscopeError:
-        return  # sizes arith refuses (tests/test of arith checks those against torch)
+    except UpscopeError as exc:
+        if "only padding" in str(exc):  # a max-pool window of padding alone: -inf in torch
+            assert np.isneginf(torch_map_float(specs, size)).any()
+        return  # otherwise sizes that arith refuses (checked against torch by arith's tests)
     assert_same(ours.map, torch_map(specs, size))
 
 
@@ -376,3 +382,10 @@ def test_numbers_path_loads_no_torch_or_matplotlib() -> None:
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "heavy": []}
     assert json.loads(done.stdout)["verdict"] == "checkerboard"
+
+
+def test_max_pool_window_of_padding_alone_is_refused() -> None:
+    specs = [arith.parse_layer("conv k=3 d=2"), arith.parse_layer("maxpool k=2 s=1 p=1 d=2")]
+    assert np.isneginf(torch_map_float(specs, (5,))).any()  # torch: -inf, not a count
+    with pytest.raises(UpscopeError, match="only padding"):
+        stack_overlap(specs, (5,))

@@ -165,11 +165,23 @@ def _convt_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int
         return AxisProfile(counts, 0, 0)
     # output o is full position t = o + P; tap j reaches it from input (t - j*D) / S when that
     # is an integer: every such input must be interior (positions no tap reaches qualify too)
+    # the taps of residue r = t mod S are the j < K with j*D = r (mod S); they repeat every
+    # S/gcd(D, S), so the first and last of each residue lie in the first and last S taps
+    first = np.full(s, -1, np.int64)
+    last = np.full(s, -1, np.int64)
+    for j in range(min(k, s)):
+        if first[(j * d) % s] < 0:
+            first[(j * d) % s] = j
+    for j in range(k - 1, max(k - s, 0) - 1, -1):
+        if last[(j * d) % s] < 0:
+            last[(j * d) % s] = j
     t = np.arange(out_size, dtype=np.int64) + p
-    valid = np.ones(out_size, bool)
-    for j in range(k):
-        u = t - j * d
-        valid &= (u % s != 0) | ((u >= prof.start * s) & (u <= (prof.stop - 1) * s))
+    r = t % s
+    no_tap = first[r] < 0
+    # the nearest source (first tap) and the farthest (last tap) must both be interior
+    valid = no_tap | (
+        (t - first[r] * d <= (prof.stop - 1) * s) & (t - last[r] * d >= prof.start * s)
+    )
     return AxisProfile(counts, *_longest_run(valid))
 
 
@@ -208,11 +220,14 @@ def _max_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int) 
     size = max(x.size + 2 * p, (out_size - 1) * s + reach + 1)
     padded = np.full(size, -1, np.int64)  # counts are >= 0: padding never wins
     padded[p : p + x.size] = x
-    n = size - reach
-    best = padded[:n].copy()
-    for j in range(1, k):
-        np.maximum(best, padded[j * d : j * d + n], out=best)
-    counts = best[::s][:out_size].copy()
+    windows = np.lib.stride_tricks.sliding_window_view(padded, reach + 1)[::s, ::d]
+    counts = windows[:out_size].max(axis=1)
+    if counts.size and counts.min() < 0:
+        o = int(np.argmin(counts))
+        raise UpscopeError(
+            f"max pool k={k} s={s} p={p} d={d}: the window of output {o} covers only padding "
+            "(torch returns -inf there), so it has no count"
+        )
     return AxisProfile(counts, *_window_interior(prof, k, s, p, d, out_size))
 
 
@@ -319,11 +334,15 @@ def axis_profile(results: list[LayerResult], axis: int) -> AxisProfile:
 # ---------------------------------------------------------------- period, verdict, explanation
 
 
-def _period(seq: np.ndarray) -> int:
-    """The smallest p with seq[x] == seq[x + p] everywhere, seen at least twice (else len)."""
+def _period(seq: np.ndarray, limit: int = 4096) -> int:
+    """The smallest p with seq[x] == seq[x + p] everywhere, seen at least twice (else len).
+
+    Periods up to ``limit`` are tried; a cheap look at the first values rules most out.
+    """
     n = seq.size
-    for p in range(1, n // 2 + 1):
-        if np.array_equal(seq[p:], seq[:-p]):
+    for p in range(1, min(n // 2, limit) + 1):
+        head = min(n - p, 64)
+        if np.array_equal(seq[p : p + head], seq[:head]) and np.array_equal(seq[p:], seq[:-p]):
             return p
     return max(n, 1)
 
@@ -470,7 +489,6 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
     if math.prod(peaks) >= _COUNT_LIMIT:
         raise UpscopeError("overlap counts would overflow 64-bit integers: too many layers")
     full = functools.reduce(np.multiply.outer, [p.counts for p in profiles])
-    full = np.ascontiguousarray(full, dtype=np.int64)
     interior = tuple((p.start, max(p.stop, p.start)) for p in profiles)
     inner = [p.interior for p in profiles]
     has_interior = all(x.size for x in inner)
@@ -497,8 +515,8 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
         verdict = _combine([p.counts for p in profiles])
     return OverlapResult(
         map=full,
-        min=int(full.min()),
-        max=int(full.max()),
+        min=math.prod(int(p.counts.min()) for p in profiles),  # counts are >= 0, so the
+        max=math.prod(peaks),  # extremes of an outer product are products of extremes
         interior_min=i_min,
         interior_max=i_max,
         interior_ratio=ratio,

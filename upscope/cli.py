@@ -73,10 +73,11 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import overlap, scan, size
+    from upscope.commands import overlap, probe, scan, size
 
     size.register(app)
     overlap.register(app)
+    probe.register(app)
     scan.register(app)
 
 

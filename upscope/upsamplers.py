@@ -44,7 +44,7 @@ MIN_SCALE = 2
 MAX_SCALE = 4
 
 
-def _check_scale(scale: int) -> None:
+def check_scale(scale: int) -> None:
     if isinstance(scale, bool) or not isinstance(scale, int):
         raise UpscopeError(
             f"scale must be an integer from {MIN_SCALE} to {MAX_SCALE}, got {scale!r}"
@@ -53,7 +53,7 @@ def _check_scale(scale: int) -> None:
         raise UpscopeError(f"scale must be from {MIN_SCALE} to {MAX_SCALE}, got {scale}")
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if name not in _REGISTRY:
         raise UpscopeError(f"unknown upsampler {name!r}; known: {', '.join(NAMES)}")
 
@@ -68,10 +68,10 @@ def convt_params(name: str, scale: int) -> tuple[int, int, int, int]:
     K = 2S - 1: (4, 2, 1, 0) and (3, 2, 1, 1) at S = 2, (6, 3, 2, 1) and (5, 3, 1, 0) at S = 3,
     (8, 4, 2, 0) and (7, 4, 2, 1) at S = 4.
     """
-    _check_name(name)
+    check_name(name)
     if name not in ("convT-even", "convT-uneven"):
         raise UpscopeError(f"{name!r} is not a transposed convolution")
-    _check_scale(scale)
+    check_scale(scale)
     want = "even" if name == "convT-even" else "checkerboard"
     i = 8
     candidates = [
@@ -153,8 +153,8 @@ def create(name: str, channels: int, scale: int) -> nn.Module:
 
     Weights come from torch's global RNG: call ``torch.manual_seed(seed)`` first to fix them.
     """
-    _check_name(name)
-    _check_scale(scale)
+    check_name(name)
+    check_scale(scale)
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise UpscopeError(f"channels must be a positive integer, got {channels!r}")
     return _REGISTRY[name][0](channels, scale)
@@ -162,13 +162,13 @@ def create(name: str, channels: int, scale: int) -> nn.Module:
 
 def is_learned(name: str) -> bool:
     """True if the method has weights (everything but nearest, bilinear, bicubic)."""
-    _check_name(name)
+    check_name(name)
     return _REGISTRY[name][1]
 
 
 def describe(name: str, scale: int) -> str:
     """A short description of the layer, with the transposed-conv parameters where relevant."""
-    _check_name(name)
+    check_name(name)
     text = _REGISTRY[name][2]
     if name.startswith("convT"):
         k, s, p, op = convt_params(name, scale)
@@ -182,5 +182,5 @@ def parse_names(text: str) -> tuple[str, ...]:
     if not words or words == ["all"]:
         return NAMES
     for word in words:
-        _check_name(word)
+        check_name(word)
     return tuple(dict.fromkeys(words))

@@ -1,0 +1,169 @@
+"""The probe: expected findings, determinism, gradients, and the CLI (errors, JSON, PNGs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from upscope import arith
+from upscope.probe import ProbeConfig, grad_pairs, run_probe
+
+SMALL = {"size": 12, "seeds": 2, "channels": 2}
+
+
+def _coverage_imbalance(k: int, s: int) -> float:
+    cov = np.array(arith.phase_coverage(k, s), dtype=float)
+    energies = np.outer(cov, cov) ** 2
+    return float((energies.max() - energies.min()) / energies.mean())
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[int, object]:
+    return {s: run_probe(ProbeConfig(scale=s, grad=True, **SMALL)) for s in (2, 3)}
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_expected_findings_on_a_constant_input(reports: dict, scale: int) -> None:
+    report = reports[scale]
+    constant = {m.method: m for m in report.results if m.input == "constant"}
+    assert set(constant) == set(ProbeConfig().methods)
+    # convT-uneven: structure from the overlap alone (all weights equal)
+    k, s = 2 * scale - 1, scale
+    assert constant["convT-uneven"].uniform_checkerboard == pytest.approx(_coverage_imbalance(k, s))
+    assert constant["convT-uneven"].verdict == "checkerboard"
+    assert constant["convT-uneven"].checkerboard > 0.1
+    # convT-even and pixelshuffle: none from the geometry, but from random weights
+    for name in ("convT-even", "pixelshuffle"):
+        assert constant[name].uniform_checkerboard < 1e-9
+        assert constant[name].checkerboard > 0.1
+        assert constant[name].spectral_peak_db > 20.0
+        assert constant[name].note.startswith("grid")
+    assert constant["convT-even"].verdict == "even"
+    for name in (
+        "pixelshuffle-icnr",
+        "resize-nearest-conv",
+        "resize-bilinear-conv",
+        "nearest",
+        "bilinear",
+        "bicubic",
+    ):
+        assert constant[name].checkerboard < 1e-5, name
+        assert constant[name].spectral_peak_db < 0.5, name
+        assert constant[name].note.startswith("flat"), name
+        assert constant[name].verdict is None
+    assert constant["convT-even"].weight_imbalance > 0
+    assert constant["nearest"].weight_imbalance is None
+
+
+def test_icnr_and_nearest_are_phase_balanced_on_noise(reports: dict) -> None:
+    noise = {m.method: m for m in reports[2].results if m.input == "noise"}
+    assert noise["pixelshuffle-icnr"].checkerboard < 1e-9
+    assert noise["nearest"].checkerboard < 1e-9
+    assert noise["pixelshuffle"].spectral_peak_db > noise["pixelshuffle-icnr"].spectral_peak_db
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_gradients_of_strided_convs_reproduce_the_overlap(reports: dict, scale: int) -> None:
+    grad = [m for m in reports[scale].grad if m.input == "constant"]
+    assert [(m.kernel, m.stride) for m in grad] == grad_pairs(scale)
+    assert grad_pairs(2) == [(3, 2), (4, 2), (2, 2), (5, 2)]
+    for m in grad:
+        assert m.uniform_checkerboard == pytest.approx(_coverage_imbalance(m.kernel, m.stride))
+        assert m.verdict == arith.overlap_verdict(m.kernel, m.stride)
+        assert m.checkerboard > 0.1  # random weights make one anyway
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
+    config = ProbeConfig(methods=("convT-even", "bilinear"), **SMALL)
+    a, b = run_probe(config), run_probe(config)
+    c = run_probe(ProbeConfig(methods=("convT-even", "bilinear"), seed=7, **SMALL))
+    key = [(m.checkerboard, m.spectral_peak_db, m.checkerboard_std) for m in a.results]
+    assert key == [(m.checkerboard, m.spectral_peak_db, m.checkerboard_std) for m in b.results]
+    assert key != [(m.checkerboard, m.spectral_peak_db, m.checkerboard_std) for m in c.results]
+    np.testing.assert_array_equal(a.results[0].response, b.results[0].response)
+
+
+def test_cli_json_document(run_cli) -> None:
+    result = run_cli(
+        "probe", "--json", "--no-png", "--seeds", "2", "--size", "12", "--methods",
+        "convT-uneven,nearest", "--channels", "2", "--grad",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["scale"] == 2 and doc["png"] == []
+    assert [(r["method"], r["input"]) for r in doc["results"]] == [
+        ("convT-uneven", "constant"),
+        ("convT-uneven", "noise"),
+        ("nearest", "constant"),
+        ("nearest", "noise"),
+    ]
+    keys = {
+        "method", "input", "checkerboard", "checkerboard_std", "spectral_peak_db",
+        "spectral_peak_db_std", "uniform_checkerboard", "weight_imbalance", "verdict", "note",
+    }  # fmt: skip
+    assert all(set(r) == keys for r in doc["results"])
+    assert doc["results"][0]["verdict"] == "checkerboard"
+    assert doc["results"][2]["verdict"] is None and doc["results"][2]["weight_imbalance"] is None
+    assert len(doc["grad"]) == 8
+    assert set(doc["grad"][0]) == keys | {"kernel", "stride", "padding"}
+
+
+def test_cli_table_and_pngs(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "figs"
+    result = run_cli(
+        "probe", "--seeds", "1", "--channels", "1", "--scale", "3",
+        "--size", "8", "--methods", "convT-even,pixelshuffle-icnr", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "convT-even" in result.stdout and "pixelshuffle-icnr" in result.stdout
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["probe-responses.png", "probe-spectra.png"]
+    for name in names:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--methods", "convT-odd"), "convT-odd"),
+        (("--scale", "0"), "scale"),
+        (("--scale", "5"), "scale"),
+        (("--size", "5"), "--size 5"),
+        (("--inputs", "constant,ramp"), "ramp"),
+        (("--seeds", "0"), "--seeds"),
+        (("--channels", "0"), "--channels"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2(run_cli, args: tuple[str, ...], needle: str) -> None:
+    result = run_cli("probe", "--no-png", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("upscope: error: ")
+    assert needle in lines[0]
+
+
+def test_cli_unwritable_out_is_exit_2(run_cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("probe", "--seeds", "1", "--size", "8", "--out", str(blocker / "sub"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("upscope: error: ")
+    assert blocker.read_text() == "x"
+
+
+def test_cli_start_loads_no_torch() -> None:
+    code = "import sys, upscope.cli; assert 'torch' not in sys.modules, 'torch'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_command_names_match_the_registry() -> None:
+    from upscope.commands.probe import METHOD_NAMES
+    from upscope.upsamplers import NAMES
+
+    assert METHOD_NAMES == NAMES

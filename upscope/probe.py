@@ -1,0 +1,317 @@
+"""Probe the upsampler zoo (and strided convolutions' gradients) for checkerboard artifacts.
+
+For every method and every seed ``seed + i`` (i < seeds): ``torch.manual_seed(seed + i)``, build
+the layer with :func:`upscope.upsamplers.create`, then feed it
+
+* ``constant``: ``ones(1, C, N, N)``, and
+* ``noise``: ``randn(1, C, N, N)`` drawn from the global RNG right after the layer's weights,
+
+and score each output with :mod:`upscope.metrics`. The result holds the mean and the spread
+(population standard deviation) over seeds of every metric. Computation only: nothing prints.
+
+``--grad`` (:func:`probe_gradients`): the backward pass of a strided *downsampling* conv is a
+transposed conv, so the gradient that reaches a generator's output through a discriminator (or
+an encoder) gets the same pattern. For each (K, S) in (2S-1, S), (2S, S), (S, S), (2S+1, S) it
+builds ``Conv2d(C, C, K, stride=S, padding=(K-1)//2)`` on an (S*N) x (S*N) input and
+backpropagates an upstream gradient that is ``constant`` (ones: the loss is the sum of the
+outputs) or ``noise`` (randn); the metrics are those of the input gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from upscope import metrics, upsamplers
+from upscope.arith import overlap_verdict, phase_coverage
+from upscope.errors import UpscopeError
+
+INPUTS: tuple[str, ...] = ("constant", "noise")
+#: Below this phase imbalance an output counts as flat (float32 error reaches ~1e-7).
+FLAT = 1e-5
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """What to probe; defaults are those of ``upscope probe``."""
+
+    scale: int = 2
+    methods: tuple[str, ...] = upsamplers.NAMES
+    inputs: tuple[str, ...] = INPUTS
+    seeds: int = 8
+    size: int = 32
+    channels: int = 4
+    seed: int = 0
+    grad: bool = False
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The metrics of one method (or one strided conv's gradient) on one input, over seeds.
+
+    ``uniform_checkerboard`` is the phase imbalance of the constant-input response with every
+    weight set to 1 and every bias to 0: the share of the structure that the layer's geometry
+    (the overlap) makes whatever the weights. ``response`` is channel 0 of the output for the
+    first seed (kept for the figures); ``spectrum`` the power spectrum
+    (:func:`upscope.metrics.power_spectrum`) averaged over seeds.
+    """
+
+    method: str
+    input: str
+    checkerboard: float
+    checkerboard_std: float
+    spectral_peak_db: float
+    spectral_peak_db_std: float
+    weight_imbalance: float | None
+    uniform_checkerboard: float
+    verdict: str | None
+    note: str
+    response: np.ndarray = field(repr=False)
+    spectrum: np.ndarray = field(repr=False)
+    kernel: int | None = None
+    stride: int | None = None
+    padding: int | None = None
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    config: ProbeConfig
+    results: list[Measurement]
+    grad: list[Measurement] | None
+
+
+def grad_pairs(scale: int) -> list[tuple[int, int]]:
+    """(K, S) of the strided convs whose gradients ``--grad`` probes: (3,2), (4,2), (2,2), (5,2)
+    at S = 2."""
+    return [(2 * scale - 1, scale), (2 * scale, scale), (scale, scale), (2 * scale + 1, scale)]
+
+
+def check_config(config: ProbeConfig) -> None:
+    """Raise UpscopeError (one line naming the value) for anything the probe cannot run."""
+    upsamplers.check_scale(config.scale)
+    for name in config.methods:
+        upsamplers.check_name(name)
+    if not config.methods:
+        raise UpscopeError("--methods is empty; known: " + ", ".join(upsamplers.NAMES))
+    for word in config.inputs:
+        if word not in INPUTS:
+            raise UpscopeError(f"unknown input {word!r}; known: {', '.join(INPUTS)}")
+    if not config.inputs:
+        raise UpscopeError("--inputs is empty; known: " + ", ".join(INPUTS))
+    if config.seeds < 1:
+        raise UpscopeError(f"--seeds must be at least 1, got {config.seeds}")
+    if config.channels < 1:
+        raise UpscopeError(f"--channels must be at least 1, got {config.channels}")
+    need = metrics.required_size(config.scale)
+    if config.size < 1 or config.size * config.scale < need:
+        smallest = -(-need // config.scale)
+        raise UpscopeError(
+            f"--size {config.size} is too small at scale {config.scale}: the metrics drop a "
+            f"border of {metrics.default_border(config.scale)} pixels and need {4 * config.scale} "
+            f"more per side; use --size {smallest} or more"
+        )
+    if config.size > 512:
+        raise UpscopeError(f"--size {config.size} is larger than the limit 512")
+
+
+def _score(ys: list[np.ndarray], scale: int) -> tuple[list[float], list[float], np.ndarray]:
+    cbs = [metrics.phase_imbalance(y, scale) for y in ys]
+    peaks = [metrics.spectral_peak_db(y, scale) for y in ys]
+    spectrum = np.mean([metrics.power_spectrum(y, scale) for y in ys], axis=0)
+    return cbs, peaks, spectrum
+
+
+def _stats(values: list[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    return float(arr.mean()), float(arr.std())
+
+
+def _mean_or_none(values: list[float]) -> float | None:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def method_note(name: str, scale: int, constant: float | None) -> str:
+    """A plain-language sentence on why ``name`` does (not) make a grid on a constant input."""
+    why = {
+        "convT-even": "even overlap (K a multiple of S), but random weights give the S^2 "
+        "sub-kernels different sums",
+        "resize-nearest-conv": "resize first, then one shared 3x3 kernel for every phase",
+        "resize-bilinear-conv": "resize first, then one shared 3x3 kernel for every phase",
+        "pixelshuffle": "each of the S^2 sub-pixels has its own random kernel (own DC gain)",
+        "pixelshuffle-icnr": "ICNR copies one kernel to all S^2 sub-pixels: conv, then nearest",
+        "nearest": "copies each pixel S x S times",
+        "bilinear": "no weights; interpolation weights sum to 1 at every phase",
+        "bicubic": "no weights; interpolation weights sum to 1 at every phase",
+    }
+    if name == "convT-uneven":
+        k, s, _, _ = upsamplers.convt_params(name, scale)
+        cov = "/".join(map(str, sorted(set(phase_coverage(k, s)), reverse=True)))
+        reason = f"K={k} is not a multiple of S={s}: phases get {cov} taps per axis (overlap)"
+    else:
+        reason = why[name]
+    if constant is None:
+        return reason
+    return ("grid" if constant > FLAT else "flat") + f" on constants: {reason}"
+
+
+def uniform_checkerboard(layer: nn.Module, channels: int, size: int, scale: int) -> float:
+    """Phase imbalance of ``layer`` on ones(1, C, N, N) with all weights 1 and biases 0.
+
+    The layer is changed in place."""
+    with torch.no_grad():
+        for module in layer.modules():
+            if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
+                module.weight.fill_(1.0)
+                if module.bias is not None:
+                    module.bias.zero_()
+        y = layer(torch.ones(1, channels, size, size))[0].numpy().astype(np.float64)
+    return metrics.phase_imbalance(y, scale)
+
+
+def _verdict(name: str, scale: int) -> str | None:
+    if not name.startswith("convT"):
+        return None
+    k, s, _, _ = upsamplers.convt_params(name, scale)
+    return overlap_verdict(k, s)
+
+
+def _input(kind: str, shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.ones(shape) if kind == "constant" else torch.randn(shape)
+
+
+def probe_methods(config: ProbeConfig) -> list[Measurement]:
+    """Every method of ``config`` on every input, ``config.seeds`` initialisations each."""
+    check_config(config)
+    shape = (1, config.channels, config.size, config.size)
+    torch_threads = torch.get_num_threads()
+    results: list[Measurement] = []
+    try:
+        torch.set_num_threads(1)  # small tensors: threads cost more than they give
+        for name in config.methods:
+            outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in config.inputs}
+            weight_scores: list[float] = []
+            for i in range(config.seeds):
+                torch.manual_seed(config.seed + i)
+                layer = upsamplers.create(name, config.channels, config.scale)
+                if isinstance(layer, nn.ConvTranspose2d):
+                    w = layer.weight.detach().numpy()
+                    weight_scores.append(
+                        float(np.nanmean(metrics.weight_imbalance(w, layer.stride)))
+                    )
+                with torch.no_grad():
+                    for kind in config.inputs:
+                        y = layer(_input(kind, shape))[0].numpy().astype(np.float64)
+                        outputs[kind].append(y)
+            scored = {kind: _score(ys, config.scale) for kind, ys in outputs.items()}
+            uniform = uniform_checkerboard(
+                upsamplers.create(name, config.channels, config.scale),
+                config.channels,
+                config.size,
+                config.scale,
+            )
+            constant = _stats(scored["constant"][0])[0] if "constant" in scored else None
+            note = method_note(name, config.scale, constant)
+            for kind in config.inputs:
+                cbs, peaks, spectrum = scored[kind]
+                cb, cb_std = _stats(cbs)
+                pk, pk_std = _stats(peaks)
+                results.append(
+                    Measurement(
+                        method=name,
+                        input=kind,
+                        checkerboard=cb,
+                        checkerboard_std=cb_std,
+                        spectral_peak_db=pk,
+                        spectral_peak_db_std=pk_std,
+                        weight_imbalance=_mean_or_none(weight_scores),
+                        uniform_checkerboard=uniform,
+                        verdict=_verdict(name, config.scale),
+                        note=note,
+                        response=outputs[kind][0][0],
+                        spectrum=spectrum,
+                    )
+                )
+    finally:
+        torch.set_num_threads(torch_threads)
+    return results
+
+
+def grad_note(k: int, s: int) -> str:
+    verdict = overlap_verdict(k, s)
+    if verdict == "even":
+        if k == s:
+            return f"K=S={s}: no overlap; each phase has its own taps, so random weights differ"
+        return f"K={k} is a multiple of S={s}: even overlap; random weights still differ by phase"
+    cov = "/".join(map(str, sorted(set(phase_coverage(k, s)), reverse=True)))
+    return f"K={k} is not a multiple of S={s}: phases get {cov} taps per axis (overlap)"
+
+
+def probe_gradients(config: ProbeConfig) -> list[Measurement]:
+    """Input gradients of strided convs (:func:`grad_pairs`) for constant / noise upstream."""
+    check_config(config)
+    side = config.size * config.scale
+    results: list[Measurement] = []
+    torch_threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        for k, s in grad_pairs(config.scale):
+            p = (k - 1) // 2
+            grads: dict[str, list[np.ndarray]] = {kind: [] for kind in config.inputs}
+            weight_scores: list[float] = []
+            for i in range(config.seeds):
+                torch.manual_seed(config.seed + i)
+                conv = nn.Conv2d(config.channels, config.channels, k, stride=s, padding=p)
+                # the gradient is a transposed conv whose weight is conv.weight as it is
+                w = conv.weight.detach().numpy()
+                weight_scores.append(float(np.nanmean(metrics.weight_imbalance(w, (s, s)))))
+                for kind in config.inputs:
+                    x = torch.zeros(1, config.channels, side, side, requires_grad=True)
+                    y = conv(x)
+                    y.backward(_input(kind, tuple(y.shape)))
+                    assert x.grad is not None
+                    grads[kind].append(x.grad[0].numpy().astype(np.float64))
+            ones = nn.Conv2d(config.channels, config.channels, k, stride=s, padding=p)
+            x = torch.zeros(1, config.channels, side, side, requires_grad=True)
+            with torch.no_grad():
+                ones.weight.fill_(1.0)
+            ones(x).sum().backward()
+            assert x.grad is not None
+            uniform = metrics.phase_imbalance(x.grad[0].numpy().astype(np.float64), s)
+            for kind in config.inputs:
+                cbs, peaks, spectrum = _score(grads[kind], s)
+                cb, cb_std = _stats(cbs)
+                pk, pk_std = _stats(peaks)
+                results.append(
+                    Measurement(
+                        method=f"conv k={k} s={s}",
+                        input=kind,
+                        checkerboard=cb,
+                        checkerboard_std=cb_std,
+                        spectral_peak_db=pk,
+                        spectral_peak_db_std=pk_std,
+                        weight_imbalance=_mean_or_none(weight_scores),
+                        uniform_checkerboard=uniform,
+                        verdict=overlap_verdict(k, s),
+                        note=grad_note(k, s),
+                        response=grads[kind][0][0],
+                        spectrum=spectrum,
+                        kernel=k,
+                        stride=s,
+                        padding=p,
+                    )
+                )
+    finally:
+        torch.set_num_threads(torch_threads)
+    return results
+
+
+def run_probe(config: ProbeConfig) -> ProbeReport:
+    """The whole probe: the zoo, and the gradients when ``config.grad``."""
+    check_config(config)
+    results = probe_methods(config)
+    grad = probe_gradients(config) if config.grad else None
+    return ProbeReport(config, results, grad)

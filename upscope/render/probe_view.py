@@ -1,0 +1,308 @@
+"""Presentation of ``upscope probe``: the JSON document, the rich tables and the figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich import box
+from rich.table import Table
+
+from upscope.render.console import out_console, print_json
+from upscope.render.plots import new_figure, save_figure
+
+if TYPE_CHECKING:
+    from upscope.probe import Measurement, ProbeReport
+
+__all__ = ["print_json", "document", "show", "save_figures"]
+
+_VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
+_FLAT = 1e-5
+
+
+def _row(m: Measurement) -> dict[str, Any]:
+    row: dict[str, Any] = {"method": m.method}
+    if m.kernel is not None:
+        row.update(kernel=m.kernel, stride=m.stride, padding=m.padding)
+    row.update(
+        input=m.input,
+        checkerboard=m.checkerboard,
+        checkerboard_std=m.checkerboard_std,
+        spectral_peak_db=m.spectral_peak_db,
+        spectral_peak_db_std=m.spectral_peak_db_std,
+        uniform_checkerboard=m.uniform_checkerboard,
+        weight_imbalance=m.weight_imbalance,
+        verdict=m.verdict,
+        note=m.note,
+    )
+    return row
+
+
+def document(report: ProbeReport, png: list[Path]) -> dict[str, Any]:
+    """``{"scale", "size", "channels", "seeds", "seed", "results", "grad", "png"}``."""
+    cfg = report.config
+    return {
+        "scale": cfg.scale,
+        "size": cfg.size,
+        "channels": cfg.channels,
+        "seeds": cfg.seeds,
+        "seed": cfg.seed,
+        "results": [_row(m) for m in report.results],
+        "grad": None if report.grad is None else [_row(m) for m in report.grad],
+        "png": [str(p) for p in png],
+    }
+
+
+def _cb(m: Measurement) -> str:
+    colour = "red" if m.checkerboard > _FLAT else "green"
+    return f"[{colour}]{m.checkerboard:.2f}[/]±{m.checkerboard_std:.2f}"
+
+
+def _db(m: Measurement) -> str:
+    return f"{m.spectral_peak_db:.1f}±{m.spectral_peak_db_std:.1f}"
+
+
+def _verdict(m: Measurement) -> str:
+    if m.verdict is None:
+        return "[dim]-[/dim]"
+    return f"[{_VERDICT_STYLE.get(m.verdict, 'bold')}]{m.verdict}[/]"
+
+
+def _table(title: str, rows: list[Measurement], inputs: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("method", no_wrap=True)
+    table.add_column("overlap", no_wrap=True)
+    table.add_column("unif.", justify="right", no_wrap=True)
+    for kind in inputs:
+        table.add_column(f"{kind}\ncheckerbd", justify="right", no_wrap=True)
+        table.add_column(f"{kind}\npeak dB", justify="right", no_wrap=True)
+    for name in _methods(rows):
+        by_input = {m.input: m for m in rows if m.method == name}
+        first = by_input[inputs[0]]
+        cells = [name, _verdict(first), f"{first.uniform_checkerboard:.2f}"]
+        for kind in inputs:
+            cells += [_cb(by_input[kind]), _db(by_input[kind])]
+        table.add_row(*cells)
+    return table
+
+
+def _methods(rows: list[Measurement]) -> list[str]:
+    return list(dict.fromkeys(m.method for m in rows))
+
+
+def _notes(rows: list[Measurement]) -> Table:
+    notes = Table(box=None, show_header=False, padding=(0, 1, 0, 0))
+    notes.add_column(no_wrap=True)
+    notes.add_column(style="dim")
+    for name in _methods(rows):
+        notes.add_row(f"  {name}:", next(m.note for m in rows if m.method == name))
+    return notes
+
+
+def show(report: ProbeReport, png: list[Path]) -> None:
+    """The methods table, the gradient table if any, a legend and the PNG paths."""
+    cfg = report.config
+    console = out_console()
+    inputs = cfg.inputs
+    console.print(
+        _table(
+            f"Upsamplers x{cfg.scale} at initialisation: {cfg.channels} channels, "
+            f"{cfg.size}x{cfg.size} -> {cfg.size * cfg.scale}x{cfg.size * cfg.scale}, "
+            f"mean ± std over {cfg.seeds} seeds",
+            report.results,
+            inputs,
+        )
+    )
+    console.print(_notes(report.results))
+    if report.grad is not None:
+        side = cfg.size * cfg.scale
+        console.print(
+            _table(
+                f"Input gradients of strided convs on {side}x{side} (upstream gradient: "
+                f"{' / '.join(inputs)}), mean ± std over {cfg.seeds} seeds",
+                report.grad,
+                inputs,
+            )
+        )
+        console.print(_notes(report.grad))
+    console.print(
+        "\n[dim]checkerbd: phase energy imbalance (max-min)/mean over the S*S phases, 0 = flat. "
+        "peak dB: spectral power at multiples of 1/S over its neighbourhood's median. "
+        "unif.: checkerbd on constants with every weight 1 and bias 0 (the overlap's share). "
+        "overlap: the transposed conv's tap coverage.[/dim]"
+    )
+    for path in png:
+        console.print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _crop(image: np.ndarray, scale: int) -> np.ndarray:
+    """The central 8S x 8S pixels (or less), away from the borders."""
+    h, w = image.shape
+    side = min(8 * scale, h - 4 * scale, w - 4 * scale)
+    top, left = (h - side) // 2, (w - side) // 2
+    top -= top % scale  # start on phase 0, so every panel shows the same phases
+    left -= left % scale
+    return image[top : top + side, left : left + side]
+
+
+def _normalised(m: Measurement, scale: int) -> np.ndarray:
+    """Response / RMS of the panel; a constant input's response flipped so that its mean is +."""
+    crop = _crop(m.response, scale)
+    rms = float(np.sqrt(np.mean(crop**2)))
+    out = crop / rms if rms > 0 else crop
+    if m.input == "constant" and out.mean() < 0:
+        out = -out
+    return out
+
+
+def _grid(
+    rows: list[Measurement],
+    inputs: tuple[str, ...],
+    scale: int,
+    title: str,
+    path: Path,
+    row_label: str = "input",
+) -> Path:
+    methods = list(dict.fromkeys(m.method for m in rows))
+    ncols = len(methods)
+    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.6)
+    axes = fig.subplots(len(inputs), ncols, squeeze=False)
+    for r, kind in enumerate(inputs):
+        panels = {m.method: _normalised(m, scale) for m in rows if m.input == kind}
+        values = np.concatenate([p.ravel() for p in panels.values()])
+        if kind == "constant":
+            vmin, vmax, cmap = (
+                min(0.0, float(values.min())),
+                max(2.0, float(values.max())),
+                "viridis",
+            )
+        else:
+            lim = float(np.percentile(np.abs(values), 99.5)) or 1.0
+            vmin, vmax, cmap = -lim, lim, "RdBu_r"
+        image = None
+        for c, name in enumerate(methods):
+            m = next(x for x in rows if x.method == name and x.input == kind)
+            ax = axes[r, c]
+            image = ax.imshow(
+                panels[name], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest"
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{name}\ncb {m.checkerboard:.2f}±{m.checkerboard_std:.2f}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(f"{kind} {row_label}", fontsize=9)
+        assert image is not None
+        label = "response / RMS" if kind == "constant" else "response / RMS (seed 0, ch 0)"
+        fig.colorbar(image, ax=list(axes[r]), shrink=0.85, label=label)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def _spectra(
+    rows: list[Measurement],
+    inputs: tuple[str, ...],
+    scale: int,
+    title: str,
+    path: Path,
+    row_label: str = "input",
+) -> Path:
+    from upscope.metrics import peak_bins
+
+    methods = list(dict.fromkeys(m.method for m in rows))
+    ncols = len(methods)
+    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.6)
+    axes = fig.subplots(len(inputs), ncols, squeeze=False)
+    for r, kind in enumerate(inputs):
+        panels = {}
+        for m in rows:
+            if m.input != kind:
+                continue
+            total = float(m.spectrum.sum())
+            rel = m.spectrum / total if total > 0 else m.spectrum
+            panels[m.method] = 10 * np.log10(np.fft.fftshift(rel) + 1e-8)
+        vmax = max(float(p.max()) for p in panels.values())
+        vmin = vmax - 60.0
+        image = None
+        for c, name in enumerate(methods):
+            ax = axes[r, c]
+            data = panels[name]
+            h, w = data.shape
+            image = ax.imshow(
+                data,
+                cmap="magma",
+                vmin=vmin,
+                vmax=vmax,
+                # fftshift puts -1/2 at index 0 and 1/2 - 1/n last; pixel centres on frequencies
+                extent=(-0.5 - 0.5 / w, 0.5 - 0.5 / w, 0.5 - 0.5 / h, -0.5 - 0.5 / h),
+                interpolation="nearest",
+            )
+            for u, v in peak_bins((h, w), scale):
+                fu = ((u + h // 2) % h - h // 2) / h
+                fv = ((v + w // 2) % w - w // 2) / w
+                ax.plot([fv], [fu], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0)
+            ax.set_xlim(-0.56, 0.5)
+            ax.set_ylim(0.5, -0.56)
+            ax.set_xticks([-0.5, 0, 0.5])
+            ax.set_yticks([-0.5, 0, 0.5])
+            ax.tick_params(labelsize=6)
+            m = next(x for x in rows if x.method == name and x.input == kind)
+            ax.set_title(f"{name}\npeak {m.spectral_peak_db:.1f} dB", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=8)
+            if r == len(inputs) - 1:
+                ax.set_xlabel("fx (cycles/px)", fontsize=7)
+        assert image is not None
+        fig.colorbar(image, ax=list(axes[r]), shrink=0.85, label="dB of total power")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def save_figures(report: ProbeReport, out: Path) -> list[Path]:
+    """probe-responses.png, probe-spectra.png and, with --grad, probe-grad(-spectra).png."""
+    cfg = report.config
+    s = cfg.scale
+    paths = [
+        _grid(
+            report.results,
+            cfg.inputs,
+            s,
+            f"x{s} upsamplers at initialisation: central {min(8 * s, cfg.size * s - 4 * s)} px of "
+            f"channel 0, seed {cfg.seed} (cb: phase imbalance, mean±std over {cfg.seeds} seeds)",
+            out / "probe-responses.png",
+        ),
+        _spectra(
+            report.results,
+            cfg.inputs,
+            s,
+            f"x{s} upsamplers: power spectra (mean over {cfg.seeds} seeds); "
+            "circles: multiples of 1/S",
+            out / "probe-spectra.png",
+        ),
+    ]
+    if report.grad is not None:
+        paths.append(
+            _grid(
+                report.grad,
+                cfg.inputs,
+                s,
+                "Input gradients of strided convs (rows: upstream gradient): central pixels of "
+                f"channel 0, seed {cfg.seed}",
+                out / "probe-grad.png",
+                row_label="upstream",
+            )
+        )
+        paths.append(
+            _spectra(
+                report.grad,
+                cfg.inputs,
+                s,
+                f"Input gradients of strided convs: power spectra (mean over {cfg.seeds} seeds)",
+                out / "probe-grad-spectra.png",
+                row_label="upstream",
+            )
+        )
+    return paths

@@ -19,7 +19,8 @@ HELP = (
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("scan", help=HELP, short_help=HELP.split(". ")[0] + ".")(guarded(scan))
+    short = "Find every upsampling op in your own model and judge it."
+    app.command("scan", help=HELP, short_help=short)(guarded(scan))
 
 
 def scan(

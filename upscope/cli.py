@@ -73,9 +73,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import compare, overlap, probe, size
+    from upscope.commands import compare, overlap, probe, scan, size
 
-    for command in (size, overlap, probe, compare):
+    for command in (size, overlap, probe, compare, scan):
         command.register(app)
 
 

@@ -1,0 +1,503 @@
+"""``upscope scan``: finding, naming and judging every upsampling op of a user's model.
+
+torch is the oracle: shapes are what torch produces, compound overlap maps equal a chain of
+all-ones transposed convolutions run by torch, and weight imbalances are recomputed here from
+the formula on the model's actual weights.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from upscope import arith
+from upscope.scan import judge, load_model, trace
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "models.py"
+
+
+def write_model(folder: Path, source: str, name: str = "user_model.py") -> str:
+    path = folder / name
+    header = "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n"
+    path.write_text(header + textwrap.dedent(source))
+    return str(path)
+
+
+def scan_json(run_cli, *args: str) -> dict:
+    result = run_cli("scan", *args, "--json", "--no-png")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("upscope: error: ")
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def formula_imbalance(weight: torch.Tensor, stride: tuple[int, ...]) -> np.ndarray:
+    """(max - min) / mean |sum| over the polyphase sums sum_{c_in, taps j = a mod S} w."""
+    w = weight.detach().double().numpy()
+    c_out = w.shape[1]
+    sums = []
+    for phase in np.ndindex(*stride):
+        phases = (slice(a, None, s) for a, s in zip(phase, stride, strict=True))
+        taps = (slice(None), slice(None), *phases)
+        sums.append(w[taps].reshape(w.shape[0], c_out, -1).sum(axis=(0, 2)))
+    table = np.stack(sums, axis=1)  # (C_out, phases)
+    return (table.max(axis=1) - table.min(axis=1)) / np.abs(table).mean(axis=1)
+
+
+# ---------------------------------------------------------------- the samples
+
+
+def test_dcgan_sample(run_cli) -> None:
+    doc = scan_json(run_cli, f"{SAMPLES}:DCGANGenerator", "--input-shape", "1x100x1x1")
+    layers = doc["layers"]
+    assert [x["name"] for x in layers] == ["main.0", "main.3", "main.6", "main.9", "main.12"]
+    assert {x["type"] for x in layers} == {"ConvTranspose2d"}
+    channels = [100, 512, 256, 128, 64, 3]
+    size = 1
+    for n, layer in enumerate(layers):
+        k, s, p = (4, 1, 0) if n == 0 else (4, 2, 1)
+        out = arith.convt_output(size, k, s, p)
+        assert layer["input_shape"] == [1, channels[n], size, size]
+        assert layer["output_shape"] == [1, channels[n + 1], out, out]
+        assert (layer["kernel"], layer["stride"], layer["padding"]) == ([k] * 2, [s] * 2, [p] * 2)
+        assert layer["verdict"] == arith.overlap_verdict(k, s) == "even"
+        assert layer["even_overlap"] is True
+        size = out
+    assert size == 64
+    # a stride-1 layer has one phase: no weight checkerboard possible
+    assert layers[0]["weight_checkerboard"]["worst"] == 0.0
+    model = load_model(f"{SAMPLES}:DCGANGenerator", seed=0)
+    for layer, index in zip(layers[1:], (3, 6, 9, 12), strict=True):
+        expected = formula_imbalance(model.main[index].weight, (2, 2))
+        assert layer["weight_checkerboard"]["mean"] == pytest.approx(expected.mean())
+        assert layer["weight_checkerboard"]["worst"] == pytest.approx(expected.max())
+        assert layer["flagged"] == (expected.mean() > doc["summary"]["threshold"])
+        assert layer["compound"][-1] == layer["name"]
+    assert layers[-1]["compound"] == [x["name"] for x in layers]
+
+
+def test_unet_sample(run_cli) -> None:
+    doc = scan_json(run_cli, f"{SAMPLES}:UNet", "--input-shape", "1x1x64x64")
+    layers = doc["layers"]
+    assert [x["name"] for x in layers] == ["up2", "up1"]
+    assert [x["input_shape"] for x in layers] == [[1, 64, 16, 16], [1, 32, 32, 32]]
+    assert [x["output_shape"] for x in layers] == [[1, 32, 32, 32], [1, 16, 64, 64]]
+    for layer in layers:
+        assert layer["output_padding"] == [1, 1]
+        assert layer["verdict"] == arith.overlap_verdict(3, 2) == "checkerboard"
+        cov = arith.phase_coverage(3, 2)
+        assert layer["interior_ratio"] == pytest.approx((max(cov) / min(cov)) ** 2)
+        assert layer["flagged"] is True
+    assert doc["summary"]["flagged"] == 2
+    assert doc["summary"]["line"].startswith("2 of 2 upsampling ops can make a checkerboard")
+
+
+def test_espcn_sample_measures_the_conv_before_the_shuffle(run_cli) -> None:
+    doc = scan_json(run_cli, f"{SAMPLES}:ESPCN")  # the model's example_input_array
+    assert doc["input_shapes"] == [[1, 1, 32, 32]]
+    (layer,) = doc["layers"]
+    assert (layer["name"], layer["type"], layer["upscale_factor"]) == ("shuffle", "PixelShuffle", 3)
+    assert (layer["input_shape"], layer["output_shape"]) == ([1, 9, 32, 32], [1, 1, 96, 96])
+    assert layer["verdict"] == "even" and layer["interior_ratio"] is None
+    model = load_model(f"{SAMPLES}:ESPCN", seed=0)
+    sums = model.conv3.weight.detach().double().sum(dim=(1, 2, 3)).numpy()  # phase a*3+b
+    expected = (sums.max() - sums.min()) / np.abs(sums).mean()
+    assert layer["weight_checkerboard"]["source"] == "conv3"
+    assert layer["weight_checkerboard"]["mean"] == pytest.approx(expected)
+    assert "no overlap" in layer["note"]
+
+
+def test_interpolate_decoder_sample(run_cli) -> None:
+    doc = scan_json(run_cli, f"{SAMPLES}:ResizeConvDecoder", "--input-shape", "1x64x8x8")
+    layers = doc["layers"]
+    assert [x["name"] for x in layers] == ["up1:interpolate", "up2:interpolate", "up3:interpolate"]
+    assert {x["type"] for x in layers} == {"F.interpolate"}
+    assert [x["mode"] for x in layers] == ["nearest", "nearest", "bilinear"]
+    assert [x["output_shape"][2:] for x in layers] == [[16, 16], [32, 32], [64, 64]]
+    assert all(x["verdict"] == "even" and not x["flagged"] for x in layers)
+    assert all(x["weight_checkerboard"] is None and x["kernel"] is None for x in layers)
+    assert doc["summary"]["line"] == "0 of 3 upsampling ops can make a checkerboard"
+
+
+# ---------------------------------------------------------------- finding and naming
+
+
+MIXED = """
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 4, 3, 3))
+
+    def forward(self, x):
+        x = F.conv_transpose2d(x, self.w, stride=2, padding=1, output_padding=1)
+        return torch.pixel_shuffle(torch.cat([x] * 4, dim=1), 2)
+
+
+class Mixed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1)
+        self.ups = nn.Upsample(scale_factor=2, mode="bilinear")
+        self.shuffle = nn.PixelShuffle(2)
+        self.block = Block()
+        self.line = nn.ConvTranspose1d(3, 2, 5, stride=3)
+
+    def forward(self, x):
+        x = self.ups(self.up(x))
+        x = self.up(F.avg_pool2d(x, 2))
+        x = self.block(F.interpolate(x, size=(7, 5), mode="nearest"))
+        x = self.shuffle(torch.cat([x] * 4, dim=1))
+        return self.line(x.flatten(2)[:, :3])
+"""
+
+
+def test_functional_calls_found_once_each_in_call_order(run_cli, tmp_path: Path) -> None:
+    path = write_model(tmp_path, MIXED)
+    doc = scan_json(run_cli, f"{path}:Mixed", "--input-shape", "1x4x6x6")
+    names = [(x["name"], x["type"]) for x in doc["layers"]]
+    assert names == [
+        ("up", "ConvTranspose2d"),
+        ("ups", "Upsample"),
+        ("up#2", "ConvTranspose2d"),
+        ("interpolate", "F.interpolate"),
+        ("block:conv_transpose2d", "F.conv_transpose2d"),
+        ("block:pixel_shuffle", "F.pixel_shuffle"),
+        ("shuffle", "PixelShuffle"),
+        ("line", "ConvTranspose1d"),
+    ]
+    by = {x["name"]: x for x in doc["layers"]}
+    assert by["interpolate"]["size"] == [7, 5] and by["interpolate"]["scale_factor"] is None
+    fct = by["block:conv_transpose2d"]
+    assert (fct["kernel"], fct["stride"], fct["padding"], fct["output_padding"]) == (
+        [3, 3],
+        [2, 2],
+        [1, 1],
+        [1, 1],
+    )
+    assert fct["input_shape"] == [1, 4, 7, 5]
+    assert fct["output_shape"] == [1, 4, *(arith.convt_output(i, 3, 2, 1, 1) for i in (7, 5))]
+    assert fct["verdict"] == "checkerboard"
+    assert by["ups"]["scale_factor"] == [2.0, 2.0] and by["ups"]["mode"] == "bilinear"
+    assert by["line"]["verdict"] == arith.overlap_verdict(5, 3) == "checkerboard"
+    model = load_model(f"{path}:Mixed")
+    line = by["line"]["weight_checkerboard"]
+    assert line["mean"] == pytest.approx(formula_imbalance(model.line.weight, (3,)).mean())
+    assert by["up"]["compound"] == ["up"]
+
+
+def test_crafted_kernels_zero_order_hold_and_formula(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    model = nn.Sequential(
+        nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1),
+        nn.ConvTranspose2d(3, 2, 6, stride=3, padding=2, groups=1),
+    )
+    g = torch.randint(-2, 5, (2, 3, 3, 3)).float()  # integers: every sum exact in float32
+    g[0, :, 0, 0] = 20  # no channel sums to 0
+    # w = g (*) ones(2, 2): every 2x2 polyphase component holds every tap of g once
+    zoh = torch.zeros(2, 3, 4, 4)
+    for a in range(2):
+        for b in range(2):
+            zoh[:, :, a : a + 3, b : b + 3] += g
+    with torch.no_grad():
+        model[0].weight.copy_(zoh)
+    findings = judge(trace(model, [torch.randn(1, 2, 5, 5)]))
+    assert findings[0].imbalance_worst == 0.0
+    assert not findings[0].flagged
+    expected = formula_imbalance(model[1].weight, (3, 3))
+    assert findings[1].imbalance_mean == pytest.approx(expected.mean())
+    assert findings[1].imbalance_worst == pytest.approx(expected.max())
+    assert findings[1].verdict == "even"  # K=6, S=3
+
+
+def test_groups_and_dilation() -> None:
+    torch.manual_seed(4)
+    grouped = nn.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2)
+    holes = nn.ConvTranspose2d(6, 2, 3, stride=2, dilation=2, bias=False)
+    findings = judge(trace(nn.Sequential(grouped, holes), [torch.randn(1, 4, 6, 6)]))
+    w = grouped.weight.detach().double().numpy()  # (C_in, C_out/groups, k, k)
+    expected = []
+    for group in range(2):
+        part = torch.from_numpy(w[2 * group : 2 * group + 2])
+        expected.extend(formula_imbalance(part, (2, 2)))
+    np.testing.assert_allclose(findings[0].imbalance, expected)
+    assert findings[1].verdict == arith.overlap_verdict(3, 2, 2) == "holes"
+    assert findings[1].interior_ratio is None and findings[1].flagged
+    # every dilated tap lands on phase (0, 0): the three other phases sum to 0
+    sums = findings[1].phase_sums
+    assert np.all(sums[:, 1, :] == 0) and np.all(sums[:, :, 1] == 0)
+
+
+layer_params = st.tuples(
+    st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), st.integers(0, 2), st.integers(1, 2)
+)
+
+
+@settings(max_examples=25)
+@given(st.lists(layer_params, min_size=1, max_size=3), st.integers(1, 6), st.integers(1, 6))
+def test_compound_map_equals_torch_chain_of_ones(layers, height, width) -> None:
+    modules, size = [], (height, width)
+    for k, s, p, op, d in layers:
+        op = op % max(s, d)
+        try:
+            size = tuple(arith.convt_output(i, k, s, p, op, d) for i in size)
+        except Exception:  # noqa: BLE001 - a stack torch refuses: nothing to compare
+            return
+        conv = nn.ConvTranspose2d(1, 1, k, s, p, op, dilation=d, bias=False)
+        nn.init.ones_(conv.weight)
+        modules.append(conv)
+    model = nn.Sequential(*modules)
+    ones = torch.ones(1, 1, height, width, dtype=torch.float64)
+    findings = judge(trace(model.double(), [ones]))
+    with torch.no_grad():
+        expected = model(ones)[0, 0].round().long().numpy()
+    assert [f.op.name for f in findings] == [str(n) for n in range(len(layers))]
+    assert findings[-1].chain == [f.op.name for f in findings]
+    np.testing.assert_array_equal(findings[-1].compound_map(), expected)
+
+
+# ---------------------------------------------------------------- loading and weights
+
+
+NET = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, x):
+        return self.up(x)
+
+
+def make():
+    return Net()
+
+
+INSTANCE = Net()
+NUMBER = 3
+
+
+class NotAModule:
+    pass
+
+
+def make_list():
+    return [1, 2]
+
+
+def needs_args(width):
+    return Net()
+"""
+
+
+def test_weights_round_trip(run_cli, tmp_path: Path) -> None:
+    path = write_model(tmp_path, NET)
+    torch.manual_seed(123)
+    trained = load_model(f"{path}:Net", seed=123)
+    with torch.no_grad():
+        trained.up.weight.mul_(torch.linspace(0.5, 2.0, 18).reshape(3, 2, 3, 1))
+    expected = formula_imbalance(trained.up.weight, (2, 2))
+    plain, wrapped = tmp_path / "plain.pt", tmp_path / "wrapped.pt"
+    torch.save(trained.state_dict(), plain)
+    torch.save({"state_dict": trained.state_dict(), "epoch": 7}, wrapped)
+    baseline = scan_json(run_cli, f"{path}:Net", "--input-shape", "1x3x8x8")
+    for ckpt in (plain, wrapped):
+        doc = scan_json(run_cli, f"{path}:make", "--input-shape", "1x3x8x8", "--weights", str(ckpt))
+        weights = doc["layers"][0]["weight_checkerboard"]
+        assert weights["mean"] == pytest.approx(expected.mean())
+        assert weights["worst"] == pytest.approx(expected.max())
+    assert baseline["layers"][0]["weight_checkerboard"]["mean"] != pytest.approx(expected.mean())
+
+
+def test_seed_makes_the_scan_reproducible(run_cli, tmp_path: Path) -> None:
+    path = write_model(tmp_path, NET)
+    runs = [
+        scan_json(run_cli, f"{path}:Net", "--input-shape", "1x3x8x8", "--seed", s) for s in "112"
+    ]
+    assert runs[0] == runs[1]
+    assert (
+        runs[0]["layers"][0]["weight_checkerboard"] != runs[2]["layers"][0]["weight_checkerboard"]
+    )
+
+
+def test_model_forms(run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_model(tmp_path, NET)
+    for name in ("Net", "make", "INSTANCE"):
+        doc = scan_json(run_cli, f"{path}:{name}", "--input-shape", "1x3x4x4")
+        assert [x["name"] for x in doc["layers"]] == ["up"]
+    package = tmp_path / "upscope_scan_testpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    write_model(package, NET, name="nets.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    doc = scan_json(run_cli, "upscope_scan_testpkg.nets:Net", "--input-shape", "1x3x4x4")
+    assert doc["model"] == "upscope_scan_testpkg.nets:Net"
+    assert doc["layers"][0]["output_shape"] == [1, 2, 8, 8]
+
+
+def test_multi_input_model(run_cli, tmp_path: Path) -> None:
+    path = write_model(
+        tmp_path,
+        """
+        class TwoIn(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.up = nn.ConvTranspose2d(4, 1, 2, stride=2)
+
+            def forward(self, a, b):
+                return self.up(torch.cat([a, b], dim=1))
+        """,
+    )
+    shapes = ("--input-shape", "1x1x5x5", "--input-shape", "1x3x5x5")
+    doc = scan_json(run_cli, f"{path}:TwoIn", *shapes)
+    assert doc["input_shapes"] == [[1, 1, 5, 5], [1, 3, 5, 5]]
+    assert doc["layers"][0]["output_shape"] == [1, 1, 10, 10]
+
+
+def test_forward_failure_is_torchs_message_on_one_line(run_cli, tmp_path: Path) -> None:
+    path = write_model(tmp_path, NET)
+    model = load_model(f"{path}:Net")
+    with pytest.raises(RuntimeError) as caught:
+        model(torch.randn(1, 1, 8, 8))
+    line = one_error_line(run_cli("scan", f"{path}:Net", "--input-shape", "1x1x8x8"))
+    assert "forward pass with input shape 1x1x8x8 failed" in line
+    assert " ".join(str(caught.value).split())[:80] in line
+
+
+def test_bad_model_arguments(run_cli, tmp_path: Path) -> None:
+    path = write_model(tmp_path, NET)
+    broken = write_model(tmp_path, "raise ImportError('no such dependency')\n", name="broken.py")
+    shape = ("--input-shape", "1x3x4x4")
+    cases = {
+        f"{tmp_path}/missing.py:Net": "not found",
+        f"{path}:Missing": "has no attribute 'Missing'",
+        f"{path}:NUMBER": "not an nn.Module subclass or a factory",
+        f"{path}:NotAModule": "not an nn.Module subclass",
+        f"{path}:make_list": "returned a list, not an nn.Module",
+        f"{path}:needs_args": "must take no arguments",
+        f"{broken}:Net": "no such dependency",
+        "no_colon_here": "MODEL must be",
+        "upscope_no_such_package.mod:Net": "cannot import module",
+    }
+    for model, expected in cases.items():
+        line = one_error_line(run_cli("scan", model, *shape))
+        assert expected in line, (model, line)
+
+
+def test_bad_input_shapes(run_cli, tmp_path: Path) -> None:
+    path = write_model(tmp_path, NET)
+    for text in ("1x3xAx4", "1x0x4x4", "", "1,3,4,4"):
+        line = one_error_line(run_cli("scan", f"{path}:Net", "--input-shape", text))
+        assert "--input-shape" in line
+    line = one_error_line(run_cli("scan", f"{path}:Net"))
+    assert "--input-shape is required" in line
+
+
+def test_bad_checkpoints(run_cli, tmp_path: Path) -> None:
+    path = write_model(tmp_path, NET)
+    shape = ("--input-shape", "1x3x4x4")
+    other = nn.Sequential(nn.Conv2d(1, 1, 1))
+    cases = {
+        "list.pt": ([1, 2, 3], "holds a list, not a state dict"),
+        "numbers.pt": ({"up.weight": 3}, "not a state dict"),
+        "other.pt": (other.state_dict(), "2 missing ('up.weight', 'up.bias')"),
+        "shape.pt": (
+            {"up.weight": torch.zeros(3, 2, 5, 5), "up.bias": torch.zeros(2)},
+            "size mismatch for up.weight",
+        ),
+    }
+    for name, (content, expected) in cases.items():
+        torch.save(content, tmp_path / name)
+        line = one_error_line(
+            run_cli("scan", f"{path}:Net", *shape, "--weights", str(tmp_path / name))
+        )
+        assert expected in line, (name, line)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
+    line = one_error_line(
+        run_cli("scan", f"{path}:Net", *shape, "--weights", str(tmp_path / "junk.pt"))
+    )
+    assert "could not be loaded" in line
+    line = one_error_line(
+        run_cli("scan", f"{path}:Net", *shape, "--weights", str(tmp_path / "no.pt"))
+    )
+    assert "not found" in line
+
+
+# ---------------------------------------------------------------- output
+
+
+def test_table(run_cli) -> None:
+    result = run_cli("scan", f"{SAMPLES}:UNet", "--no-png")
+    assert result.exit_code == 0, result.stderr
+    assert "2 of 2 upsampling ops can make a checkerboard; worst: up" in result.stdout
+    assert "checkerboard x4" in result.stdout and "YES: uneven overlap, weights" in result.stdout
+    assert result.stdout.count("ConvTranspose2d") == 2
+
+
+def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "pngs"
+    result = run_cli("scan", f"{SAMPLES}:UNet", "--out", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    pngs = sorted(out.iterdir())
+    assert [p.name for p in pngs] == ["scan-01-up2.png", "scan-02-up1.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert set(doc) == {"model", "input_shapes", "layers", "summary", "png"}
+    assert doc["png"] == [str(p) for p in pngs]
+    keys = {
+        *("name", "type", "input_shape", "output_shape", "kernel", "stride", "padding"),
+        *("output_padding", "dilation", "groups", "scale_factor", "size", "mode"),
+        *("upscale_factor", "verdict", "even_overlap", "interior_ratio"),
+        *("weight_checkerboard", "flagged", "reasons", "compound", "note"),
+    }
+    assert all(set(layer) == keys for layer in doc["layers"])
+    assert set(doc["summary"]) == {"ops", "flagged", "worst", "threshold", "line"}
+
+
+def test_no_png_and_unwritable_out(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "none"
+    assert run_cli("scan", f"{SAMPLES}:UNet", "--out", str(out), "--no-png").exit_code == 0
+    assert not out.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = one_error_line(run_cli("scan", f"{SAMPLES}:UNet", "--out", str(blocker / "x")))
+    assert "output folder" in line
+
+
+def test_cli_start_does_not_import_torch() -> None:
+    code = "import sys, upscope.cli; assert 'torch' not in sys.modules, 'torch loaded'"
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_figures_of_1d_and_3d_ops() -> None:
+    from upscope.render import scan_view
+
+    torch.manual_seed(5)
+    line = nn.ConvTranspose1d(2, 3, 5, stride=3, padding=1)
+    vol = nn.ConvTranspose3d(1, 2, 3, stride=2, dilation=2)
+    findings = judge(trace(line, [torch.randn(1, 2, 7)]))
+    findings += judge(trace(vol, [torch.randn(1, 1, 2, 3, 3)]))
+    assert [f.verdict for f in findings] == ["checkerboard", "holes"]
+    assert findings[1].phase_sums.shape == (2, 2, 2, 2)
+    for finding in findings:
+        assert scan_view.wants_png(finding)
+        fig = scan_view.draw(finding, 0.1)
+        fig.canvas.draw()
+        assert len(fig.axes) == 6  # three panels, three colorbars

@@ -1,0 +1,73 @@
+"""``upscope scan MODEL``: find and judge every upsampling operation in a user's own model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+HELP = (
+    "Find every upsampling op in your model (ConvTranspose, Upsample, PixelShuffle, and "
+    "F.interpolate / F.conv_transpose2d / F.pixel_shuffle calls), in call order, and say which "
+    "can make a checkerboard: overlap verdict and the weight imbalance of the actual kernels. "
+    "MODEL's Python file is executed, as with any import. "
+    "Example: upscope scan samples/models.py:DCGANGenerator --input-shape 1x100x1x1"
+)
+
+
+def register(app: typer.Typer) -> None:
+    from upscope.cli import guarded
+
+    short = "Find every upsampling op in your own model and judge it."
+    app.command("scan", help=HELP, short_help=short)(guarded(scan))
+
+
+def scan(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass "
+            "or a factory taking no arguments.",
+            show_default=False,
+        ),
+    ],
+    input_shape: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input-shape",
+            help="Shape of the dummy input, e.g. 1x100x1x1; repeat for a model with several "
+            "inputs. Required unless the model sets example_input_array.",
+        ),
+    ] = None,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights",
+            help="A state dict saved with torch.save (loaded with weights_only=True).",
+        ),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs of flagged ops.")] = Path(
+        "upscope-out"
+    ),
+    no_png: Annotated[bool, typer.Option("--no-png", help="Write no PNG files.")] = False,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seeds torch before the model is built, and the input.")
+    ] = 0,
+) -> None:
+    from upscope.scan import parse_input_shape
+
+    shapes = [parse_input_shape(text) for text in input_shape or []]
+
+    from upscope import scan as core
+    from upscope.render import scan_view
+
+    result = core.scan(model, shapes, weights, seed)
+    pngs: list[Path] = []
+    if not no_png and any(scan_view.wants_png(f) for f in result.findings):
+        pngs = scan_view.save_pngs(result, out)
+    if json_out:
+        scan_view.print_json(scan_view.document(result, pngs))
+    else:
+        scan_view.show(result, pngs)

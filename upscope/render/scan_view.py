@@ -1,0 +1,371 @@
+"""Presentation of ``upscope scan``: the JSON document, the rich table and the PNGs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from upscope.files import prepare_out_dir
+from upscope.render.console import out_console, print_json
+from upscope.render.plots import new_figure, save_figure
+from upscope.scan import Finding, ScanResult, worst
+
+__all__ = ["document", "print_json", "save_pngs", "show", "summary_line", "wants_png"]
+
+_VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
+_CELL_LIMIT = 16  # write the numbers in the cells of maps up to this many cells per side
+
+
+def _shape(shape: tuple[int, ...]) -> list[int]:
+    return [int(v) for v in shape]
+
+
+def _weights_doc(finding: Finding) -> dict[str, Any] | None:
+    if finding.imbalance is None:
+        return None
+    op = finding.op
+    source = op.name if op.kind == "convT" else (op.feeding_conv or ("", None))[0]
+    return {
+        "mean": finding.imbalance_mean,
+        "worst": finding.imbalance_worst,
+        "channels": int(finding.imbalance.shape[0]),
+        "source": source,
+    }
+
+
+def layer_document(finding: Finding) -> dict[str, Any]:
+    """One op as JSON; keys that do not apply to its type are null."""
+    op = finding.op
+    prm = op.params
+
+    def axes(key: str) -> list[Any] | None:
+        value = prm.get(key)
+        return None if value is None else list(value)
+
+    return {
+        "name": op.name,
+        "type": op.type,
+        "input_shape": _shape(op.input_shape),
+        "output_shape": _shape(op.output_shape),
+        "kernel": axes("kernel"),
+        "stride": axes("stride"),
+        "padding": axes("padding"),
+        "output_padding": axes("output_padding"),
+        "dilation": axes("dilation"),
+        "groups": prm.get("groups"),
+        "scale_factor": axes("scale_factor"),
+        "size": axes("size"),
+        "mode": prm.get("mode"),
+        "upscale_factor": prm.get("upscale_factor"),
+        "verdict": finding.verdict,
+        "even_overlap": finding.verdict == "even",
+        "interior_ratio": finding.interior_ratio,
+        "weight_checkerboard": _weights_doc(finding),
+        "flagged": finding.flagged,
+        "reasons": list(finding.reasons),
+        "compound": list(finding.chain) if op.kind == "convT" else None,
+        "note": finding.note,
+    }
+
+
+def summary_line(result: ScanResult) -> str:
+    """``"2 of 5 upsampling ops can make a checkerboard; worst: decoder.up2, imbalance 0.41"``."""
+    total = len(result.findings)
+    flagged = sum(f.flagged for f in result.findings)
+    noun = "op" if total == 1 else "ops"
+    text = f"{flagged} of {total} upsampling {noun} can make a checkerboard"
+    bad = worst(result.findings)
+    if bad is None:
+        return text
+    mean = bad.imbalance_mean
+    if mean is not None and mean > result.threshold:
+        return f"{text}; worst: {bad.op.name}, imbalance {mean:.2f}"
+    return f"{text}; worst: {bad.op.name}, {bad.reasons[0]}"
+
+
+def document(result: ScanResult, pngs: list[Path]) -> dict[str, Any]:
+    """``{"model", "input_shapes", "layers", "summary", "png"}``."""
+    bad = worst(result.findings)
+    return {
+        "model": result.model,
+        "input_shapes": [_shape(s) for s in result.input_shapes],
+        "layers": [layer_document(f) for f in result.findings],
+        "summary": {
+            "ops": len(result.findings),
+            "flagged": sum(f.flagged for f in result.findings),
+            "worst": None
+            if bad is None
+            else {"name": bad.op.name, "imbalance": bad.imbalance_mean, "reasons": bad.reasons},
+            "threshold": result.threshold,
+            "line": summary_line(result),
+        },
+        "png": [str(p) for p in pngs],
+    }
+
+
+# ---------------------------------------------------------------- table
+
+
+def _params(finding: Finding) -> str:
+    op, prm = finding.op, finding.op.params
+
+    def short(values: tuple[Any, ...]) -> str:
+        return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+    if op.kind == "convT":
+        parts = [f"k={short(prm['kernel'])}", f"s={short(prm['stride'])}"]
+        for key, label, default in (
+            ("padding", "p", 0),
+            ("output_padding", "op", 0),
+            ("dilation", "d", 1),
+        ):
+            if any(v != default for v in prm[key]):
+                parts.append(f"{label}={short(prm[key])}")
+        if prm["groups"] != 1:
+            parts.append(f"g={prm['groups']}")
+        return " ".join(parts)
+    if op.kind == "interpolate":
+        if prm["scale_factor"] is not None:
+            scale = "x" + short(tuple(f"{v:g}" for v in prm["scale_factor"]))
+        else:
+            scale = "size=" + short(prm["size"])
+        return f"{scale} {prm['mode']}"
+    return f"r={prm['upscale_factor']}"
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape[1:]))
+
+
+def _overlap_cell(finding: Finding) -> str:
+    style = _VERDICT_STYLE.get(finding.verdict, "")
+    text = f"[{style}]{finding.verdict}[/]"
+    if finding.verdict == "checkerboard" and finding.interior_ratio is not None:
+        text += f" x{finding.interior_ratio:g}"
+    return text
+
+
+def _weights_cell(finding: Finding, threshold: float) -> str:
+    mean, top = finding.imbalance_mean, finding.imbalance_worst
+    if mean is None or top is None:
+        return "[dim]-[/dim]"
+    style = "bold red" if mean > threshold else "green"
+    return f"[{style}]{mean:.2f}[/] / {top:.2f}"
+
+
+def _flag_cell(finding: Finding) -> str:
+    if not finding.flagged:
+        return "[green]no[/]"
+    causes = [reason.split(" (")[0].split(":")[0] for reason in finding.reasons]
+    causes = ["weights" if cause.startswith("weight") else cause for cause in causes]
+    return "[bold red]YES[/]: " + ", ".join(causes)
+
+
+def wants_png(finding: Finding) -> bool:
+    """A PNG is drawn for every flagged op that has polyphase sums to show."""
+    return finding.flagged and finding.phase_sums is not None
+
+
+def show(result: ScanResult, pngs: list[Path]) -> None:
+    """The table in call order, the notes, the summary line and the PNG paths."""
+    console = out_console()
+    shapes = ", ".join("x".join(map(str, s)) for s in result.input_shapes)
+    origin = " (the model's example_input_array)" if result.shapes_from_model else ""
+    console.print(f"[bold]{escape(result.model)}[/bold]: input {shapes}{origin}")
+    if not result.findings:
+        console.print("No upsampling op was called in the forward pass.")
+        console.print(summary_line(result))
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("name", overflow="fold")
+    table.add_column("op")
+    table.add_column("in -> out")
+    table.add_column("overlap")
+    table.add_column("weights\nmean/worst")
+    table.add_column("checkerboard?")
+    for n, finding in enumerate(result.findings, start=1):
+        op = finding.op
+        table.add_row(
+            str(n),
+            escape(op.name),
+            f"{op.type}\n[dim]{_params(finding)}[/dim]",
+            f"{_dims(op.input_shape)}\n-> {_dims(op.output_shape)}",
+            _overlap_cell(finding),
+            _weights_cell(finding, result.threshold),
+            _flag_cell(finding),
+        )
+    console.print(table)
+    notes: dict[str, list[str]] = {}
+    for finding in result.findings:
+        notes.setdefault(finding.note, []).append(finding.op.name)
+    for note, names in notes.items():
+        console.print(f"[dim]{escape(', '.join(names))}: {escape(note)}[/dim]")
+    console.print(
+        "[dim]weights: (max - min) / mean |sum| of the polyphase sub-kernel sums of each output "
+        "channel, mean and worst over channels. checkerboard? YES: uneven overlap, holes, or "
+        f"weights mean > {result.threshold:g}[/dim]"
+    )
+    console.print(f"[bold]{summary_line(result)}[/bold]")
+    for path in pngs:
+        console.print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------- PNGs
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "op"
+
+
+def _as_2d(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 1:
+        return arr[np.newaxis, :]
+    if arr.ndim == 3:
+        return arr[arr.shape[0] // 2]
+    return arr
+
+
+def _heatmap(
+    fig: Any, ax: Any, values: np.ndarray, title: str, fmt: str, cmap: str, origin: list[int]
+) -> None:
+    grid = _as_2d(values)
+    image = ax.imshow(grid, cmap=cmap, interpolation="nearest", aspect="equal")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title(title, fontsize=10)
+    if max(grid.shape) <= _CELL_LIMIT:
+        low, high = float(np.min(grid)), float(np.max(grid))
+        middle = (low + high) / 2
+        size = 8 if high < 100 else 6
+        for (row, col), value in np.ndenumerate(grid):
+            colour = "white" if value < middle else "black"
+            ax.text(
+                col,
+                row,
+                format(value, fmt),
+                ha="center",
+                va="center",
+                fontsize=size,
+                c=colour,
+                in_layout=False,
+            )
+    row0, col0 = (0, origin[0]) if len(origin) == 1 else (origin[0], origin[1])
+    if grid.shape[1] <= _CELL_LIMIT:
+        ax.set_xticks(range(grid.shape[1]), [str(col0 + i) for i in range(grid.shape[1])])
+    if values.ndim == 1:
+        ax.set_yticks([])
+    elif grid.shape[0] <= _CELL_LIMIT:
+        ax.set_yticks(range(grid.shape[0]), [str(row0 + i) for i in range(grid.shape[0])])
+
+
+def _phase_panel(fig: Any, ax: Any, sums: np.ndarray, title: str, labels: tuple[str, str]) -> None:
+    limit = float(np.max(np.abs(sums))) or 1.0
+    rows = [str(a) for a in range(sums.shape[0])] if sums.ndim > 1 else ["0"]
+    if sums.ndim == 3:  # phases (a0, a1, b): one row per (a0, a1)
+        rows = [f"{a0},{a1}" for a0, a1 in np.ndindex(*sums.shape[:2])]
+        grid = sums.reshape(-1, sums.shape[-1])
+    else:
+        grid = _as_2d(sums)
+    image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title(title, fontsize=10)
+    for (row, col), value in np.ndenumerate(grid):
+        colour = "white" if abs(value) > 0.6 * limit else "black"
+        ax.text(
+            col,
+            row,
+            f"{value:.3g}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            c=colour,
+            in_layout=False,
+        )
+    ax.set_xticks(range(grid.shape[1]))
+    ax.set_yticks(range(grid.shape[0]), rows if sums.ndim > 1 else [""])
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1] if sums.ndim > 1 else "")
+
+
+def draw(finding: Finding, threshold: float) -> Any:
+    """The figure of one flagged op: compound overlap map (transposed convs), mean and worst
+    channel polyphase sums."""
+    op = finding.op
+    assert finding.phase_sums is not None and finding.imbalance is not None
+    overlap = finding.compound_map()
+    panels = (overlap is not None) + (2 if finding.phase_sums.shape[0] > 1 else 1)
+    fig = new_figure(6.0 * panels, 5.2)
+    axes = np.atleast_1d(fig.subplots(1, panels))
+    if overlap is not None:
+        if len(finding.chain) > 1:
+            what = f"compound overlap of {len(finding.chain)} stacked transposed convs"
+            chain = " -> ".join(finding.chain)
+            if len(chain) > 48:
+                chain = f"{finding.chain[0]} -> ... -> {finding.chain[-1]}"
+            title = f"{what}\n{chain}"
+        else:
+            title = "overlap count of this layer alone"
+        if overlap.ndim == 3:
+            depth, index = overlap.shape[0], overlap.shape[0] // 2
+            if overlap[index].max() == 0:  # a slice of holes: show one that receives taps
+                index = int(np.argmax(overlap.reshape(depth, -1).max(axis=1)))
+            overlap = overlap[index]
+            title += f"\n(slice {index} of {depth} along the first axis)"
+        full = "x".join(map(str, overlap.shape))
+        starts = [0] * overlap.ndim
+        if max(overlap.shape) > _CELL_LIMIT:
+            starts = [max(0, (n - _CELL_LIMIT) // 2) for n in overlap.shape]
+            overlap = overlap[tuple(slice(a, a + _CELL_LIMIT) for a in starts)]
+            where = ", ".join(f"{a}:{a + n}" for a, n in zip(starts, overlap.shape, strict=True))
+            title += f"\ncentre [{where}] of the {full} map"
+        _heatmap(fig, axes[0], overlap, title, "d", "viridis", starts[-2:])
+        axes[0].set_xlabel("output column" if overlap.ndim > 1 else "output position")
+        axes[0].set_ylabel("output row" if overlap.ndim > 1 else "")
+    channels = finding.phase_sums.shape[0]
+    if op.kind == "convT":
+        labels = ("sub-kernel b (column taps j with j*D mod S = b)", "sub-kernel a (row taps)")
+        if op.ndim == 1:
+            labels = ("sub-kernel b (taps j with j*D mod S = b)", "")
+        elif op.ndim == 3:
+            labels = (labels[0], "sub-kernel a0,a1 (depth, row taps)")
+        what = "polyphase kernel sums"
+    else:
+        r = op.params["upscale_factor"]
+        labels = ("phase b (output column mod r)", "phase a (output row mod r)")
+        what = f"sum of conv channel c*{r * r}+a*{r}+b"
+    index = int(np.nanargmax(finding.imbalance))
+    worst_title = f"worst channel {index}: {what}\nimbalance {finding.imbalance[index]:.2f}"
+    if channels > 1:
+        mean_title = f"{what}\nmean over {channels} output channels"
+        _phase_panel(fig, axes[-2], finding.phase_sums.mean(axis=0), mean_title, labels)
+        _phase_panel(fig, axes[-1], finding.phase_sums[index], worst_title, labels)
+    else:
+        _phase_panel(fig, axes[-1], finding.phase_sums[0], worst_title, labels)
+    reasons = "; ".join(finding.reasons)
+    source = ""
+    if op.kind == "pixelshuffle" and op.feeding_conv is not None:
+        source = f", sums of the conv {op.feeding_conv[0]} feeding it"
+    fig.suptitle(
+        f"{op.name} ({op.type} {_params(finding)}{source})\n{reasons}",
+        fontsize=11,
+    )
+    return fig
+
+
+def save_pngs(result: ScanResult, out: Path) -> list[Path]:
+    """One PNG per flagged op with polyphase sums; returns the paths written."""
+    prepare_out_dir(out)
+    paths = []
+    for n, finding in enumerate(result.findings, start=1):
+        if not wants_png(finding):
+            continue
+        fig = draw(finding, result.threshold)
+        path = out / f"scan-{n:02d}-{_safe(finding.op.name)}.png"
+        paths.append(save_figure(fig, path))
+    return paths

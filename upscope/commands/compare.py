@@ -11,6 +11,10 @@ import typer
 
 from upscope.errors import UpscopeError
 
+SHORT = (
+    "Run every upsampler on a real image: PSNR, SSIM, artifact metrics, spectra. "
+    "Example: upscope compare photo.png"
+)
 HELP = (
     "Upsample the box-downsampled version of an image with every upsampler (learned ones fitted "
     "to the image for --fit steps) and compare PSNR, SSIM, checkerboard metrics, spectra and "
@@ -39,7 +43,7 @@ class SortKey(StrEnum):
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("compare", help=HELP, short_help=HELP.split(". Example")[0] + ".")(guarded(compare))
+    app.command("compare", help=HELP, short_help=SHORT)(guarded(compare))
 
 
 def default_threads() -> int:

@@ -9,6 +9,10 @@ import typer
 
 from upscope.errors import UpscopeError
 
+SHORT = (
+    "Exact overlap-count map of a transposed conv or stack, and its checkerboard verdict. "
+    "Example: upscope overlap --k 3 --s 2"
+)
 HELP = (
     "Exact overlap-count map of a transposed convolution (or a stack): how many kernel taps "
     "land on each output pixel, its interior figures and an even/checkerboard/holes verdict. "
@@ -19,7 +23,7 @@ HELP = (
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("overlap", help=HELP, short_help=HELP.split(". Example")[0] + ".")(guarded(overlap))
+    app.command("overlap", help=HELP, short_help=SHORT)(guarded(overlap))
 
 
 def overlap(

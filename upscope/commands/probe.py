@@ -9,6 +9,10 @@ import typer
 
 from upscope.errors import UpscopeError
 
+SHORT = (
+    "Score every upsampler for checkerboard on constant and noise inputs at init. "
+    "Example: upscope probe --scale 2"
+)
 HELP = (
     "Feed constant and random inputs through every upsampler at initialisation and measure its "
     "checkerboard (phase energy imbalance, spectral peak), averaged over seeds; --grad does the "
@@ -32,7 +36,7 @@ METHOD_NAMES = (
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("probe", help=HELP, short_help=HELP.split(". Example")[0] + ".")(guarded(probe))
+    app.command("probe", help=HELP, short_help=SHORT)(guarded(probe))
 
 
 def _words(text: str, option: str) -> tuple[str, ...]:

@@ -7,6 +7,10 @@ from typing import Annotated
 
 import typer
 
+SHORT = (
+    "Find and judge every upsampling op in your own PyTorch model. "
+    "Example: upscope scan samples/models.py:DCGANGenerator"
+)
 HELP = (
     "Find every upsampling op in your model (ConvTranspose, Upsample, PixelShuffle, and "
     "F.interpolate / F.conv_transpose2d / F.pixel_shuffle calls), in call order, and say which "
@@ -19,8 +23,7 @@ HELP = (
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    short = "Find every upsampling op in your own model and judge it."
-    app.command("scan", help=HELP, short_help=short)(guarded(scan))
+    app.command("scan", help=HELP, short_help=SHORT)(guarded(scan))
 
 
 def scan(

@@ -492,6 +492,8 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
     interior = tuple((p.start, max(p.stop, p.start)) for p in profiles)
     inner = [p.interior for p in profiles]
     has_interior = all(x.size for x in inner)
+    i_min: int | None
+    i_max: int | None
     if has_interior:
         i_min = math.prod(int(x.min()) for x in inner)
         i_max = math.prod(int(x.max()) for x in inner)

@@ -511,7 +511,8 @@ def _spec(op: UpOp) -> arith.LayerSpec:
     prm = op.params
     keys = {"k": "kernel", "s": "stride", "p": "padding", "op": "output_padding", "d": "dilation"}
     per_axis = {short for short, key in keys.items() if len(set(prm[key])) > 1}
-    return arith.convt_spec(*(tuple(prm[key]) for key in keys.values()), per_axis)
+    k, s, p, o, d = (tuple(prm[key]) for key in keys.values())
+    return arith.convt_spec(k, s, p, o, d, per_axis)
 
 
 def _overlap(op: UpOp) -> OverlapResult:
@@ -520,18 +521,21 @@ def _overlap(op: UpOp) -> OverlapResult:
     If that map would be too large, a 32-pixel input per axis gives the same interior pattern.
     """
     prm = op.params
-    args = [prm[key] for key in ("kernel", "stride", "padding", "output_padding", "dilation")]
-    size = op.input_shape[2:]
+    k, s, p, o, d = (
+        tuple(prm[key]) for key in ("kernel", "stride", "padding", "output_padding", "dilation")
+    )
+    size = tuple(op.input_shape[2:])
     try:
-        return convt_overlap(*args, size, layers=1)
+        return convt_overlap(k, s, p, o, d, size, layers=1)
     except UpscopeError:
-        return convt_overlap(*args, tuple(min(n, 32) for n in size), layers=1)
+        return convt_overlap(k, s, p, o, d, tuple(min(n, 32) for n in size), layers=1)
 
 
 def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
     prm = op.params
     result = _overlap(op)
     verdict, ratio = result.verdict, result.interior_ratio
+    assert op.weight is not None, "a transposed conv op always records its weight"
     sums = _phase_sums(op.weight, prm["stride"], prm["dilation"], prm["groups"])
     finding = Finding(op, verdict, ratio, result.explanation, _imbalance(sums), sums)
     chained = (

@@ -114,6 +114,7 @@ def _pixelshuffle_icnr(channels: int, scale: int) -> nn.Module:
     channels S^2 times consecutively (``repeat_interleave`` on dim 0), biases too, so that
     pixel shuffle starts as that conv followed by nearest-neighbour upsampling."""
     layer = _pixelshuffle(channels, scale)
+    assert isinstance(layer, nn.Sequential)
     conv = layer[0]
     small = nn.Conv2d(channels, channels, 3, padding=1)
     assert isinstance(conv, nn.Conv2d) and conv.bias is not None and small.bias is not None

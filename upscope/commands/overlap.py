@@ -58,7 +58,7 @@ def overlap(
     ] = 0,
 ) -> None:
     from upscope import arith
-    from upscope.commands.size import one_layer_spec
+    from upscope.commands.size import layer_specs
 
     del seed
     if dims not in (1, 2):
@@ -71,18 +71,12 @@ def overlap(
     if len(inputs) not in (1, dims):
         raise UpscopeError(f"--input {input} has {len(inputs)} axes but --dims is {dims}")
     inputs = inputs * dims if len(inputs) == 1 else inputs
-    if layer:
-        if k is not None:
-            raise UpscopeError("give either --k/--s/... for one layer or --layer for a stack")
-        specs = [arith.parse_layer(text) for text in layer]
-    else:
-        if k is None:
-            raise UpscopeError("--k is required (or give a stack with --layer)")
+    if not layer and k is not None:
         raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
         for name, text in raw.items():
             if len(arith.parse_axes(text, name)) not in (1, dims):
                 raise UpscopeError(f"{name} {text} has more axes than --dims {dims}")
-        specs = [one_layer_spec(k, s, p, op, d)]
+    specs = layer_specs(layer, k, s, p, op, d)
     for n, spec in enumerate(specs, start=1):
         if spec.ndim is not None and spec.ndim != dims:
             raise UpscopeError(

@@ -102,14 +102,7 @@ def size(
         else:
             size_view.show_framework(doc)
         return
-    if layer:
-        if k is not None:
-            raise UpscopeError("give either --k/--s/... for one layer or --layer for a stack")
-        specs = [arith.parse_layer(text) for text in layer]
-    else:
-        if k is None:
-            raise UpscopeError("--k is required (or give a stack with --layer)")
-        specs = [one_layer_spec(k, s, p, op or "0", d)]
+    specs = layer_specs(layer, k, s, p, op or "0", d)
     ndims = {spec.ndim for spec in specs if spec.ndim is not None}
     ndim = len(inputs) if len(inputs) > 1 or not ndims else max(ndims)
     inputs = inputs * ndim if len(inputs) == 1 else inputs
@@ -121,17 +114,6 @@ def size(
         size_view.print_json(doc)
     else:
         size_view.show_stack(doc, results)
-
-
-def one_layer_spec(k: str, s: str, p: str, op: str, d: str) -> arith.LayerSpec:
-    """The LayerSpec of ``--k --s --p --op --d`` (PyTorch semantics)."""
-    raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
-    values = {name: arith.parse_axes(text, name) for name, text in raw.items()}
-    per_axis = {name[2:] for name, v in values.items() if len(v) > 1}
-    values = arith.broadcast(values)
-    return arith.convt_spec(
-        values["--k"], values["--s"], values["--p"], values["--op"], values["--d"], per_axis
-    )
 
 
 def _other_framework(
@@ -176,3 +158,23 @@ def _other_framework(
             None if e is None else {"padding": e[0], "output_padding": e[1]} for e in equivalents
         ],
     }
+
+
+def layer_specs(
+    layer: list[str] | None, k: str | None, s: str, p: str, op: str, d: str
+) -> list[arith.LayerSpec]:
+    """The layers named by ``--layer`` (a stack) or by ``--k --s --p --op --d`` (one convT)."""
+    if layer:
+        if k is not None:
+            raise UpscopeError("give either --k/--s/... for one layer or --layer for a stack")
+        return [arith.parse_layer(text) for text in layer]
+    if k is None:
+        raise UpscopeError("--k is required (or give a stack with --layer)")
+    raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
+    values = {name: arith.parse_axes(text, name) for name, text in raw.items()}
+    per_axis = {name[2:] for name, v in values.items() if len(v) > 1}
+    values = arith.broadcast(values)
+    spec = arith.convt_spec(
+        values["--k"], values["--s"], values["--p"], values["--op"], values["--d"], per_axis
+    )
+    return [spec]

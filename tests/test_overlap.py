@@ -171,7 +171,7 @@ _LAYER_TEXTS = st.one_of(
     ),
     st.builds(
         "upsample scale={} mode={}".format,
-        st.sampled_from(["2", "3", "1.5", "2.5", "0.75", "1.3"]),
+        st.sampled_from(["2", "3", "1.5", "2.5", "0.75", "1.3", "2.01", "1.0001", "0.9999"]),
         st.sampled_from(["nearest", "nearest-exact"]),
     ),
     st.builds("upsample size={} mode=nearest".format, st.integers(1, 20)),
@@ -394,3 +394,12 @@ def test_max_pool_window_of_padding_alone_is_refused() -> None:
     assert np.isneginf(torch_map_float(specs, (5,))).any()  # torch: -inf, not a count
     with pytest.raises(UpscopeError, match="only padding"):
         stack_overlap(specs, (5,))
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+@pytest.mark.parametrize("scale", ["2.01", "1.0001", "2", "1"])
+def test_nearest_upsample_follows_torchs_1d_and_2d_kernels(dims: int, scale: str) -> None:
+    """torch's 2D nearest kernel reads o>>1 whenever out == 2*in; its 1D kernel uses 1/scale."""
+    for n in range(3, 10):
+        specs = [arith.parse_layer("convT k=3 s=2"), arith.parse_layer(f"upsample scale={scale}")]
+        assert_same(stack_overlap(specs, (n,) * dims).map, torch_map(specs, (n,) * dims))

@@ -242,17 +242,21 @@ def _window_interior(
     return start, max(stop, start)
 
 
-def _nearest_sources(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
+def _nearest_sources(
+    n_in: int, n_out: int, scale: float | None, exact: bool, shortcuts: bool = True
+) -> np.ndarray:
     """The input index torch's nearest / nearest-exact upsampling reads for each output pixel.
 
     Mirrors ATen: the scale is a float32, ``1/scale_factor`` when a factor is given, else
     ``in/out``; nearest uses ``floor(o * scale)``, nearest-exact ``floor((o + 0.5) * scale)``;
-    both are clamped to the last input pixel.
+    both are clamped to the last input pixel. ATen's 2D kernel (``shortcuts``) first returns
+    ``o`` when out == in and ``o >> 1`` when out == 2*in, whatever the scale (so scale=2.01 on
+    8 pixels reads like scale=2); its 1D kernel has no such shortcut.
     """
     o = np.arange(n_out, dtype=np.int64)
-    if not exact and n_out == n_in:
+    if shortcuts and not exact and n_out == n_in:
         return o
-    if not exact and n_out == 2 * n_in:
+    if shortcuts and not exact and n_out == 2 * n_in:
         return o >> 1
     in_over_out = np.float32(n_in) / np.float32(n_out)
     factor = np.float32(1.0 / scale) if scale is not None else in_over_out
@@ -263,10 +267,13 @@ def _nearest_sources(n_in: int, n_out: int, scale: float | None, exact: bool) ->
     return np.minimum(src, n_in - 1)
 
 
-def _upsample_axis(prof: AxisProfile, spec: LayerSpec, out_size: int) -> AxisProfile:
+def _upsample_axis(
+    prof: AxisProfile, spec: LayerSpec, out_size: int, ndim: int
+) -> AxisProfile:
     mode = spec.options.get("mode", "nearest")
     scale = float(spec.options["scale"]) if "scale" in spec.options else None
-    src = _nearest_sources(prof.counts.size, out_size, scale, mode == "nearest-exact")
+    exact = mode == "nearest-exact"
+    src = _nearest_sources(prof.counts.size, out_size, scale, exact, shortcuts=ndim >= 2)
     counts = prof.counts[src]
     start = int(np.searchsorted(src, prof.start, side="left"))
     stop = int(np.searchsorted(src, prof.stop, side="left"))
@@ -312,7 +319,7 @@ def _step(prof: AxisProfile, result: LayerResult, axis: int) -> AxisProfile:
         else:
             new = _conv_axis(prof, *args)
     elif spec.kind == "upsample":
-        new = _upsample_axis(prof, spec, out_size)
+        new = _upsample_axis(prof, spec, out_size, len(result.input))
     else:  # pixelshuffle
         r = g("r", axis, 1)
         start, stop = (prof.start * r, prof.stop * r) if prof.stop > prof.start else (0, 0)

@@ -129,6 +129,12 @@ def test_keras_same_and_its_torch_equivalent(run_cli) -> None:
         (["--input", "14", "--k", "3", "--p", "middle", "--framework", "keras"], "same, valid"),
         (["--input", "14", "--max-k", "x"], "--max-k"),
         (["--input", "3", "--layer", "conv k=5"], "layer 1"),
+        (["-i", "4", "--layer", "convT k=4 s=2", "--s", "3", "--p", "5"], "--s/--p describe"),
+        (["-i", "14", "--target", "28", "--k", "3"], "drop --k"),
+        (["-i", "14", "--k", "4", "--max-k", "3"], "--max-k only work with --target"),
+        (["-i", "14", "--target", "28", "--max-k", "1000"], "--max-k"),
+        (["-i", "14", "--layer", "upsample scale=1e308"], "too large"),
+        (["-i", "14x14x14x14", "--target", "28x28x28x28"], "combinations"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(run_cli, args: list[str], needle: str) -> None:

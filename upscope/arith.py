@@ -159,6 +159,8 @@ def upsample_output(i: int, scale: float | None = None, size: int | None = None)
         return size
     if scale is None or scale <= 0:
         raise UpscopeError(f"upsample needs scale > 0 or size, got scale={scale}")
+    if not math.isfinite(i * scale) or i * scale > 2**31:
+        raise UpscopeError(f"upsample output size would be {i} * {scale}: too large")
     out = math.floor(i * scale)
     if out < 1:
         raise UpscopeError(f"upsample output size would be {out}: too small")
@@ -522,6 +524,9 @@ def torch_equivalent(i: int, k: int, s: int, o: int, d: int = 1) -> tuple[int, i
 # ---------------------------------------------------------------- the solver
 
 
+MAX_COMBINATIONS = 100_000
+
+
 @dataclass(frozen=True)
 class Bounds:
     """Search bounds of the solver; padding is at most D*(K-1) unless ``max_p`` says otherwise."""
@@ -592,6 +597,12 @@ def solve(inputs: Axes, targets: Axes, bounds: Bounds = Bounds()) -> list[tuple[
     per_axis = [solve_axis(i, t, bounds) for i, t in zip(inputs, targets, strict=True)]
     if len(per_axis) == 1:
         return [(sol,) for sol in per_axis[0]]
+    count = math.prod(len(sols) for sols in per_axis)
+    if count > MAX_COMBINATIONS:
+        raise UpscopeError(
+            f"{count} per-axis combinations (over {MAX_COMBINATIONS}): narrow --max-k/--max-s/"
+            "--max-d/--max-p, or solve one axis at a time"
+        )
     combos: list[tuple[int, tuple[Solution, ...]]] = [(0, ())]
     for sols in per_axis:
         combos = [(r + n, c + (sol,)) for r, c in combos for n, sol in enumerate(sols)]

@@ -267,9 +267,7 @@ def _nearest_sources(
     return np.minimum(src, n_in - 1)
 
 
-def _upsample_axis(
-    prof: AxisProfile, spec: LayerSpec, out_size: int, ndim: int
-) -> AxisProfile:
+def _upsample_axis(prof: AxisProfile, spec: LayerSpec, out_size: int, ndim: int) -> AxisProfile:
     mode = spec.options.get("mode", "nearest")
     scale = float(spec.options["scale"]) if "scale" in spec.options else None
     exact = mode == "nearest-exact"

@@ -69,10 +69,13 @@ def compare(
         str, typer.Option("--methods", "-m", help="Comma-separated zoo names, or all.")
     ] = "all",
     fit: Annotated[
-        int, typer.Option("--fit", help="Training steps for learned methods (0: untrained).")
+        int,
+        typer.Option(
+            "--fit", max=100_000, help="Training steps for learned methods (0: untrained)."
+        ),
     ] = 200,
     channels: Annotated[
-        int, typer.Option("--channels", help="Width W of the learned methods' network.")
+        int, typer.Option("--channels", max=512, help="Width W of the learned methods' network.")
     ] = 16,
     device: Annotated[Device, typer.Option("--device", help="Where torch runs.")] = Device.auto,
     threads: Annotated[
@@ -82,7 +85,9 @@ def compare(
     sort: Annotated[
         SortKey, typer.Option("--sort", help="Table order, best first.")
     ] = SortKey.psnr,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of weights and crops.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=2**31 - 1, help="Seed of weights and crops.")
+    ] = 0,
     out: Annotated[Path, typer.Option("--out", help="Folder for the PNG figures.")] = Path(
         "upscope-out"
     ),

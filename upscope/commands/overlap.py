@@ -28,10 +28,12 @@ def register(app: typer.Typer) -> None:
 
 def overlap(
     k: Annotated[str | None, typer.Option("--k", help="Kernel size (int or AxB).")] = None,
-    s: Annotated[str, typer.Option("--s", help="Stride (int or AxB).")] = "1",
-    p: Annotated[str, typer.Option("--p", help="Padding (int or AxB).")] = "0",
-    op: Annotated[str, typer.Option("--op", help="Output padding (int or AxB).")] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation (int or AxB).")] = "1",
+    s: Annotated[str | None, typer.Option("--s", help="Stride (int or AxB); default 1.")] = None,
+    p: Annotated[str | None, typer.Option("--p", help="Padding (int or AxB); default 0.")] = None,
+    op: Annotated[
+        str | None, typer.Option("--op", help="Output padding (int or AxB); default 0.")
+    ] = None,
+    d: Annotated[str | None, typer.Option("--d", help="Dilation (int or AxB); default 1.")] = None,
     input: Annotated[
         str, typer.Option("--input", "-i", help="Input size: N, or AxB per axis.")
     ] = "8",
@@ -54,7 +56,13 @@ def overlap(
     ),
     no_png: Annotated[bool, typer.Option("--no-png", help="Write no files.")] = False,
     seed: Annotated[
-        int, typer.Option("--seed", help="Accepted for every command; the map is not random.")
+        int,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=2**31 - 1,
+            help="Accepted for every command; the map is not random.",
+        ),
     ] = 0,
 ) -> None:
     from upscope import arith
@@ -74,7 +82,7 @@ def overlap(
     if not layer and k is not None:
         raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
         for name, text in raw.items():
-            if len(arith.parse_axes(text, name)) not in (1, dims):
+            if text is not None and len(arith.parse_axes(text, name)) not in (1, dims):
                 raise UpscopeError(f"{name} {text} has more axes than --dims {dims}")
     specs = layer_specs(layer, k, s, p, op, d)
     for n, spec in enumerate(specs, start=1):

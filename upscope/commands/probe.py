@@ -58,11 +58,14 @@ def probe(
         str, typer.Option("--inputs", help="Comma-separated inputs: constant, noise.")
     ] = "constant,noise",
     seeds: Annotated[
-        int, typer.Option("--seeds", help="Random initialisations averaged per method.")
+        int, typer.Option("--seeds", max=1000, help="Random initialisations averaged per method.")
     ] = 8,
-    size: Annotated[int, typer.Option("--size", help="Input side N (output S*N).")] = 32,
-    channels: Annotated[int, typer.Option("--channels", help="Channels C.")] = 4,
-    seed: Annotated[int, typer.Option("--seed", help="First seed; seeds are seed..seed+N-1.")] = 0,
+    size: Annotated[int, typer.Option("--size", max=1024, help="Input side N (output S*N).")] = 32,
+    channels: Annotated[int, typer.Option("--channels", max=256, help="Channels C.")] = 4,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", min=0, max=2**31 - 1, help="First seed; seeds are seed..seed+N-1."),
+    ] = 0,
     grad: Annotated[
         bool, typer.Option("--grad", help="Also probe gradients through strided convs.")
     ] = False,

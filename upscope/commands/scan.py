@@ -56,7 +56,13 @@ def scan(
     ),
     no_png: Annotated[bool, typer.Option("--no-png", help="Write no PNG files.")] = False,
     seed: Annotated[
-        int, typer.Option("--seed", help="Seeds torch before the model is built, and the input.")
+        int,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=2**31 - 1,
+            help="Seeds torch before the model is built, and the input.",
+        ),
     ] = 0,
 ) -> None:
     from upscope.scan import parse_input_shape

@@ -38,15 +38,17 @@ def size(
         str, typer.Option("--input", "-i", help="Input size: N, or AxB per axis.")
     ] = "",
     k: Annotated[str | None, typer.Option("--k", help="Kernel size (int or AxB).")] = None,
-    s: Annotated[str, typer.Option("--s", help="Stride (int or AxB).")] = "1",
+    s: Annotated[str | None, typer.Option("--s", help="Stride (int or AxB); default 1.")] = None,
     p: Annotated[
-        str,
-        typer.Option("--p", help="Padding (int or AxB); same|valid|full with keras/jax."),
-    ] = "0",
+        str | None,
+        typer.Option(
+            "--p", help="Padding (int or AxB), default 0; same|valid|full with keras/jax."
+        ),
+    ] = None,
     op: Annotated[
         str | None, typer.Option("--op", help="Output padding (int or AxB); default 0.")
     ] = None,
-    d: Annotated[str, typer.Option("--d", help="Dilation (int or AxB).")] = "1",
+    d: Annotated[str | None, typer.Option("--d", help="Dilation (int or AxB); default 1.")] = None,
     layer: Annotated[
         list[str] | None,
         typer.Option(
@@ -61,13 +63,22 @@ def size(
     framework: Annotated[
         Framework, typer.Option("--framework", help="Padding semantics to use.")
     ] = Framework.torch,
-    max_k: Annotated[int, typer.Option("--max-k", help="Solver: largest kernel.")] = 8,
-    max_s: Annotated[int, typer.Option("--max-s", help="Solver: largest stride.")] = 4,
-    max_d: Annotated[int, typer.Option("--max-d", help="Solver: largest dilation.")] = 2,
-    max_p: Annotated[
-        int | None, typer.Option("--max-p", help="Solver: largest padding (default: D*(K-1)).")
+    max_k: Annotated[
+        int | None, typer.Option("--max-k", max=64, help="Solver: largest kernel (default 8).")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Solver: rows shown in the table.")] = 20,
+    max_s: Annotated[
+        int | None, typer.Option("--max-s", max=16, help="Solver: largest stride (default 4).")
+    ] = None,
+    max_d: Annotated[
+        int | None, typer.Option("--max-d", max=8, help="Solver: largest dilation (default 2).")
+    ] = None,
+    max_p: Annotated[
+        int | None,
+        typer.Option("--max-p", max=1024, help="Solver: largest padding (default: D*(K-1))."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Solver: table rows shown (default 20).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     from upscope.render import size_view
@@ -75,34 +86,48 @@ def size(
     if not input:
         raise UpscopeError("--input is required (e.g. --input 14 or --input 14x20)")
     inputs = arith.parse_axes(input, "--input")
+    solver_options = {
+        "--max-k": max_k,
+        "--max-s": max_s,
+        "--max-d": max_d,
+        "--max-p": max_p,
+        "--limit": limit,
+    }
     if target is not None:
+        layer_options = [f"--{n}" for n, v in (("k", k), ("s", s), ("p", p), ("op", op), ("d", d))]
+        used = [name for name, v in zip(layer_options, (k, s, p, op, d), strict=True) if v]
+        if used:
+            raise UpscopeError(f"--target solves for the layer's parameters; drop {'/'.join(used)}")
         if framework is not Framework.torch:
             raise UpscopeError("--target solves for PyTorch parameters; drop --framework")
         if layer:
             raise UpscopeError("--target solves one layer; it cannot be combined with --layer")
         targets = arith.parse_axes(target, "--target")
         both = arith.broadcast({"--input": inputs, "--target": targets})
-        bounds = Bounds(max_k, max_s, max_d, max_p)
+        bounds = Bounds(max_k or 8, max_s or 4, max_d or 2, max_p)
         solutions = arith.solve(both["--input"], both["--target"], bounds)
         per_axis = len(inputs) > 1 or len(targets) > 1
         doc = size_view.solve_document(both["--input"], both["--target"], solutions, per_axis)
         if json_out:
             size_view.print_json(doc)
         else:
-            size_view.show_solutions(doc, solutions, bounds, limit)
+            size_view.show_solutions(doc, solutions, bounds, limit or 20)
         return
+    unused = [name for name, v in solver_options.items() if v is not None]
+    if unused:
+        raise UpscopeError(f"{'/'.join(unused)} only work with --target")
     if framework is not Framework.torch:
         if layer:
             raise UpscopeError(f"--framework {framework} computes one layer; drop --layer")
         if k is None:
             raise UpscopeError("--k is required")
-        doc = _other_framework(framework, inputs, k, s, p, op, d)
+        doc = _other_framework(framework, inputs, k, s or "1", p or "valid", op, d or "1")
         if json_out:
             size_view.print_json(doc)
         else:
             size_view.show_framework(doc)
         return
-    specs = layer_specs(layer, k, s, p, op or "0", d)
+    specs = layer_specs(layer, k, s, p, op, d)
     ndims = {spec.ndim for spec in specs if spec.ndim is not None}
     ndim = len(inputs) if len(inputs) > 1 or not ndims else max(ndims)
     inputs = inputs * ndim if len(inputs) == 1 else inputs
@@ -161,16 +186,28 @@ def _other_framework(
 
 
 def layer_specs(
-    layer: list[str] | None, k: str | None, s: str, p: str, op: str, d: str
+    layer: list[str] | None,
+    k: str | None,
+    s: str | None,
+    p: str | None,
+    op: str | None,
+    d: str | None,
 ) -> list[arith.LayerSpec]:
-    """The layers named by ``--layer`` (a stack) or by ``--k --s --p --op --d`` (one convT)."""
+    """The layers named by ``--layer`` (a stack) or by ``--k --s --p --op --d`` (one convT).
+
+    Options that would be silently ignored are refused instead.
+    """
+    given = [f"--{n}" for n, v in (("k", k), ("s", s), ("p", p), ("op", op), ("d", d)) if v]
     if layer:
-        if k is not None:
-            raise UpscopeError("give either --k/--s/... for one layer or --layer for a stack")
+        if given:
+            raise UpscopeError(
+                f"{_listing(given)} one layer; with --layer, put the parameters in "
+                "each spec (e.g. --layer 'convT k=4 s=2 p=1')"
+            )
         return [arith.parse_layer(text) for text in layer]
     if k is None:
         raise UpscopeError("--k is required (or give a stack with --layer)")
-    raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
+    raw = {"--k": k, "--s": s or "1", "--p": p or "0", "--op": op or "0", "--d": d or "1"}
     values = {name: arith.parse_axes(text, name) for name, text in raw.items()}
     per_axis = {name[2:] for name, v in values.items() if len(v) > 1}
     values = arith.broadcast(values)
@@ -178,3 +215,8 @@ def layer_specs(
         values["--k"], values["--s"], values["--p"], values["--op"], values["--d"], per_axis
     )
     return [spec]
+
+
+def _listing(names: list[str]) -> str:
+    """``--s describes`` / ``--s/--p describe``."""
+    return f"{'/'.join(names)} {'describes' if len(names) == 1 else 'describe'}"

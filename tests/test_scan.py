@@ -501,3 +501,24 @@ def test_figures_of_1d_and_3d_ops() -> None:
         fig = scan_view.draw(finding, 0.1)
         fig.canvas.draw()
         assert len(fig.axes) == 6  # three panels, three colorbars
+
+
+def test_user_code_that_exits_or_runs_unbatched_is_one_line(run_cli, tmp_path) -> None:
+    path = tmp_path / "odd.py"
+    path.write_text(
+        "import torch.nn as nn\n"
+        "class Exits(nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        raise SystemExit(3)\n"
+        "class Up(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.up = nn.ConvTranspose2d(1, 1, 3, 2)\n"
+        "    def forward(self, x):\n"
+        "        return self.up(x)\n"
+    )
+    r = run_cli("scan", f"{path}:Exits", "--input-shape", "1x1x4x4", "--no-png")
+    assert r.exit_code == 2 and "SystemExit: 3" in r.stderr
+    r = run_cli("scan", f"{path}:Up", "--input-shape", "1x4x4", "--no-png")
+    assert r.exit_code == 2 and "batch dimension" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

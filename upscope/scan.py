@@ -115,7 +115,7 @@ def _import_target(spec: str) -> tuple[Any, str]:
         sys.path.insert(0, folder)
         try:
             mod_spec.loader.exec_module(module)
-        except Exception as exc:  # noqa: BLE001 - the user's file: report, don't crash
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's file: report it
             sys.modules.pop(module_name, None)
             raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
         finally:
@@ -126,7 +126,7 @@ def _import_target(spec: str) -> tuple[Any, str]:
             module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
             raise UpscopeError(f"cannot import module {where!r}: {_first_line(exc)}") from None
-        except Exception as exc:  # noqa: BLE001
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
             raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
     obj: Any = module
     for part in name.split("."):
@@ -158,7 +158,7 @@ def load_model(spec: str, seed: int = 0) -> nn.Module:
     random.seed(seed)
     try:
         model = obj()
-    except Exception as exc:  # noqa: BLE001 - the user's constructor
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's constructor
         raise UpscopeError(
             f"building {name}() failed (it must take no arguments): {_first_line(exc)}"
         ) from None
@@ -186,9 +186,15 @@ def load_weights(model: nn.Module, path: Path) -> None:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a bad or unsafe file
+        reason = _first_line(exc)
+        if "Weights only load failed" in str(exc):
+            reason = (
+                "it holds Python objects besides tensors, which upscope does not execute; "
+                "save model.state_dict() with torch.save and pass that file"
+            )
         raise UpscopeError(
             f"--weights {str(path)!r} could not be loaded as a state dict "
-            f"(torch.load with weights_only=True): {_first_line(exc)}"
+            f"(torch.load with weights_only=True): {reason}"
         ) from None
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
@@ -338,6 +344,12 @@ class _Recorder(TorchFunctionMode):
         n = x.dim() - 2
         if kind == "convT":
             weight = bound["weight"]
+            if weight.dim() - 2 != n:
+                raise UpscopeError(
+                    f"{name} ran on an input of shape {'x'.join(map(str, x.shape))} without a "
+                    "batch dimension; scan needs one: give --input-shape as N x C x spatial "
+                    f"(e.g. 1x{'x'.join(map(str, x.shape))})"
+                )
             op.params = {
                 "kernel": tuple(weight.shape[2:]),
                 "stride": _axes(bound.get("stride", 1), n),
@@ -415,7 +427,9 @@ def trace(model: nn.Module, inputs: Sequence[torch.Tensor]) -> list[UpOp]:
     try:
         with torch.no_grad(), recorder:
             model(*inputs)
-    except Exception as exc:  # noqa: BLE001 - the user's forward: torch's message, one line
+    except UpscopeError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's forward: one line
         shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
         message = " ".join(str(exc).split())
         if len(message) > 400:

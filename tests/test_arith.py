@@ -362,6 +362,7 @@ def test_torch_equivalent_verified_by_torch(i: int, k: int, s: int, d: int, padd
         ("upsample", "exactly one of scale= or size="),
         ("upsample scale=-2", "scale"),
         ("pool k=2 type=min", "max or avg"),
+        ("upsample scale=2 mode=nearst", "unknown upsample mode 'nearst'"),
         ("convT k=4 k=3", "twice"),
         ("convT k4", "key=value"),
         ("", "empty"),

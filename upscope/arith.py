@@ -218,6 +218,8 @@ _KEYS = {
     "pixelunshuffle": {"r"},
 }
 
+UPSAMPLE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+
 _INT_KEYS = {"k", "s", "p", "op", "d", "r", "size"}
 
 
@@ -298,6 +300,11 @@ def parse_layer(text: str) -> LayerSpec:
             if value not in ("0", "1", "true", "false"):
                 raise UpscopeError(f"ceil must be 0 or 1 in {text!r}, got {value!r}")
             options[key] = "1" if value in ("1", "true") else "0"
+        elif key == "mode":
+            if value not in UPSAMPLE_MODES:
+                known = ", ".join(UPSAMPLE_MODES)
+                raise UpscopeError(f"unknown upsample mode {value!r} in {text!r}; known: {known}")
+            options[key] = value
         elif key == "type":
             if value not in ("max", "avg"):
                 raise UpscopeError(f"pool type must be max or avg in {text!r}, got {value!r}")

@@ -83,6 +83,10 @@ def parse_input_shape(text: str) -> Shape:
     return shape
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0].strip() if text else ""
@@ -147,7 +151,8 @@ def load_model(spec: str, seed: int = 0) -> nn.Module:
         return obj
     if not callable(obj):
         raise UpscopeError(
-            f"{name!r} is a {type(obj).__name__}, not an nn.Module subclass or a factory"
+            f"{name!r} is {_article(type(obj).__name__)} {type(obj).__name__}, "
+            "not an nn.Module subclass or a factory"
         )
     if isinstance(obj, type) and not issubclass(obj, nn.Module):
         raise UpscopeError(f"{name!r} is a class but not an nn.Module subclass")

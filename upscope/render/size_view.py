@@ -150,11 +150,11 @@ def show_solutions(
         return
     from rich.table import Table
 
-    table = Table(
-        title=f"ConvTranspose parameters mapping {_fmt(doc['input'])} -> {_fmt(doc['target'])} "
-        f"({len(solutions)} within {scope})",
-        title_justify="left",
+    console.print(
+        f"ConvTranspose parameters mapping {_fmt(doc['input'])} -> {_fmt(doc['target'])}: "
+        f"{len(solutions)} within {scope}"
     )
+    table = Table()
     for name in ("", "k", "s", "p", "op", "d", "overlap"):
         table.add_column(name)
     for n, sol in enumerate(doc["solutions"][: max(limit, 1)]):

@@ -263,3 +263,49 @@ def test_small_grid_without_colour_names_the_interior() -> None:
     text = _render(convt_overlap((4,), (2,), (1,), (0,), (1,), (5, 5)), color_system=None)
     assert "interior (rows 1-8, cols 1-8); the rest is border" in text
     assert "dimmed" not in text
+
+
+# ---------------------------------------------------------------- PNG title and labels
+
+
+@pytest.mark.parametrize(
+    ("args", "note"),
+    [
+        (((3,), (2,), (0,), (0,), (1,), (100, 100)), "red dashed: interior"),
+        (((3,), (2,), (1,), (1,), (1,), (100, 100)), "the whole window is interior"),
+        (((4,), (2,), (1,), (0,), (1,), (5, 5)), "red dashed: interior"),
+        (((3,), (2,), (1,), (1,), (1,), (100,)), "the whole window is interior"),
+    ],
+)
+def test_png_title_mentions_an_outline_only_when_one_is_drawn(args, note: str) -> None:
+    from matplotlib.patches import Rectangle
+
+    from upscope.render.overlap_view import figure
+
+    result = convt_overlap(*args)
+    fig = figure(result)
+    heat = fig.axes[0]
+    assert heat.get_title().endswith(note)
+    outlines = [p for p in heat.patches if isinstance(p, Rectangle)]
+    assert len(outlines) == (1 if note.startswith("red dashed") else 0)
+    if outlines:  # and it can be seen: one of its edges lies inside the shown extent
+        x0, x1 = sorted(heat.get_xlim())
+        y0, y1 = sorted(heat.get_ylim())
+        rx, ry = outlines[0].get_x(), outlines[0].get_y()
+        rx1, ry1 = rx + outlines[0].get_width(), ry + outlines[0].get_height()
+        assert any(x0 < v < x1 for v in (rx, rx1)) or any(y0 < v < y1 for v in (ry, ry1))
+
+
+def test_png_profile_label_does_not_touch_the_colorbar_label() -> None:
+    from upscope.render.overlap_view import figure
+
+    fig = figure(convt_overlap((3,), (2,), (0,), (0,), (1,), (100, 100)))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    heat, colorbar, profile = fig.axes
+    assert colorbar.get_ylabel() == "contributions per output pixel"
+    assert profile.get_ylabel() == "contributions"
+    a = colorbar.yaxis.label.get_window_extent(renderer)
+    b = profile.yaxis.label.get_window_extent(renderer)
+    gap = max(b.x0 - a.x1, a.x0 - b.x1)
+    assert gap > 20  # pixels at 100 dpi

@@ -18,12 +18,13 @@ from rich.text import Text
 from upscope.render.console import out_console, print_json
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from rich.console import Console
 
     from upscope.arith import LayerSpec
     from upscope.overlap import OverlapResult
 
-__all__ = ["document", "file_name", "print_json", "show", "write_png"]
+__all__ = ["document", "figure", "file_name", "print_json", "show", "write_png"]
 
 _VERDICT_STYLE = {"even": "bold green", "checkerboard": "bold red", "holes": "bold magenta"}
 # viridis at 9 stops: a perceptual scale that stays readable in a terminal
@@ -368,7 +369,33 @@ def _window_start(start: int, stop: int, size: int, length: int) -> int:
     return min(max(start - 3, 0), max(size - length, 0))
 
 
+def _outline_note(
+    interior: tuple[int, int, int, int], shown: tuple[int, int, int, int], whole: bool
+) -> str:
+    """The heatmap title's word on the interior: an outline only where one can be seen.
+
+    ``interior`` and ``shown`` are ``(row0, row1, col0, col1)`` half-open ranges.
+    """
+    r0, r1, c0, c1 = interior
+    wr0, wr1, wc0, wc1 = shown
+    what = "map" if whole else "window"
+    if r1 <= r0 or c1 <= c0:
+        return "no interior"
+    if max(r0, wr0) >= min(r1, wr1) or max(c0, wc0) >= min(c1, wc1):
+        return f"no interior in this {what}"
+    if r0 <= wr0 and wr1 <= r1 and c0 <= wc0 and wc1 <= c1:
+        return f"the whole {what} is interior"
+    return "red dashed: interior"
+
+
 def write_png(result: OverlapResult, path: Path) -> Path:
+    """Save :func:`figure` at ``path`` (atomically)."""
+    from upscope.render.plots import save_figure
+
+    return save_figure(figure(result), path)
+
+
+def figure(result: OverlapResult) -> Figure:
     """Heatmap with colorbar (counts in cells when small) and the middle-row profile beside it.
 
     A map larger than ``_PNG_FULL`` per axis is shown as a full-resolution window (a few
@@ -378,7 +405,7 @@ def write_png(result: OverlapResult, path: Path) -> Path:
     from matplotlib.patches import Rectangle
     from matplotlib.ticker import MaxNLocator
 
-    from upscope.render.plots import new_figure, save_figure
+    from upscope.render.plots import new_figure
 
     values, ((r0, r1), (c0, c1)) = _as_2d(result)
     rows, cols = values.shape
@@ -421,8 +448,8 @@ def write_png(result: OverlapResult, path: Path) -> Path:
                 fontsize=size,
                 color="black" if v > mid else "white",
             )
-    notes = []
-    if r1 > r0 and c1 > c0:
+    notes = [_outline_note((r0, r1, c0, c1), (wr, wr + nr, wc, wc + nc), (nr, nc) == (rows, cols))]
+    if notes[0].startswith("red dashed"):
         ax.add_patch(
             Rectangle(
                 (c0 - 0.5, r0 - 0.5),
@@ -434,9 +461,6 @@ def write_png(result: OverlapResult, path: Path) -> Path:
                 linewidth=1.5,
             )
         )
-        notes.append("red dashed: interior")
-    else:
-        notes.append("no interior")
     if (nr, nc) != (rows, cols):
         where = (
             f"columns {wc}-{wc + nc - 1}"
@@ -469,6 +493,9 @@ def write_png(result: OverlapResult, path: Path) -> Path:
         pax.legend(loc="best", fontsize=8)
     pax.set_ylim(-0.05 * max(result.max, 1), result.max * 1.08 + 0.5)
     pax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # ticks and label on the right: on the left they would crowd the heatmap's colorbar label
+    pax.yaxis.tick_right()
+    pax.yaxis.set_label_position("right")
     pax.set_ylabel("contributions")
     part = "" if pc == cols else f", columns {pstart}-{pstart + pc - 1} of {cols}"
     if one_d:
@@ -489,4 +516,4 @@ def write_png(result: OverlapResult, path: Path) -> Path:
         f"max {opt(result.interior_max)}, ratio {ratio}, period {_x(list(result.period))})",
         fontsize=11,
     )
-    return save_figure(fig, path)
+    return fig

@@ -447,6 +447,8 @@ def test_table(run_cli) -> None:
     assert result.exit_code == 0, result.stderr
     assert "2 of 2 upsampling ops can make a checkerboard; worst: up" in result.stdout
     assert "checkerboard x4" in result.stdout and "YES: uneven overlap, weights" in result.stdout
+    footer = " ".join(result.stdout.split())
+    assert "checkerboard xR: R is the interior max/min of its overlap counts" in footer
     assert result.stdout.count("ConvTranspose2d") == 2
 
 

@@ -208,7 +208,9 @@ def show(result: ScanResult, pngs: list[Path]) -> None:
     for note, names in notes.items():
         console.print(f"[dim]{escape(', '.join(names))}: {escape(note)}[/dim]")
     console.print(
-        "[dim]weights: (max - min) / mean |sum| of the polyphase sub-kernel sums of each output "
+        "[dim]overlap: the verdict of `upscope overlap` for the layer alone; checkerboard xR: R is "
+        "the interior max/min of its overlap counts (taps landing on each output pixel). "
+        "weights: (max - min) / mean |sum| of the polyphase sub-kernel sums of each output "
         "channel, mean and worst over channels. checkerboard? YES: uneven overlap, holes, or "
         f"weights mean > {result.threshold:g}[/dim]"
     )

@@ -524,3 +524,26 @@ def test_user_code_that_exits_or_runs_unbatched_is_one_line(run_cli, tmp_path) -
     r = run_cli("scan", f"{path}:Up", "--input-shape", "1x4x4", "--no-png")
     assert r.exit_code == 2 and "batch dimension" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_figure_colorbars_are_labelled_and_a_constant_map_says_so() -> None:
+    from upscope.render import scan_view
+
+    torch.manual_seed(3)
+    layer = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1)  # even overlap: interior all 4
+    (finding,) = judge(trace(layer, [torch.randn(1, 2, 16, 16)]))
+    assert finding.flagged  # random weights
+    fig = scan_view.draw(finding, 0.1)
+    fig.canvas.draw()
+    heat, _mean, _worst, heat_bar, *bars = fig.axes  # the panels, then their colorbars
+    shown = finding.compound_map()[8:24, 8:24]
+    assert shown.min() == shown.max() == 4  # the centre window the figure shows
+    assert heat_bar.get_ylabel() == "contributions per output pixel"
+    assert [t for t in heat_bar.get_yticks() if heat_bar.get_ylim()[0] <= t] == [4]
+    texts = [t.get_text() for t in heat.texts]
+    assert texts == ["constant: every pixel 4"]
+    assert [bar.get_ylabel() for bar in bars] == ["sum of sub-kernel taps"] * 2
+    uneven = judge(trace(nn.ConvTranspose2d(2, 1, 3, stride=2), [torch.randn(1, 2, 5, 5)]))[0]
+    fig = scan_view.draw(uneven, 0.1)
+    counts = [int(t.get_text()) for t in fig.axes[0].texts]
+    assert sorted(set(counts)) == sorted(np.unique(uneven.compound_map()).tolist())

@@ -117,9 +117,11 @@ def test_espcn_sample_measures_the_conv_before_the_shuffle(run_cli) -> None:
     assert (layer["input_shape"], layer["output_shape"]) == ([1, 9, 32, 32], [1, 1, 96, 96])
     assert layer["verdict"] == "even" and layer["interior_ratio"] is None
     model = load_model(f"{SAMPLES}:ESPCN", seed=0)
-    sums = model.conv3.weight.detach().double().sum(dim=(1, 2, 3)).numpy()  # phase a*3+b
-    expected = (sums.max() - sums.min()) / np.abs(sums).mean()
+    conv = model.conv3
+    sums = (conv.weight.detach().double().sum(dim=(1, 2, 3)) + conv.bias.detach().double()).numpy()
+    expected = (sums.max() - sums.min()) / np.abs(sums).mean()  # phase a*3+b, bias included
     assert layer["weight_checkerboard"]["source"] == "conv3"
+    assert layer["weight_checkerboard"]["bias"] is True
     assert layer["weight_checkerboard"]["mean"] == pytest.approx(expected)
     assert "no overlap" in layer["note"]
 
@@ -547,3 +549,41 @@ def test_figure_colorbars_are_labelled_and_a_constant_map_says_so() -> None:
     fig = scan_view.draw(uneven, 0.1)
     counts = [int(t.get_text()) for t in fig.axes[0].texts]
     assert sorted(set(counts)) == sorted(np.unique(uneven.compound_map()).tolist())
+
+
+class _ConvShuffle(nn.Module):
+    def __init__(self, bias: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3 * 4, 3, padding=1, bias=bias)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(x))
+
+
+def test_pixel_shuffle_measure_includes_the_bias_of_the_conv() -> None:
+    """The sums are the conv's response to a constant input of 1, checked against torch."""
+    torch.manual_seed(1)
+    model = _ConvShuffle(bias=True)
+    with torch.no_grad():  # ICNR-like: the 4 sub-pixel channels of each output share weights
+        model.conv.weight.copy_(model.conv.weight[::4].repeat_interleave(4, dim=0))
+    x = torch.ones(1, 2, 8, 8)
+    for bias, flagged in ((torch.zeros(12), False), (torch.arange(12.0) / 10, True)):
+        with torch.no_grad():
+            model.conv.bias.copy_(bias)
+            out = model(x)[0].double().numpy()  # (3, 16, 16)
+        (finding,) = judge(trace(model, [x]))
+        assert finding.with_bias and finding.flagged == flagged
+        # interior output pixels (away from the conv's zero padding) are exactly the sums
+        inner = out[:, 2:-2, 2:-2]
+        for a, b in np.ndindex(2, 2):
+            phase = inner[:, a::2, b::2]
+            assert np.allclose(phase, phase[:, :1, :1])
+            assert np.allclose(phase[:, 0, 0], finding.phase_sums[:, a, b])
+        expected = np.ptp(finding.phase_sums.reshape(3, -1), axis=1) / np.abs(
+            finding.phase_sums.reshape(3, -1)
+        ).mean(axis=1)
+        assert np.allclose(finding.imbalance, expected)
+    plain = _ConvShuffle(bias=False)
+    (finding,) = judge(trace(plain, [x]))
+    assert not finding.with_bias and "no bias" in finding.note

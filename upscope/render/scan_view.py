@@ -36,6 +36,7 @@ def _weights_doc(finding: Finding) -> dict[str, Any] | None:
         "worst": finding.imbalance_worst,
         "channels": int(finding.imbalance.shape[0]),
         "source": source,
+        "bias": finding.with_bias,
     }
 
 
@@ -211,7 +212,8 @@ def show(result: ScanResult, pngs: list[Path]) -> None:
         "[dim]overlap: the verdict of `upscope overlap` for the layer alone; checkerboard xR: R is "
         "the interior max/min of its overlap counts (taps landing on each output pixel). "
         "weights: (max - min) / mean |sum| of the polyphase sub-kernel sums of each output "
-        "channel, mean and worst over channels. checkerboard? YES: uneven overlap, holes, or "
+        "channel (pixel shuffle: weight sum + bias of the conv channels feeding it), mean and "
+        "worst over channels. checkerboard? YES: uneven overlap, holes, or "
         f"weights mean > {result.threshold:g}[/dim]"
     )
     console.print(f"[bold]{summary_line(result)}[/bold]")
@@ -376,8 +378,9 @@ def draw(finding: Finding, threshold: float) -> Any:
     else:
         r = op.params["upscale_factor"]
         labels = ("phase b (output column mod r)", "phase a (output row mod r)")
-        what = f"sum of conv channel c*{r * r}+a*{r}+b"
-        bar = "sum of the conv channel's weights"
+        plus = " + bias" if finding.with_bias else ""
+        what = f"weight sum{plus} of conv channel c*{r * r}+a*{r}+b"
+        bar = f"weight sum{plus} of the conv channel"
     index = int(np.nanargmax(finding.imbalance))
     worst_title = f"worst channel {index}: {what}\nimbalance {finding.imbalance[index]:.2f}"
     if channels > 1:
@@ -389,7 +392,8 @@ def draw(finding: Finding, threshold: float) -> Any:
     reasons = "; ".join(finding.reasons)
     source = ""
     if op.kind == "pixelshuffle" and op.feeding_conv is not None:
-        source = f", sums of the conv {op.feeding_conv[0]} feeding it"
+        plus = " + bias" if finding.with_bias else ""
+        source = f", weight sums{plus} of the conv {op.feeding_conv[0]} feeding it"
     fig.suptitle(
         f"{op.name} ({op.type} {_params(finding)}{source})\n{reasons}",
         fontsize=11,

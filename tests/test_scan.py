@@ -587,3 +587,26 @@ def test_pixel_shuffle_measure_includes_the_bias_of_the_conv() -> None:
     plain = _ConvShuffle(bias=False)
     (finding,) = judge(trace(plain, [x]))
     assert not finding.with_bias and "no bias" in finding.note
+
+
+def test_package_module_form_finds_a_package_in_the_current_directory(
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with ``python -m``: the console script's sys.path lacks the cwd, scan adds it."""
+    package = tmp_path / "upscope_cwd_testpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    write_model(package, NET, name="nets.py")
+    monkeypatch.chdir(tmp_path)
+    cwd_forms = {"", ".", str(tmp_path)}
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in cwd_forms])
+    before = list(sys.path)
+    try:
+        doc = scan_json(run_cli, "upscope_cwd_testpkg.nets:Net", "--input-shape", "1x3x4x4")
+        assert doc["layers"][0]["output_shape"] == [1, 2, 8, 8]
+        assert sys.path == before  # the cwd was removed again
+    finally:
+        for name in [m for m in sys.modules if m.startswith("upscope_cwd_testpkg")]:
+            del sys.modules[name]
+    line = one_error_line(run_cli("scan", "upscope_cwd_testpkg_missing.nets:Net"))
+    assert "cannot import module" in line and sys.path == before

@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import importlib.util
 import math
+import os
 import re
 import sys
 from collections import Counter
@@ -122,12 +123,21 @@ def _import_target(spec: str) -> tuple[Any, str]:
             if folder in sys.path:
                 sys.path.remove(folder)
     else:
+        # like `python -m` and uvicorn: the current directory is searched first, so that
+        # `samples.models:UNet` works from a checkout with the `upscope` console script too
+        cwd = os.getcwd()
+        sys.path.insert(0, cwd)
         try:
             module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
             raise UpscopeError(f"cannot import module {where!r}: {_first_line(exc)}") from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001
             raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
+        finally:
+            if sys.path and sys.path[0] == cwd:
+                del sys.path[0]
+            elif cwd in sys.path:
+                sys.path.remove(cwd)
     obj: Any = module
     for part in name.split("."):
         if not hasattr(obj, part):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from upscope.overlap import convt_overlap
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -167,3 +173,139 @@ def test_bad_input_is_one_line_exit_2(run_cli, args: tuple[str, ...], needle: st
     assert result.stderr.startswith("upscope: error: ") and result.stderr.count("\n") == 1
     assert needle in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- terminal view without colour
+
+
+def _render(result, **console_args) -> str:
+    from rich.console import Console
+
+    from upscope.render.overlap_view import show
+
+    console = Console(record=True, width=100, file=io.StringIO(), **console_args)
+    show(result, None, console)
+    return console.export_text()
+
+
+def _block_rows(text: str) -> list[list[int]]:
+    """The digit rows of the downsampled view (between its caption and the level legend)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("downsampled"))
+    stop = next(i for i, line in enumerate(lines) if line.startswith("digit = "))
+    body = [line for line in lines[start + 1 : stop] if re.fullmatch(r"(\d )+", line)]
+    return [[int(c) for c in line.split()] for line in body]
+
+
+@pytest.mark.parametrize(
+    "console_args",
+    [{"color_system": None}, {"no_color": True, "force_terminal": True}],
+    ids=["piped", "NO_COLOR"],
+)
+def test_downsampled_map_is_digits_without_colour(console_args) -> None:
+    result = convt_overlap((3,), (2,), (1,), (1,), (1,), (100, 100))
+    text = _render(result, **console_args)
+    rows = _block_rows(text)
+    assert len(rows) >= 8 and all(len(row) == len(rows[0]) for row in rows)
+    assert "0 = 1 (map min), 9 = 4 (map max)" in text
+    # the interior (rows and cols 0-198 of 200) holds whole periods in every block but the last
+    # row and column, which hold the border: one value inside, and no stripes
+    inner = np.array(rows)[:-1, :-1]
+    assert np.unique(inner).size == 1, text
+    assert "dimmed" not in text or console_args.get("no_color")
+
+
+def test_plain_block_means_would_have_invented_stripes() -> None:
+    """The reason for whole-period blocks: 13x13 means of this period-2 map are striped."""
+    from upscope.render.overlap_view import _downsample, _window_means, _windows
+
+    result = convt_overlap((3,), (2,), (1,), (1,), (1,), (100, 100))
+    naive = _window_means(result.map, _windows(198, 13, 0), _windows(198, 13, 0))
+    assert np.unique(naive.round(9)).size > 1
+    means, f, whole = _downsample(result, result.map, result.interior, 16, 49)
+    assert whole and f % 2 == 0 and f >= 13
+
+
+@settings(max_examples=40)
+@given(
+    k=st.integers(1, 7),
+    s=st.integers(1, 4),
+    p=st.integers(0, 2),
+    n=st.integers(40, 90),
+    rows=st.integers(4, 16),
+    cols=st.integers(4, 30),
+)
+def test_blocks_inside_the_interior_are_all_alike(k, s, p, n, rows, cols) -> None:
+    from upscope.render.overlap_view import _downsample, _windows
+
+    if p >= k:
+        p = 0
+    result = convt_overlap((k,), (s,), (p,), (0,), (1,), (n, n + 7))
+    means, f, whole = _downsample(result, result.map, result.interior, rows, cols)
+    assert means.shape[0] <= rows and means.shape[1] <= cols
+    assert whole  # these periods are short enough
+    (r0, r1), (c0, c1) = result.interior
+    wr, wc = _windows(result.map.shape[0], f, r0), _windows(result.map.shape[1], f, c0)
+    inside = [
+        means[i, j]
+        for i, (a, b) in enumerate(wr)
+        for j, (c, d) in enumerate(wc)
+        if r0 <= a and b <= r1 and c0 <= c and d <= c1
+    ]
+    assert inside and np.ptp(inside) < 1e-9 * max(inside)
+    # and that value is the mean over one period of the interior
+    pr, pc = result.period
+    period_mean = result.map[r0 : r0 + pr, c0 : c0 + pc].mean()
+    assert inside[0] == pytest.approx(period_mean)
+
+
+def test_small_grid_without_colour_names_the_interior() -> None:
+    text = _render(convt_overlap((4,), (2,), (1,), (0,), (1,), (5, 5)), color_system=None)
+    assert "interior (rows 1-8, cols 1-8); the rest is border" in text
+    assert "dimmed" not in text
+
+
+# ---------------------------------------------------------------- PNG title and labels
+
+
+@pytest.mark.parametrize(
+    ("args", "note"),
+    [
+        (((3,), (2,), (0,), (0,), (1,), (100, 100)), "red dashed: interior"),
+        (((3,), (2,), (1,), (1,), (1,), (100, 100)), "the whole window is interior"),
+        (((4,), (2,), (1,), (0,), (1,), (5, 5)), "red dashed: interior"),
+        (((3,), (2,), (1,), (1,), (1,), (100,)), "the whole window is interior"),
+    ],
+)
+def test_png_title_mentions_an_outline_only_when_one_is_drawn(args, note: str) -> None:
+    from matplotlib.patches import Rectangle
+
+    from upscope.render.overlap_view import figure
+
+    result = convt_overlap(*args)
+    fig = figure(result)
+    heat = fig.axes[0]
+    assert heat.get_title().endswith(note)
+    outlines = [p for p in heat.patches if isinstance(p, Rectangle)]
+    assert len(outlines) == (1 if note.startswith("red dashed") else 0)
+    if outlines:  # and it can be seen: one of its edges lies inside the shown extent
+        x0, x1 = sorted(heat.get_xlim())
+        y0, y1 = sorted(heat.get_ylim())
+        rx, ry = outlines[0].get_x(), outlines[0].get_y()
+        rx1, ry1 = rx + outlines[0].get_width(), ry + outlines[0].get_height()
+        assert any(x0 < v < x1 for v in (rx, rx1)) or any(y0 < v < y1 for v in (ry, ry1))
+
+
+def test_png_profile_label_does_not_touch_the_colorbar_label() -> None:
+    from upscope.render.overlap_view import figure
+
+    fig = figure(convt_overlap((3,), (2,), (0,), (0,), (1,), (100, 100)))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    heat, colorbar, profile = fig.axes
+    assert colorbar.get_ylabel() == "contributions per output pixel"
+    assert profile.get_ylabel() == "contributions"
+    a = colorbar.yaxis.label.get_window_extent(renderer)
+    b = profile.yaxis.label.get_window_extent(renderer)
+    gap = max(b.x0 - a.x1, a.x0 - b.x1)
+    assert gap > 20  # pixels at 100 dpi

@@ -117,9 +117,11 @@ def test_espcn_sample_measures_the_conv_before_the_shuffle(run_cli) -> None:
     assert (layer["input_shape"], layer["output_shape"]) == ([1, 9, 32, 32], [1, 1, 96, 96])
     assert layer["verdict"] == "even" and layer["interior_ratio"] is None
     model = load_model(f"{SAMPLES}:ESPCN", seed=0)
-    sums = model.conv3.weight.detach().double().sum(dim=(1, 2, 3)).numpy()  # phase a*3+b
-    expected = (sums.max() - sums.min()) / np.abs(sums).mean()
+    conv = model.conv3
+    sums = (conv.weight.detach().double().sum(dim=(1, 2, 3)) + conv.bias.detach().double()).numpy()
+    expected = (sums.max() - sums.min()) / np.abs(sums).mean()  # phase a*3+b, bias included
     assert layer["weight_checkerboard"]["source"] == "conv3"
+    assert layer["weight_checkerboard"]["bias"] is True
     assert layer["weight_checkerboard"]["mean"] == pytest.approx(expected)
     assert "no overlap" in layer["note"]
 
@@ -447,6 +449,8 @@ def test_table(run_cli) -> None:
     assert result.exit_code == 0, result.stderr
     assert "2 of 2 upsampling ops can make a checkerboard; worst: up" in result.stdout
     assert "checkerboard x4" in result.stdout and "YES: uneven overlap, weights" in result.stdout
+    footer = " ".join(result.stdout.split())
+    assert "checkerboard xR: R is the interior max/min of its overlap counts" in footer
     assert result.stdout.count("ConvTranspose2d") == 2
 
 
@@ -522,3 +526,87 @@ def test_user_code_that_exits_or_runs_unbatched_is_one_line(run_cli, tmp_path) -
     r = run_cli("scan", f"{path}:Up", "--input-shape", "1x4x4", "--no-png")
     assert r.exit_code == 2 and "batch dimension" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_figure_colorbars_are_labelled_and_a_constant_map_says_so() -> None:
+    from upscope.render import scan_view
+
+    torch.manual_seed(3)
+    layer = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1)  # even overlap: interior all 4
+    (finding,) = judge(trace(layer, [torch.randn(1, 2, 16, 16)]))
+    assert finding.flagged  # random weights
+    fig = scan_view.draw(finding, 0.1)
+    fig.canvas.draw()
+    heat, _mean, _worst, heat_bar, *bars = fig.axes  # the panels, then their colorbars
+    shown = finding.compound_map()[8:24, 8:24]
+    assert shown.min() == shown.max() == 4  # the centre window the figure shows
+    assert heat_bar.get_ylabel() == "contributions per output pixel"
+    assert [t for t in heat_bar.get_yticks() if heat_bar.get_ylim()[0] <= t] == [4]
+    texts = [t.get_text() for t in heat.texts]
+    assert texts == ["constant: every pixel 4"]
+    assert [bar.get_ylabel() for bar in bars] == ["sum of sub-kernel taps"] * 2
+    uneven = judge(trace(nn.ConvTranspose2d(2, 1, 3, stride=2), [torch.randn(1, 2, 5, 5)]))[0]
+    fig = scan_view.draw(uneven, 0.1)
+    counts = [int(t.get_text()) for t in fig.axes[0].texts]
+    assert sorted(set(counts)) == sorted(np.unique(uneven.compound_map()).tolist())
+
+
+class _ConvShuffle(nn.Module):
+    def __init__(self, bias: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3 * 4, 3, padding=1, bias=bias)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(x))
+
+
+def test_pixel_shuffle_measure_includes_the_bias_of_the_conv() -> None:
+    """The sums are the conv's response to a constant input of 1, checked against torch."""
+    torch.manual_seed(1)
+    model = _ConvShuffle(bias=True)
+    with torch.no_grad():  # ICNR-like: the 4 sub-pixel channels of each output share weights
+        model.conv.weight.copy_(model.conv.weight[::4].repeat_interleave(4, dim=0))
+    x = torch.ones(1, 2, 8, 8)
+    for bias, flagged in ((torch.zeros(12), False), (torch.arange(12.0) / 10, True)):
+        with torch.no_grad():
+            model.conv.bias.copy_(bias)
+            out = model(x)[0].double().numpy()  # (3, 16, 16)
+        (finding,) = judge(trace(model, [x]))
+        assert finding.with_bias and finding.flagged == flagged
+        # interior output pixels (away from the conv's zero padding) are exactly the sums
+        inner = out[:, 2:-2, 2:-2]
+        for a, b in np.ndindex(2, 2):
+            phase = inner[:, a::2, b::2]
+            assert np.allclose(phase, phase[:, :1, :1])
+            assert np.allclose(phase[:, 0, 0], finding.phase_sums[:, a, b])
+        expected = np.ptp(finding.phase_sums.reshape(3, -1), axis=1) / np.abs(
+            finding.phase_sums.reshape(3, -1)
+        ).mean(axis=1)
+        assert np.allclose(finding.imbalance, expected)
+    plain = _ConvShuffle(bias=False)
+    (finding,) = judge(trace(plain, [x]))
+    assert not finding.with_bias and "no bias" in finding.note
+
+
+def test_package_module_form_finds_a_package_in_the_current_directory(
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with ``python -m``: the console script's sys.path lacks the cwd, scan adds it."""
+    package = tmp_path / "upscope_cwd_testpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    write_model(package, NET, name="nets.py")
+    monkeypatch.chdir(tmp_path)
+    cwd_forms = {"", ".", str(tmp_path)}
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in cwd_forms])
+    before = list(sys.path)
+    try:
+        doc = scan_json(run_cli, "upscope_cwd_testpkg.nets:Net", "--input-shape", "1x3x4x4")
+        assert doc["layers"][0]["output_shape"] == [1, 2, 8, 8]
+        assert sys.path == before  # the cwd was removed again
+    finally:
+        for name in [m for m in sys.modules if m.startswith("upscope_cwd_testpkg")]:
+            del sys.modules[name]
+    line = one_error_line(run_cli("scan", "upscope_cwd_testpkg_missing.nets:Net"))
+    assert "cannot import module" in line and sys.path == before

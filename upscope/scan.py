@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import importlib.util
 import math
+import os
 import re
 import sys
 from collections import Counter
@@ -126,12 +127,21 @@ def _import_target(spec: str) -> tuple[Any, str]:
             if folder in sys.path:
                 sys.path.remove(folder)
     else:
+        # like `python -m` and uvicorn: the current directory is searched first, so that
+        # `samples.models:UNet` works from a checkout with the `upscope` console script too
+        cwd = os.getcwd()
+        sys.path.insert(0, cwd)
         try:
             module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
             raise UpscopeError(f"cannot import module {where!r}: {_first_line(exc)}") from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001
             raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
+        finally:
+            if sys.path and sys.path[0] == cwd:
+                del sys.path[0]
+            elif cwd in sys.path:
+                sys.path.remove(cwd)
     obj: Any = module
     for part in name.split("."):
         if not hasattr(obj, part):
@@ -262,6 +272,7 @@ class UpOp:
     params: dict[str, Any] = field(default_factory=dict)
     weight: np.ndarray | None = None  # convT: (C_in, C_out / groups, *kernel)
     feeding_conv: tuple[str, np.ndarray] | None = None  # pixel shuffle: the conv right before
+    feeding_bias: np.ndarray | None = None  # ... and that conv's bias (None: it has none)
 
     @property
     def ndim(self) -> int:
@@ -304,7 +315,7 @@ class _Recorder(TorchFunctionMode):
         self.stack: list[_Frame] = []
         self.ops: list[UpOp] = []
         self.names: Counter[str] = Counter()
-        self.last_conv: tuple[torch.Tensor, str, torch.Tensor] | None = None
+        self.last_conv: tuple[torch.Tensor, str, torch.Tensor, Any] | None = None
 
     def _name(self, base: str) -> str:
         self.names[base] += 1
@@ -323,8 +334,9 @@ class _Recorder(TorchFunctionMode):
             return out
         if is_conv and torch.is_tensor(out):
             weight = args[1] if len(args) > 1 else kwargs.get("weight")
+            bias = args[2] if len(args) > 2 else kwargs.get("bias")
             path = self.stack[-1].path if self.stack else ""
-            self.last_conv = (out, path, weight)
+            self.last_conv = (out, path, weight, bias)
         if found is None or not torch.is_tensor(out):
             return out
         kind, fname = found
@@ -375,8 +387,10 @@ class _Recorder(TorchFunctionMode):
         else:
             op.params = {"upscale_factor": int(bound["upscale_factor"])}
             if self.last_conv is not None and self.last_conv[0] is x:
-                _, path, weight = self.last_conv
+                _, path, weight, bias = self.last_conv
                 op.feeding_conv = (path, weight.detach().to("cpu", torch.float64).numpy())
+                if torch.is_tensor(bias):
+                    op.feeding_bias = bias.detach().to("cpu", torch.float64).numpy()
         return op
 
     def fallback(self, frame: _Frame, args: tuple[Any, ...], out: Any) -> None:
@@ -494,6 +508,7 @@ class Finding:
     chain_specs: list[arith.LayerSpec] = field(default_factory=list)
     chain_input: Shape = ()  # spatial input size of the first transposed conv of the chain
     reasons: list[str] = field(default_factory=list)
+    with_bias: bool = False  # pixel shuffle: the feeding conv's bias is in phase_sums
 
     @property
     def imbalance_mean(self) -> float | None:
@@ -600,7 +615,8 @@ def _judge_pixelshuffle(op: UpOp) -> Finding:
     note = (
         f"pixel shuffle (r={r}) has no overlap: every output pixel comes from one input channel. "
         f"It makes a checkerboard when the {r * r} channels feeding one output channel respond "
-        "differently, i.e. the weight imbalance of the conv before it (ICNR init makes them equal)"
+        "differently, i.e. the weight (and bias) imbalance of the conv before it (ICNR init makes "
+        "them equal)"
     )
     finding = Finding(op, "even", None, note)
     if op.feeding_conv is None:
@@ -610,11 +626,21 @@ def _judge_pixelshuffle(op: UpOp) -> Finding:
     channels = weight.shape[0]
     if channels % (r * r):
         return finding
-    # channel c * r^2 + a * r + b of the conv becomes phase (a, b) of output channel c
-    sums = weight.reshape(channels, -1).sum(axis=1).reshape(channels // (r * r), r, r)
+    # channel c * r^2 + a * r + b of the conv becomes phase (a, b) of output channel c; its
+    # response to a constant input of 1 (away from the border) is its weight sum plus its bias
+    response = weight.reshape(channels, -1).sum(axis=1)
+    bias = op.feeding_bias
+    if bias is not None and bias.shape == (channels,):
+        response = response + bias
+        measured = "weight sum + bias of each channel (its response to a constant input of 1)"
+    else:
+        bias = None
+        measured = "weight sum of each channel (it has no bias)"
+    sums = response.reshape(channels // (r * r), r, r)
     finding.phase_sums = sums
     finding.imbalance = _imbalance(sums)
-    finding.note += f"; measured on the conv {path or '(root)'} that feeds it"
+    finding.with_bias = bias is not None
+    finding.note += f"; measured on the conv {path or '(root)'} that feeds it: {measured}"
     return finding
 
 

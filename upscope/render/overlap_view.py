@@ -6,6 +6,7 @@ matplotlib is imported only inside :func:`write_png`.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,12 +18,13 @@ from rich.text import Text
 from upscope.render.console import out_console, print_json
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from rich.console import Console
 
     from upscope.arith import LayerSpec
     from upscope.overlap import OverlapResult
 
-__all__ = ["document", "file_name", "print_json", "show", "write_png"]
+__all__ = ["document", "figure", "file_name", "print_json", "show", "write_png"]
 
 _VERDICT_STYLE = {"even": "bold green", "checkerboard": "bold red", "holes": "bold magenta"}
 # viridis at 9 stops: a perceptual scale that stays readable in a terminal
@@ -130,23 +132,79 @@ def _grid(
     return text
 
 
-def _blocks(values: np.ndarray, lo: float, hi: float) -> Text:
+def _levels(means: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Each mean on a 0-9 scale from ``lo`` (0) to ``hi`` (9); 5 everywhere when they are equal."""
+    if hi == lo:
+        return np.full(means.shape, 5, np.int64)
+    return np.clip(np.rint(9 * (means - lo) / (hi - lo)), 0, 9).astype(np.int64)
+
+
+def _blocks(means: np.ndarray, lo: float, hi: float) -> Text:
+    """One digit (the 0-9 level) per cell, on its colour when the console has colour."""
     text = Text()
-    for row in values:
-        for v in row:
+    for row, levels in zip(means, _levels(means, lo, hi), strict=True):
+        for v, level in zip(row, levels, strict=True):
             r, g, b = _colour(0.5 if hi == lo else (float(v) - lo) / (hi - lo))
-            text.append("  ", style=f"on rgb({r},{g},{b})")
+            fg = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "white"
+            text.append(f"{level} ", style=f"{fg} on rgb({r},{g},{b})")
         text.append("\n")
     return text
 
 
-def _block_means(values: np.ndarray, f: int) -> np.ndarray:
-    rows = np.arange(0, values.shape[0], f)
-    cols = np.arange(0, values.shape[1], f)
-    sums = np.add.reduceat(np.add.reduceat(values.astype(np.float64), rows, axis=0), cols, axis=1)
-    h = np.diff(np.append(rows, values.shape[0]))
-    w = np.diff(np.append(cols, values.shape[1]))
-    return sums / np.outer(h, w)
+def _windows(n: int, f: int, anchor: int) -> list[tuple[int, int]]:
+    """Windows of ``f`` pixels covering an axis of ``n``, one of them starting at ``anchor``.
+
+    The windows at either end are shifted inwards to lie inside the axis (they overlap their
+    neighbour), so every window holds exactly ``f`` pixels (``n`` when the axis is shorter).
+
+    >>> _windows(10, 4, 1)
+    [(0, 4), (1, 5), (5, 9), (6, 10)]
+    """
+    if n <= f:
+        return [(0, n)]
+    start = anchor - -(-anchor // f) * f  # the first window start at or before 0
+    return [(min(max(a, 0), n - f), min(max(a, 0), n - f) + f) for a in range(start, n, f)]
+
+
+def _window_means(
+    values: np.ndarray, rows: list[tuple[int, int]], cols: list[tuple[int, int]]
+) -> np.ndarray:
+    sums = np.stack([values[a:b].sum(axis=0, dtype=np.float64) for a, b in rows])
+    cum = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(sums, axis=1)], axis=1)
+    out = np.stack([cum[:, b] - cum[:, a] for a, b in cols], axis=1)
+    h = np.array([b - a for a, b in rows], np.float64)
+    w = np.array([b - a for a, b in cols], np.float64)
+    return out / np.outer(h, w)
+
+
+def _downsample(
+    result: OverlapResult,
+    values: np.ndarray,
+    inside: tuple[tuple[int, int], tuple[int, int]],
+    max_rows: int,
+    max_cols: int,
+) -> tuple[np.ndarray, int, bool]:
+    """Block means of the map, the block side ``f``, and whether ``f`` is a multiple of the
+    interior period.
+
+    ``f`` is the smallest multiple of the period (lcm over the axes) that fits the cells on
+    screen, and the blocks are aligned on the interior's first row and column: a block inside
+    the interior then holds whole periods, so every such block has the same mean and the
+    downsampled view shows no stripes that are not in the map. When a period is longer than the
+    smallest block and would leave fewer than 4 blocks across, plain blocks are used and the
+    caption warns.
+    """
+    rows, cols = values.shape
+    f_min = max(-(-cols // max(max_cols - 1, 1)), -(-rows // max(max_rows - 1, 1)), 2)
+    period = math.lcm(*result.period) if result.period else 1
+    f = -(-f_min // period) * period
+    whole = period <= f_min or f * 4 <= max(rows, cols)
+    if not whole:
+        f = f_min
+    (r0, r1), (c0, c1) = inside
+    anchor_r, anchor_c = (r0, c0) if r1 > r0 and c1 > c0 else (0, 0)
+    means = _window_means(values, _windows(rows, f, anchor_r), _windows(cols, f, anchor_c))
+    return means, f, whole
 
 
 def _as_2d(result: OverlapResult) -> tuple[np.ndarray, tuple[tuple[int, int], tuple[int, int]]]:
@@ -157,6 +215,51 @@ def _as_2d(result: OverlapResult) -> tuple[np.ndarray, tuple[tuple[int, int], tu
 
 def _fmt_ratio(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.3g}"
+
+
+def _border_note(result: OverlapResult, colour: bool) -> str:
+    if colour:
+        return "dimmed cells: border, outside the interior"
+    if not result.has_interior:
+        return "no interior: every pixel is border"
+    return f"interior ({_interior_text(result)}); the rest is border"
+
+
+def _interior_text(result: OverlapResult) -> str:
+    if len(result.interior) == 1:
+        (a, b) = result.interior[0]
+        return f"pixels {a}-{b - 1}"
+    (r0, r1), (c0, c1) = result.interior
+    return f"rows {r0}-{r1 - 1}, cols {c0}-{c1 - 1}"
+
+
+def _downsample_note(
+    result: OverlapResult, shape: tuple[int, ...], cells: tuple[int, ...], f: int, whole: bool
+) -> str:
+    one_d = result.map.ndim == 1
+    size = f"{shape[1]} -> {cells[1]} cells" if one_d else f"{_x([*shape])} -> {_x([*cells])} cells"
+    block = f"{f} pixels" if one_d else f"a {f}x{f} block"
+    period = _x(list(result.period))
+    head = f"downsampled {f}:1{'' if one_d else ' per axis'} ({size}, each the mean of {block}"
+    if whole and math.prod(result.period) == 1:
+        return f"{head}; the interior has period 1)"
+    if whole:
+        return (
+            f"{head}: whole periods ({period}) of the interior, so interior blocks are all alike "
+            "and only the border shows; the pattern is in the full-resolution window below)"
+        )
+    return (
+        f"{head}; the interior period {period} is longer than a block, so cells mix phases and "
+        "may show stripes that the map does not have)"
+    )
+
+
+def _levels_note(result: OverlapResult) -> str:
+    if result.min == result.max:
+        return f"every cell: {result.min} (the map is constant)"
+    return (
+        f"digit = block mean on a 0-9 scale: 0 = {result.min} (map min), 9 = {result.max} (map max)"
+    )
 
 
 def title(result: OverlapResult) -> str:
@@ -178,21 +281,15 @@ def show(result: OverlapResult, png: Path | None, console: Console | None = None
     width = max(console.width - 1, 20)
     cell = max(len(str(result.min)), len(str(result.max))) + 1
     rows, cols = values.shape
+    colour = console.color_system is not None
     if cols * cell <= width and rows <= _MAX_GRID_ROWS:
         console.print(_grid(values, lo, hi, inside), end="")
-        console.print("[dim]dimmed cells: border, outside the interior[/dim]")
+        console.print(f"[dim]{_border_note(result, colour)}[/dim]")
     else:
-        f = max(-(-cols // max(width // 2, 1)), -(-rows // _MAX_BLOCK_ROWS), 2)
-        means = _block_means(values, f)
-        console.print(
-            f"[dim]downsampled {f}:1 per axis ({_x(list(values.shape))} -> "
-            f"{_x(list(means.shape))} cells, each the mean of a {f}x{f} block; the pattern of "
-            "single pixels is averaged away)[/dim]"
-            if result.map.ndim == 2
-            else f"[dim]downsampled {f}:1 ({cols} -> {means.shape[1]} cells, each the mean of "
-            f"{f} pixels; the pattern of single pixels is averaged away)[/dim]"
-        )
+        means, f, whole = _downsample(result, values, inside, _MAX_BLOCK_ROWS, width // 2)
+        console.print(f"[dim]{_downsample_note(result, values.shape, means.shape, f, whole)}[/dim]")
         console.print(_blocks(means, lo, hi), end="")
+        console.print(f"[dim]{_levels_note(result)}[/dim]")
         (r0, r1), (c0, c1) = inside
         if r1 <= r0 or c1 <= c0:
             r0, c0 = rows // 2, cols // 2
@@ -206,6 +303,8 @@ def show(result: OverlapResult, png: Path | None, console: Console | None = None
         )
         console.print(f"[dim]full resolution, at the interior's first corner ({where}):[/dim]")
         console.print(_grid(window, lo, hi, inside, (r0, c0)), end="")
+        if not colour:
+            console.print(f"[dim]{_border_note(result, colour)}[/dim]")
     console.print(figures_table(result))
     style = _VERDICT_STYLE[result.verdict]
     console.print(f"[{style}]{result.verdict}[/]: {result.explanation}")
@@ -270,7 +369,33 @@ def _window_start(start: int, stop: int, size: int, length: int) -> int:
     return min(max(start - 3, 0), max(size - length, 0))
 
 
+def _outline_note(
+    interior: tuple[int, int, int, int], shown: tuple[int, int, int, int], whole: bool
+) -> str:
+    """The heatmap title's word on the interior: an outline only where one can be seen.
+
+    ``interior`` and ``shown`` are ``(row0, row1, col0, col1)`` half-open ranges.
+    """
+    r0, r1, c0, c1 = interior
+    wr0, wr1, wc0, wc1 = shown
+    what = "map" if whole else "window"
+    if r1 <= r0 or c1 <= c0:
+        return "no interior"
+    if max(r0, wr0) >= min(r1, wr1) or max(c0, wc0) >= min(c1, wc1):
+        return f"no interior in this {what}"
+    if r0 <= wr0 and wr1 <= r1 and c0 <= wc0 and wc1 <= c1:
+        return f"the whole {what} is interior"
+    return "red dashed: interior"
+
+
 def write_png(result: OverlapResult, path: Path) -> Path:
+    """Save :func:`figure` at ``path`` (atomically)."""
+    from upscope.render.plots import save_figure
+
+    return save_figure(figure(result), path)
+
+
+def figure(result: OverlapResult) -> Figure:
     """Heatmap with colorbar (counts in cells when small) and the middle-row profile beside it.
 
     A map larger than ``_PNG_FULL`` per axis is shown as a full-resolution window (a few
@@ -280,7 +405,7 @@ def write_png(result: OverlapResult, path: Path) -> Path:
     from matplotlib.patches import Rectangle
     from matplotlib.ticker import MaxNLocator
 
-    from upscope.render.plots import new_figure, save_figure
+    from upscope.render.plots import new_figure
 
     values, ((r0, r1), (c0, c1)) = _as_2d(result)
     rows, cols = values.shape
@@ -323,8 +448,8 @@ def write_png(result: OverlapResult, path: Path) -> Path:
                 fontsize=size,
                 color="black" if v > mid else "white",
             )
-    notes = []
-    if r1 > r0 and c1 > c0:
+    notes = [_outline_note((r0, r1, c0, c1), (wr, wr + nr, wc, wc + nc), (nr, nc) == (rows, cols))]
+    if notes[0].startswith("red dashed"):
         ax.add_patch(
             Rectangle(
                 (c0 - 0.5, r0 - 0.5),
@@ -336,9 +461,6 @@ def write_png(result: OverlapResult, path: Path) -> Path:
                 linewidth=1.5,
             )
         )
-        notes.append("red dashed: interior")
-    else:
-        notes.append("no interior")
     if (nr, nc) != (rows, cols):
         where = (
             f"columns {wc}-{wc + nc - 1}"
@@ -371,6 +493,9 @@ def write_png(result: OverlapResult, path: Path) -> Path:
         pax.legend(loc="best", fontsize=8)
     pax.set_ylim(-0.05 * max(result.max, 1), result.max * 1.08 + 0.5)
     pax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # ticks and label on the right: on the left they would crowd the heatmap's colorbar label
+    pax.yaxis.tick_right()
+    pax.yaxis.set_label_position("right")
     pax.set_ylabel("contributions")
     part = "" if pc == cols else f", columns {pstart}-{pstart + pc - 1} of {cols}"
     if one_d:
@@ -391,4 +516,4 @@ def write_png(result: OverlapResult, path: Path) -> Path:
         f"max {opt(result.interior_max)}, ratio {ratio}, period {_x(list(result.period))})",
         fontsize=11,
     )
-    return save_figure(fig, path)
+    return fig

@@ -36,6 +36,7 @@ def _weights_doc(finding: Finding) -> dict[str, Any] | None:
         "worst": finding.imbalance_worst,
         "channels": int(finding.imbalance.shape[0]),
         "source": source,
+        "bias": finding.with_bias,
     }
 
 
@@ -208,8 +209,11 @@ def show(result: ScanResult, pngs: list[Path]) -> None:
     for note, names in notes.items():
         console.print(f"[dim]{escape(', '.join(names))}: {escape(note)}[/dim]")
     console.print(
-        "[dim]weights: (max - min) / mean |sum| of the polyphase sub-kernel sums of each output "
-        "channel, mean and worst over channels. checkerboard? YES: uneven overlap, holes, or "
+        "[dim]overlap: the verdict of `upscope overlap` for the layer alone; checkerboard xR: R is "
+        "the interior max/min of its overlap counts (taps landing on each output pixel). "
+        "weights: (max - min) / mean |sum| of the polyphase sub-kernel sums of each output "
+        "channel (pixel shuffle: weight sum + bias of the conv channels feeding it), mean and "
+        "worst over channels. checkerboard? YES: uneven overlap, holes, or "
         f"weights mean > {result.threshold:g}[/dim]"
     )
     console.print(f"[bold]{summary_line(result)}[/bold]")
@@ -233,22 +237,55 @@ def _as_2d(arr: np.ndarray) -> np.ndarray:
 
 
 def _heatmap(
-    fig: Any, ax: Any, values: np.ndarray, title: str, fmt: str, cmap: str, origin: list[int]
+    fig: Any,
+    ax: Any,
+    values: np.ndarray,
+    title: str,
+    origin: list[int],
+    label: str,
 ) -> None:
+    """An integer map (overlap counts) with a labelled colorbar and the counts in small maps.
+
+    A constant map gets a colorbar with its one value as the only tick, and one note in the
+    middle instead of the same number in every cell.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     grid = _as_2d(values)
-    image = ax.imshow(grid, cmap=cmap, interpolation="nearest", aspect="equal")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    low, high = int(np.min(grid)), int(np.max(grid))
+    flat = low == high
+    image = ax.imshow(
+        grid,
+        cmap="viridis",
+        interpolation="nearest",
+        aspect="equal",
+        vmin=low - 1 if flat else low,
+        vmax=high + 1 if flat else high,
+    )
+    ticks = [low] if flat else MaxNLocator(integer=True)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=label, ticks=ticks)
     ax.set_title(title, fontsize=10)
-    if max(grid.shape) <= _CELL_LIMIT:
-        low, high = float(np.min(grid)), float(np.max(grid))
+    if flat:
+        ax.text(
+            0.5,
+            0.5,
+            f"constant: every pixel {low}",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
+        )
+    elif max(grid.shape) <= _CELL_LIMIT:
         middle = (low + high) / 2
-        size = 8 if high < 100 else 6
+        digits = len(str(max(abs(low), abs(high))))
+        size = 8 if digits <= 2 else 7 if digits == 3 else 6
         for (row, col), value in np.ndenumerate(grid):
             colour = "white" if value < middle else "black"
             ax.text(
                 col,
                 row,
-                format(value, fmt),
+                str(int(value)),
                 ha="center",
                 va="center",
                 fontsize=size,
@@ -264,7 +301,9 @@ def _heatmap(
         ax.set_yticks(range(grid.shape[0]), [str(row0 + i) for i in range(grid.shape[0])])
 
 
-def _phase_panel(fig: Any, ax: Any, sums: np.ndarray, title: str, labels: tuple[str, str]) -> None:
+def _phase_panel(
+    fig: Any, ax: Any, sums: np.ndarray, title: str, labels: tuple[str, str], what: str
+) -> None:
     limit = float(np.max(np.abs(sums))) or 1.0
     rows = [str(a) for a in range(sums.shape[0])] if sums.ndim > 1 else ["0"]
     if sums.ndim == 3:  # phases (a0, a1, b): one row per (a0, a1)
@@ -273,7 +312,7 @@ def _phase_panel(fig: Any, ax: Any, sums: np.ndarray, title: str, labels: tuple[
     else:
         grid = _as_2d(sums)
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=what)
     ax.set_title(title, fontsize=10)
     for (row, col), value in np.ndenumerate(grid):
         colour = "white" if abs(value) > 0.6 * limit else "black"
@@ -324,7 +363,7 @@ def draw(finding: Finding, threshold: float) -> Any:
             overlap = overlap[tuple(slice(a, a + _CELL_LIMIT) for a in starts)]
             where = ", ".join(f"{a}:{a + n}" for a, n in zip(starts, overlap.shape, strict=True))
             title += f"\ncentre [{where}] of the {full} map"
-        _heatmap(fig, axes[0], overlap, title, "d", "viridis", starts[-2:])
+        _heatmap(fig, axes[0], overlap, title, starts[-2:], "contributions per output pixel")
         axes[0].set_xlabel("output column" if overlap.ndim > 1 else "output position")
         axes[0].set_ylabel("output row" if overlap.ndim > 1 else "")
     channels = finding.phase_sums.shape[0]
@@ -335,22 +374,26 @@ def draw(finding: Finding, threshold: float) -> Any:
         elif op.ndim == 3:
             labels = (labels[0], "sub-kernel a0,a1 (depth, row taps)")
         what = "polyphase kernel sums"
+        bar = "sum of sub-kernel taps"
     else:
         r = op.params["upscale_factor"]
         labels = ("phase b (output column mod r)", "phase a (output row mod r)")
-        what = f"sum of conv channel c*{r * r}+a*{r}+b"
+        plus = " + bias" if finding.with_bias else ""
+        what = f"weight sum{plus} of conv channel c*{r * r}+a*{r}+b"
+        bar = f"weight sum{plus} of the conv channel"
     index = int(np.nanargmax(finding.imbalance))
     worst_title = f"worst channel {index}: {what}\nimbalance {finding.imbalance[index]:.2f}"
     if channels > 1:
         mean_title = f"{what}\nmean over {channels} output channels"
-        _phase_panel(fig, axes[-2], finding.phase_sums.mean(axis=0), mean_title, labels)
-        _phase_panel(fig, axes[-1], finding.phase_sums[index], worst_title, labels)
+        _phase_panel(fig, axes[-2], finding.phase_sums.mean(axis=0), mean_title, labels, bar)
+        _phase_panel(fig, axes[-1], finding.phase_sums[index], worst_title, labels, bar)
     else:
-        _phase_panel(fig, axes[-1], finding.phase_sums[0], worst_title, labels)
+        _phase_panel(fig, axes[-1], finding.phase_sums[0], worst_title, labels, bar)
     reasons = "; ".join(finding.reasons)
     source = ""
     if op.kind == "pixelshuffle" and op.feeding_conv is not None:
-        source = f", sums of the conv {op.feeding_conv[0]} feeding it"
+        plus = " + bias" if finding.with_bias else ""
+        source = f", weight sums{plus} of the conv {op.feeding_conv[0]} feeding it"
     fig.suptitle(
         f"{op.name} ({op.type} {_params(finding)}{source})\n{reasons}",
         fontsize=11,

@@ -54,7 +54,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
     """Call ``upscope.cli.main(args)`` as the console script does; return exit code and output."""
     from upscope.cli import main
 
-    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("COLUMNS", "120")
 
     def run(*args: str) -> CliResult:
         capsys.readouterr()

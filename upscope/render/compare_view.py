@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from rich import box
 from rich.table import Table
 
+from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import err_console, out_console, print_json
 from upscope.render.plots import new_figure, save_figure
 
@@ -19,14 +21,20 @@ if TYPE_CHECKING:
 
 __all__ = ["print_json", "progress", "document", "show", "save_figures"]
 
-#: (JSON key, column title, number format)
+#: (JSON key, column title, decimals); short titles, explained by LEGEND under the table
 COLUMNS = (
-    ("psnr", "PSNR dB", "{:.2f}"),
-    ("ssim", "SSIM", "{:.4f}"),
-    ("checkerboard", "checker", "{:.4f}"),
-    ("checkerboard_error", "checker err", "{:.4f}"),
-    ("spectral_peak_db", "peak dB", "{:.2f}"),
-    ("seconds", "seconds", "{:.2f}"),
+    ("psnr", "PSNR\ndB", 2),
+    ("ssim", "SSIM", 4),
+    ("checkerboard", "checker\noutput", 4),
+    ("checkerboard_error", "checker\nerror", 4),
+    ("spectral_peak_db", "peak\ndB", 1),
+    ("seconds", "time\ns", 2),
+)
+LEGEND = (
+    "Higher is better for PSNR and SSIM, lower for the rest; the best of each column is green. "
+    "checker output: phase energy imbalance of the output; checker error: the same of its error "
+    "image (output - original); peak dB: spectral peak at multiples of 1/S; time s: seconds to "
+    "fit and upsample."
 )
 
 FIGURES = ("compare_grid.png", "compare_spectra.png", "compare_radial.png")
@@ -123,29 +131,30 @@ def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
     height, width = doc["size"]
     fit = f"learned methods fitted {s.fit} steps" if s.fit else "learned methods untrained"
     table = Table(
-        title=f"{doc['image']} ({width}x{height}, {doc['channels']} channel(s)) upsampled "
+        title=f"{doc['image']} ({width}x{height} px, WxH; {doc['channels']} channel(s)) upsampled "
         f"x{s.scale} from its {s.scale}x{s.scale} box average; {fit}, seed {s.seed}, {s.device}",
         title_justify="left",
-        caption=f"sorted by {sort}. Higher is better for PSNR and SSIM, lower for the rest; "
-        "the best of each column is green. checker: phase energy imbalance of the output; "
-        "checker err: the same of its error image; peak dB: spectral peak at multiples of 1/S.",
+        caption=f"sorted by {sort}. {LEGEND}",
         caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
     )
-    table.add_column("method", no_wrap=True)
-    table.add_column("kind")
+    table.add_column("method")
+    table.add_column("kind", no_wrap=True)
     for _, title, _ in COLUMNS:
-        table.add_column(title, justify="right")
+        table.add_column(title, justify="right", no_wrap=True)
     best = {key: _best(result.results, key) for key, _, _ in COLUMNS}
     for r in sort_results(result.results, sort):
-        cells = [r.method, "learned" if r.learned else "[dim]fixed[/dim]"]
-        for key, _, fmt in COLUMNS:
+        cells: list[Any] = [Name(r.method), "learned" if r.learned else "[dim]fixed[/dim]"]
+        for key, _, decimals in COLUMNS:
             value = r.metric(key)
-            text = "inf" if value == np.inf else fmt.format(value)
+            text = fixed(value, decimals)
             if best[key] is not None and value == best[key]:
                 text = f"[bold green]{text}[/]"
             cells.append(text)
         table.add_row(*cells)
-    console.print(table)
+    print_table(console, table)
     if doc["alpha"] != "none":
         console.print(f"alpha: {doc['alpha']}")
     for path in doc["png"]:

@@ -9,6 +9,7 @@ import numpy as np
 from rich import box
 from rich.table import Table
 
+from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console, print_json
 from upscope.render.plots import new_figure, save_figure
 
@@ -56,23 +57,29 @@ def document(report: ProbeReport, png: list[Path]) -> dict[str, Any]:
 
 def _cb(m: Measurement) -> str:
     colour = "red" if m.checkerboard > _FLAT else "green"
-    return f"[{colour}]{m.checkerboard:.2f}[/]±{m.checkerboard_std:.2f}"
+    return f"[{colour}]{fixed(m.checkerboard, 2)}[/]±{fixed(m.checkerboard_std, 2)}"
 
 
 def _db(m: Measurement) -> str:
-    return f"{m.spectral_peak_db:.1f}±{m.spectral_peak_db_std:.1f}"
+    return f"{fixed(m.spectral_peak_db, 1)}±{fixed(m.spectral_peak_db_std, 1)}"
 
 
 def _verdict(m: Measurement) -> str:
+    """The overlap verdict of a transposed conv, for its note; "" for other methods."""
     if m.verdict is None:
-        return "[dim]-[/dim]"
-    return f"[{_VERDICT_STYLE.get(m.verdict, 'bold')}]{m.verdict}[/]"
+        return ""
+    return f"overlap [{_VERDICT_STYLE.get(m.verdict, 'bold')}]{m.verdict}[/]; "
 
 
 def _table(title: str, rows: list[Measurement], inputs: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("method", no_wrap=True)
-    table.add_column("overlap", no_wrap=True)
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("method")
     table.add_column("unif.", justify="right", no_wrap=True)
     for kind in inputs:
         table.add_column(f"{kind}\ncheckerbd", justify="right", no_wrap=True)
@@ -80,7 +87,7 @@ def _table(title: str, rows: list[Measurement], inputs: tuple[str, ...]) -> Tabl
     for name in _methods(rows):
         by_input = {m.input: m for m in rows if m.method == name}
         first = by_input[inputs[0]]
-        cells = [name, _verdict(first), f"{first.uniform_checkerboard:.2f}"]
+        cells: list[Any] = [Name(name), fixed(first.uniform_checkerboard, 2)]
         for kind in inputs:
             cells += [_cb(by_input[kind]), _db(by_input[kind])]
         table.add_row(*cells)
@@ -96,7 +103,8 @@ def _notes(rows: list[Measurement]) -> Table:
     notes.add_column(no_wrap=True)
     notes.add_column(style="dim")
     for name in _methods(rows):
-        notes.add_row(f"  {name}:", next(m.note for m in rows if m.method == name))
+        first = next(m for m in rows if m.method == name)
+        notes.add_row(f"  {name}:", _verdict(first) + first.note)
     return notes
 
 
@@ -105,32 +113,37 @@ def show(report: ProbeReport, png: list[Path]) -> None:
     cfg = report.config
     console = out_console()
     inputs = cfg.inputs
-    console.print(
+    print_table(
+        console,
         _table(
             f"Upsamplers x{cfg.scale} at initialisation: {cfg.channels} channels, "
             f"{cfg.size}x{cfg.size} -> {cfg.size * cfg.scale}x{cfg.size * cfg.scale}, "
             f"mean ± std over {cfg.seeds} seeds",
             report.results,
             inputs,
-        )
+        ),
     )
+    console.print()
     console.print(_notes(report.results))
     if report.grad is not None:
         side = cfg.size * cfg.scale
-        console.print(
+        console.print()
+        print_table(
+            console,
             _table(
                 f"Input gradients of strided convs on {side}x{side} (upstream gradient: "
                 f"{' / '.join(inputs)}), mean ± std over {cfg.seeds} seeds",
                 report.grad,
                 inputs,
-            )
+            ),
         )
+        console.print()
         console.print(_notes(report.grad))
     console.print(
         "\n[dim]checkerbd: phase energy imbalance (max-min)/mean over the S*S phases, 0 = flat. "
         "peak dB: spectral power at multiples of 1/S over its neighbourhood's median. "
         "unif.: checkerbd on constants with every weight 1 and bias 0 (the overlap's share). "
-        "overlap: the transposed conv's tap coverage.[/dim]"
+        "overlap: the transposed conv's tap coverage (upscope overlap).[/dim]"
     )
     for path in png:
         console.print(f"wrote {path}")

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from upscope import compare
-from upscope.render import compare_view, probe_view
+from upscope.render import cells, compare_view, probe_view
 
 WIDTHS = [50, 80, 100, 120]
 
@@ -44,7 +44,7 @@ RESULTS = [
 EXPECTED = [
     ("123.46", "0.9382", "0.0035", "0.1189", "-12.3", "123.45"),
     ("8.80", "0.3439", "0.2169", "0.4123", "25.0", "0.09"),
-    ("inf", "1.0000", "0.0000", "0.0000", "-0.0", "0.00"),
+    ("inf", "1.0000", "0.0000", "0.0000", "0.0", "0.00"),
 ]
 
 
@@ -62,6 +62,7 @@ def test_compare_table_keeps_every_number(monkeypatch: pytest.MonkeyPatch, width
     for name, expected in zip(("resize-", "pixelshuffle-", "nearest"), EXPECTED, strict=True):
         row = next(line.split() for line in text.splitlines() if line.startswith(name))
         assert tuple(row[-6:]) == expected, row
+    assert "-0.0" not in text
     assert "100x130 px, WxH" in text
     if width >= 80:
         assert _lines_fit(text, width)
@@ -94,7 +95,8 @@ def test_probe_table_keeps_every_number(monkeypatch: pytest.MonkeyPatch, width: 
     text = console.export_text()
     assert "…" not in text
     row = next(line.split() for line in text.splitlines() if line.startswith("resize-"))
-    assert row[-5:] == ["-0.00", "12.35±10.00", "-123.5±12.3", "12.35±10.00", "-123.5±12.3"]
+    assert row[-5:] == ["0.00", "12.35±10.00", "-123.5±12.3", "12.35±10.00", "-123.5±12.3"]
+    assert "-0.00" not in text
     if width >= 80:
         assert _lines_fit(text, width)
         assert row[0] == "resize-bilinear-conv"
@@ -128,3 +130,10 @@ def test_cli_tables_at_80_columns(run_cli, monkeypatch: pytest.MonkeyPatch, tmp_
     for r in doc["results"]:
         row = next(line for line in table.stdout.splitlines() if line.startswith(r["method"]))
         assert f"{abs(r['checkerboard']):.2f}±" in row
+
+
+def test_fixed_drops_the_sign_of_zero() -> None:
+    assert [cells.fixed(v, 2) for v in (-0.004, -0.0, 0.0, -0.005001, 1.5)] == [
+        "0.00", "0.00", "0.00", "-0.01", "1.50"
+    ]  # fmt: skip
+    assert cells.fixed(float("-inf"), 1) == "-inf"

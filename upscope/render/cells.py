@@ -8,6 +8,7 @@ a terminal wraps or a pager scrolls, but no digit is lost.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -18,12 +19,15 @@ if TYPE_CHECKING:
 
 
 def fixed(value: float, decimals: int) -> str:
-    """``value`` with ``decimals`` decimals.
+    """``value`` with ``decimals`` decimals; a value that rounds to zero has no minus sign.
 
-    >>> fixed(0.006, 2), fixed(float("inf"), 1)
-    ('0.01', 'inf')
+    >>> fixed(-0.0004, 2), fixed(-0.006, 2), fixed(float("inf"), 1)
+    ('0.00', '-0.01', 'inf')
     """
-    return f"{value:.{decimals}f}"
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-") and math.isfinite(value) and float(text) == 0.0:
+        return text[1:]
+    return text
 
 
 class Name:

@@ -205,7 +205,8 @@ def _grid(
             )
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{name}\ncb {m.checkerboard:.2f}±{m.checkerboard_std:.2f}", fontsize=8)
+            cb = f"{fixed(m.checkerboard, 2)}±{fixed(m.checkerboard_std, 2)}"
+            ax.set_title(f"{name}\ncb {cb}", fontsize=8)
             if c == 0:
                 ax.set_ylabel(f"{kind} {row_label}", fontsize=9)
         assert image is not None
@@ -263,7 +264,7 @@ def _spectra(
             ax.set_yticks([-0.5, 0, 0.5])
             ax.tick_params(labelsize=6)
             m = next(x for x in rows if x.method == name and x.input == kind)
-            ax.set_title(f"{name}\npeak {m.spectral_peak_db:.1f} dB", fontsize=8)
+            ax.set_title(f"{name}\npeak {fixed(m.spectral_peak_db, 1)} dB", fontsize=8)
             if c == 0:
                 ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=8)
             if r == len(inputs) - 1:

@@ -137,3 +137,18 @@ def test_fixed_drops_the_sign_of_zero() -> None:
         "0.00", "0.00", "0.00", "-0.01", "1.50"
     ]  # fmt: skip
     assert cells.fixed(float("-inf"), 1) == "-inf"
+
+
+@pytest.mark.parametrize("command", ["probe", "compare"])
+def test_every_option_help_is_shown_whole(run_cli, monkeypatch, command: str) -> None:
+    """rich markup would eat a help text's [brackets]: each help must appear as written."""
+    import typer
+
+    from upscope.cli import app
+
+    monkeypatch.setenv("COLUMNS", "400")
+    helps = [p.help for p in typer.main.get_command(app).commands[command].params if p.help]
+    shown = run_cli(command, "--help").stdout
+    assert len(helps) >= 10
+    for text in helps:
+        assert " ".join(text.split()) in " ".join(shown.split()), text

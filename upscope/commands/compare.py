@@ -80,7 +80,7 @@ def compare(
     device: Annotated[Device, typer.Option("--device", help="Where torch runs.")] = Device.auto,
     threads: Annotated[
         int | None,
-        typer.Option("--threads", help="CPU threads for torch [default: half the CPUs, 1-4]."),
+        typer.Option("--threads", help="CPU threads for torch (default: half the CPUs, 1 to 4)."),
     ] = None,
     sort: Annotated[
         SortKey, typer.Option("--sort", help="Table order, best first.")

@@ -216,6 +216,48 @@ def _grid(
     return save_figure(fig, path)
 
 
+def centred_panel(
+    spectrum: np.ndarray,
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """An unshifted (H, W) spectrum as imshow draws it, and its extent (left, right, bottom, top).
+
+    Zero frequency goes to the centre (fftshift), fy grows downwards, and every pixel is centred
+    on its frequency. An even side has -1/2 but not +1/2 cycles/px (the same frequency); its
+    -1/2 row or column is repeated at +1/2, so that the panel is symmetric and runs exactly from
+    -1/2 - 1/(2n) to +1/2 + 1/(2n).
+    """
+    data = np.fft.fftshift(spectrum)
+    h, w = spectrum.shape
+    if h % 2 == 0:
+        data = np.concatenate([data, data[:1]], axis=0)
+    if w % 2 == 0:
+        data = np.concatenate([data, data[:, :1]], axis=1)
+    fy = np.fft.fftshift(np.fft.fftfreq(h))
+    fx = np.fft.fftshift(np.fft.fftfreq(w))
+    top, left = fy[0] - 0.5 / h, fx[0] - 0.5 / w
+    return data, (left, -left, -top, top)
+
+
+def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, float]]:
+    """(fx, fy) of every peak bin (:func:`upscope.metrics.peak_bins`) on a centred panel; a peak
+    at -1/2 is also drawn at +1/2, where :func:`centred_panel` repeats it.
+
+    >>> sorted(peak_positions((8, 8), 2))  # doctest: +NORMALIZE_WHITESPACE
+    [(-0.5, -0.5), (-0.5, 0.0), (-0.5, 0.5), (0.0, -0.5), (0.0, 0.5),
+     (0.5, -0.5), (0.5, 0.0), (0.5, 0.5)]
+    """
+    from upscope.metrics import peak_bins
+
+    h, w = shape
+    fys, fxs = np.fft.fftfreq(h), np.fft.fftfreq(w)
+    positions = []
+    for u, v in peak_bins(shape, scale):
+        ys = [float(fys[u])] + ([0.5] if fys[u] == -0.5 else [])
+        xs = [float(fxs[v])] + ([0.5] if fxs[v] == -0.5 else [])
+        positions += [(x, y) for y in ys for x in xs]
+    return positions
+
+
 def _spectra(
     rows: list[Measurement],
     inputs: tuple[str, ...],
@@ -224,11 +266,9 @@ def _spectra(
     path: Path,
     row_label: str = "input",
 ) -> Path:
-    from upscope.metrics import peak_bins
-
     methods = list(dict.fromkeys(m.method for m in rows))
     ncols = len(methods)
-    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.6)
+    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.9)
     axes = fig.subplots(len(inputs), ncols, squeeze=False)
     for r, kind in enumerate(inputs):
         panels = {}
@@ -237,29 +277,23 @@ def _spectra(
                 continue
             total = float(m.spectrum.sum())
             rel = m.spectrum / total if total > 0 else m.spectrum
-            panels[m.method] = 10 * np.log10(np.fft.fftshift(rel) + 1e-8)
+            panels[m.method] = 10 * np.log10(rel + 1e-8)
         vmax = max(float(p.max()) for p in panels.values())
         vmin = vmax - 60.0
         image = None
         for c, name in enumerate(methods):
             ax = axes[r, c]
-            data = panels[name]
-            h, w = data.shape
+            data, extent = centred_panel(panels[name])
             image = ax.imshow(
-                data,
-                cmap="magma",
-                vmin=vmin,
-                vmax=vmax,
-                # fftshift puts -1/2 at index 0 and 1/2 - 1/n last; pixel centres on frequencies
-                extent=(-0.5 - 0.5 / w, 0.5 - 0.5 / w, 0.5 - 0.5 / h, -0.5 - 0.5 / h),
-                interpolation="nearest",
+                data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
             )
-            for u, v in peak_bins((h, w), scale):
-                fu = ((u + h // 2) % h - h // 2) / h
-                fv = ((v + w // 2) % w - w // 2) / w
-                ax.plot([fv], [fu], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0)
-            ax.set_xlim(-0.56, 0.5)
-            ax.set_ylim(0.5, -0.56)
+            for fx, fy in peak_positions(panels[name].shape, scale):
+                # clip_on=False: a circle on the panel's edge is drawn whole
+                ax.plot(
+                    [fx], [fy], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0, clip_on=False
+                )
+            ax.set_xlim(extent[0], extent[1])
+            ax.set_ylim(extent[2], extent[3])
             ax.set_xticks([-0.5, 0, 0.5])
             ax.set_yticks([-0.5, 0, 0.5])
             ax.tick_params(labelsize=6)
@@ -271,7 +305,11 @@ def _spectra(
                 ax.set_xlabel("fx (cycles/px)", fontsize=7)
         assert image is not None
         fig.colorbar(image, ax=list(axes[r]), shrink=0.85, label="dB of total power")
-    fig.suptitle(title, fontsize=10)
+    circles = (
+        f"cyan circles: the frequencies (m/{scale}, n/{scale}) cycles/px, where a period-{scale} "
+        "grid puts its energy"
+    )
+    fig.suptitle(f"{title}\n{circles}", fontsize=10)
     return save_figure(fig, path)
 
 
@@ -292,8 +330,7 @@ def save_figures(report: ProbeReport, out: Path) -> list[Path]:
             report.results,
             cfg.inputs,
             s,
-            f"x{s} upsamplers: power spectra (mean over {cfg.seeds} seeds); "
-            "circles: multiples of 1/S",
+            f"x{s} upsamplers: power spectra (mean over {cfg.seeds} seeds)",
             out / "probe-spectra.png",
         ),
     ]

@@ -63,7 +63,7 @@ def test_compare_table_keeps_every_number(monkeypatch: pytest.MonkeyPatch, width
         row = next(line.split() for line in text.splitlines() if line.startswith(name))
         assert tuple(row[-6:]) == expected, row
     assert "-0.0" not in text
-    assert "100x130 px, WxH" in text
+    assert "100x130 pixels (WxH)" in text
     if width >= 80:
         assert _lines_fit(text, width)
         assert "resize-bilinear-conv" in text  # names wrap only when they must

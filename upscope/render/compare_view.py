@@ -131,8 +131,9 @@ def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
     height, width = doc["size"]
     fit = f"learned methods fitted {s.fit} steps" if s.fit else "learned methods untrained"
     table = Table(
-        title=f"{doc['image']} ({width}x{height} px, WxH; {doc['channels']} channel(s)) upsampled "
-        f"x{s.scale} from its {s.scale}x{s.scale} box average; {fit}, seed {s.seed}, {s.device}",
+        title=f"{doc['image']}: {width}x{height} pixels (WxH), {doc['channels']} channel(s), "
+        f"upsampled x{s.scale} from its {s.scale}x{s.scale} box average; {fit}, seed {s.seed}, "
+        f"{s.device}",
         title_justify="left",
         caption=f"sorted by {sort}. {LEGEND}",
         caption_justify="left",
@@ -216,7 +217,7 @@ def _grid_figure(result: Comparison, path: Path) -> Path:
     axes[0].add_patch(
         Rectangle((left - 0.5, top - 0.5), side, side, fill=False, edgecolor="red", linewidth=1.5)
     )
-    axes[0].set_title(f"original {width}x{height}\n(red: zoomed region)", fontsize=10)
+    axes[0].set_title(f"original {width}x{height} (WxH)\n(red: zoomed region)", fontsize=10)
     for ax, (title, pixels) in zip(axes[1:], panels, strict=False):
         _show_image(ax, pixels)
         ax.set_title(title, fontsize=10)

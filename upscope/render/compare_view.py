@@ -170,7 +170,7 @@ def save_figures(result: Comparison, out: Path) -> list[Path]:
     return [
         _grid_figure(result, out / FIGURES[0]),
         _spectra_figure(result, specs, out / FIGURES[1]),
-        _radial_figure(result, specs, out / FIGURES[2]),
+        _radial_figure(result, out / FIGURES[2]),
     ]
 
 
@@ -271,29 +271,42 @@ def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path
     return path
 
 
-def _radial_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path) -> Path:
-    from upscope.quality import azimuthal_average
+def _radial_figure(result: Comparison, path: Path) -> Path:
+    from upscope.quality import radial_profile
 
     s = result.settings.scale
-    profiles = {name: azimuthal_average(spec) for name, spec in specs.items()}
+    profiles = {"original": radial_profile(result.original)}
+    profiles.update({r.method: radial_profile(r.output) for r in result.results})
     fig = new_figure(10.0, 8.0)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     ref = profiles["original"]
     keep = ref.frequency > 0
-    top.plot(ref.frequency[keep], ref.db[keep], color="black", linewidth=2.5, label="original")
+    top.plot(ref.frequency[keep], ref.value[keep], color="black", linewidth=2.5, label="original")
     styles = ["-", "--", "-.", ":"]
     for n, r in enumerate(result.results):
         prof = profiles[r.method]
         style = styles[(n // 10) % len(styles)]
-        top.plot(prof.frequency[keep], prof.db[keep], style, linewidth=1.2, label=r.method)
+        top.plot(prof.frequency[keep], prof.value[keep], style, linewidth=1.2, label=r.method)
         bottom.plot(
             prof.frequency[keep],
-            prof.db[keep] - ref.db[keep],
+            prof.value[keep] - ref.value[keep],
             style,
             linewidth=1.2,
             label=r.method,
         )
     bottom.axhline(0.0, color="black", linewidth=1.5)
+    # An exact zero of |F| (nearest's corner frequency) reads 20 ln 1e-8 = -368: such outliers
+    # would squash every other curve, so the axes start at the 1st percentile.
+    clipped = False
+    for ax, lines in (
+        (top, [p.value[keep] for p in profiles.values()]),
+        (bottom, [p.value[keep] - ref.value[keep] for p in profiles.values()]),
+    ):
+        values = np.concatenate(lines)
+        low, high = float(np.percentile(values, 1)), float(values.max())
+        margin = 0.05 * (high - low)
+        ax.set_ylim(low - margin, high + margin)
+        clipped |= bool(values.min() < low - margin)
     for ax in (top, bottom):
         ax.axvline(0.5 / s, color="grey", linestyle="--", linewidth=1)
         ax.grid(True, alpha=0.3)
@@ -306,15 +319,16 @@ def _radial_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path)
         fontsize=9,
         color="grey",
     )
-    top.set_ylabel("mean power over the ring (dB)")
+    top.set_ylabel("mean of 20 ln|F| over the ring")
     top.set_title(
-        "Azimuthally averaged power spectrum (Durall et al. 2020), grey image\n"
-        "beyond the input's Nyquist limit the upsampler invents the spectrum; "
-        "beyond 0.5 only the corners count",
+        "Azimuthal average as Durall et al. 2020: 20 ln|F| of the centred FFT of the grey image\n"
+        "(no window), mean over rings of integer radius. Beyond the input's Nyquist limit the\n"
+        "upsampler invents the spectrum; beyond 0.5 only the corners count",
         fontsize=12,
     )
     top.legend(fontsize=8, ncol=2, loc="lower left")
-    bottom.set_ylabel("difference from original (dB)")
-    bottom.set_xlabel("radial frequency (cycles/pixel)")
+    bottom.set_ylabel("difference from original (20 ln|F|)")
+    note = "\n(a curve that leaves at the bottom goes to 20 ln 1e-8 = -368: |F| = 0 there)"
+    bottom.set_xlabel("radial frequency (cycles/pixel)" + (note if clipped else ""))
     save_figure(fig, path)
     return path

@@ -301,3 +301,13 @@ def test_sizes_are_wxh_in_text_and_height_width_in_json(run_cli, tmp_path: Path)
     small = save_rgb(tmp_path / "small.png", h=12, w=30)
     res = run_cli("compare", str(small), "--no-png")
     assert res.exit_code == 2 and "30x12 pixels (WxH)" in res.stderr
+
+
+def test_json_records_the_thread_count(run_cli, tmp_path: Path) -> None:
+    """Results depend (in their last digits) on the thread count, so the document says it."""
+    from upscope.commands.compare import default_threads
+
+    image = save_rgb(tmp_path / "in.png")
+    args = ["compare", str(image), "-m", "nearest", "--fit", "0", "--no-png", "--json"]
+    assert json.loads(run_cli(*args, "--threads", "3").stdout)["threads"] == 3
+    assert json.loads(run_cli(*args).stdout)["threads"] == default_threads()

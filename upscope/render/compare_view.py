@@ -77,7 +77,7 @@ def progress(settings: Settings, enabled: bool) -> Iterator[Progress | None]:
 
 
 def document(
-    result: Comparison, label: str, loaded: LoadedImage, pngs: list[Path]
+    result: Comparison, label: str, loaded: LoadedImage, pngs: list[Path], threads: int
 ) -> dict[str, Any]:
     """The ``--json`` document (keys documented in the README, section compare)."""
     s = result.settings
@@ -92,6 +92,7 @@ def document(
         "alpha": loaded.alpha,
         "fit": s.fit,
         "device": s.device,
+        "threads": threads,
         "seed": s.seed,
         "results": [_result_doc(r) for r in result.results],
         "png": [str(p) for p in pngs],

@@ -311,3 +311,14 @@ def test_json_records_the_thread_count(run_cli, tmp_path: Path) -> None:
     args = ["compare", str(image), "-m", "nearest", "--fit", "0", "--no-png", "--json"]
     assert json.loads(run_cli(*args, "--threads", "3").stdout)["threads"] == 3
     assert json.loads(run_cli(*args).stdout)["threads"] == default_threads()
+
+
+@pytest.mark.parametrize(("methods", "needle"), [(",", "is empty"), ("", "is empty"),
+                                                 ("nearest,,bicubic", "empty item"),
+                                                 ("nearest,", "empty item")])  # fmt: skip
+def test_empty_methods_are_refused(run_cli, tmp_path: Path, methods: str, needle: str) -> None:
+    res = run_cli("compare", "--methods", methods, "--no-png", "--fit", "0")
+    assert res.exit_code == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("upscope: error: --methods"), res.stderr
+    assert needle in lines[0]

@@ -137,6 +137,10 @@ def test_cli_table_and_pngs(run_cli, tmp_path: Path) -> None:
         (("--inputs", "constant,ramp"), "ramp"),
         (("--seeds", "0"), "--seeds"),
         (("--channels", "0"), "--channels"),
+        (("--methods", ","), "--methods is empty"),
+        (("--methods", ""), "--methods is empty"),
+        (("--methods", "nearest,,bicubic"), "empty item"),
+        (("--inputs", "constant,"), "empty item"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(run_cli, args: tuple[str, ...], needle: str) -> None:

@@ -110,6 +110,11 @@ def compare(
         raise UpscopeError(f"--channels must be at least 1, got {channels}")
     if threads is not None and threads < 1:
         raise UpscopeError(f"--threads must be at least 1, got {threads}")
+    items = [w.strip() for w in methods.split(",")]
+    if not any(items):
+        raise UpscopeError("--methods is empty; give comma-separated zoo names, or all")
+    if not all(items):
+        raise UpscopeError(f"--methods {methods!r} has an empty item; give comma-separated names")
     path = images.resolve_image(image)
     loaded = images.load_image(path)
     original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")

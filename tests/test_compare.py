@@ -289,3 +289,36 @@ def test_every_package_is_listed_in_pyproject() -> None:
     assert found | {"upscope.samples"} <= listed
     assert config["package-dir"]["upscope.samples"] == "samples"
     assert {"*.png", "*.md"} <= set(config["package-data"]["upscope.samples"])
+
+
+def test_sizes_are_wxh_in_text_and_height_width_in_json(run_cli, tmp_path: Path) -> None:
+    """A 130-wide, 100-high image: "130x100 pixels (WxH)" where a person reads, [100, 130] in
+    JSON (numpy's order), in the table and in an error message alike."""
+    image = save_rgb(tmp_path / "wide.png", h=100, w=130)
+    args = ["compare", str(image), "-m", "nearest", "--fit", "0", "--no-png"]
+    assert json.loads(run_cli(*args, "--json").stdout)["size"] == [100, 130]
+    assert "130x100 pixels (WxH)" in run_cli(*args).stdout
+    small = save_rgb(tmp_path / "small.png", h=12, w=30)
+    res = run_cli("compare", str(small), "--no-png")
+    assert res.exit_code == 2 and "30x12 pixels (WxH)" in res.stderr
+
+
+def test_json_records_the_thread_count(run_cli, tmp_path: Path) -> None:
+    """Results depend (in their last digits) on the thread count, so the document says it."""
+    from upscope.commands.compare import default_threads
+
+    image = save_rgb(tmp_path / "in.png")
+    args = ["compare", str(image), "-m", "nearest", "--fit", "0", "--no-png", "--json"]
+    assert json.loads(run_cli(*args, "--threads", "3").stdout)["threads"] == 3
+    assert json.loads(run_cli(*args).stdout)["threads"] == default_threads()
+
+
+@pytest.mark.parametrize(("methods", "needle"), [(",", "is empty"), ("", "is empty"),
+                                                 ("nearest,,bicubic", "empty item"),
+                                                 ("nearest,", "empty item")])  # fmt: skip
+def test_empty_methods_are_refused(run_cli, tmp_path: Path, methods: str, needle: str) -> None:
+    res = run_cli("compare", "--methods", methods, "--no-png", "--fit", "0")
+    assert res.exit_code == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("upscope: error: --methods"), res.stderr
+    assert needle in lines[0]

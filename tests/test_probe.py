@@ -137,6 +137,10 @@ def test_cli_table_and_pngs(run_cli, tmp_path: Path) -> None:
         (("--inputs", "constant,ramp"), "ramp"),
         (("--seeds", "0"), "--seeds"),
         (("--channels", "0"), "--channels"),
+        (("--methods", ","), "--methods is empty"),
+        (("--methods", ""), "--methods is empty"),
+        (("--methods", "nearest,,bicubic"), "empty item"),
+        (("--inputs", "constant,"), "empty item"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(run_cli, args: tuple[str, ...], needle: str) -> None:
@@ -167,3 +171,32 @@ def test_command_names_match_the_registry() -> None:
     from upscope.upsamplers import NAMES
 
     assert METHOD_NAMES == NAMES
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (8, 8), (7, 4), (56, 56)])
+def test_spectrum_panel_puts_every_pixel_on_its_frequency(shape: tuple[int, int]) -> None:
+    """Each drawn pixel, located through the extent, shows the bin of its frequency (mod 1)."""
+    from upscope.render.probe_view import centred_panel
+
+    spectrum = np.random.default_rng(0).random(shape)
+    data, (left, right, bottom, top) = centred_panel(spectrum)
+    rows, cols = data.shape
+    assert right == pytest.approx(-left) and bottom == pytest.approx(-top)  # symmetric: no strip
+    assert left <= -0.5 and top <= -0.5
+    for i in range(rows):
+        fy = top + (i + 0.5) * (bottom - top) / rows
+        for j in range(cols):
+            fx = left + (j + 0.5) * (right - left) / cols
+            u, v = round(fy * shape[0]) % shape[0], round(fx * shape[1]) % shape[1]
+            assert abs(fy * shape[0] - round(fy * shape[0])) < 1e-9  # a pixel centre is a bin
+            assert data[i, j] == spectrum[u, v]
+
+
+@pytest.mark.parametrize(("shape", "scale"), [((8, 8), 2), ((56, 56), 4), ((84, 84), 3)])
+def test_every_grid_frequency_on_the_panel_is_circled(shape: tuple[int, int], scale: int) -> None:
+    from upscope.render.probe_view import peak_positions
+
+    grid = [k / scale for k in range(-scale, scale + 1) if abs(k / scale) <= 0.5]
+    expected = {(x, y) for x in grid for y in grid if (x, y) != (0, 0)}
+    got = {(round(x, 9), round(y, 9)) for x, y in peak_positions(shape, scale)}
+    assert got == {(round(x, 9), round(y, 9)) for x, y in expected}

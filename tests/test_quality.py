@@ -122,13 +122,53 @@ def test_spectrum_peak_of_a_cosine() -> None:
     np.testing.assert_allclose(spec, 10 * torch.log10(power + 1e-12).numpy(), atol=1e-6)
 
 
+def test_durall_spectrum_with_torch() -> None:
+    """20 ln |F| of the centred FFT of the grey image, nothing removed, no window."""
+    x = _image(3, 20, 24, seed=8)
+    grey = 0.2989 * x[0] + 0.5870 * x[1] + 0.1140 * x[2]
+    f = torch.fft.fftshift(torch.fft.fft2(torch.from_numpy(grey)))
+    expected = 20 * torch.log(f.abs() + 1e-8)
+    np.testing.assert_allclose(quality.durall_spectrum(x), expected.numpy(), rtol=1e-12)
+
+
+def _ring_sizes(n: int) -> dict[int, int]:
+    """Number of bins (du, dv) of an n x n centred spectrum with integer part of radius k."""
+    sizes: dict[int, int] = {}
+    for du in range(-(n // 2), n - n // 2):
+        for dv in range(-(n // 2), n - n // 2):
+            k = math.isqrt(du * du + dv * dv)  # floor of the radius, exactly
+            sizes[k] = sizes.get(k, 0) + 1
+    return sizes
+
+
+@pytest.mark.parametrize(("n", "fx", "fy"), [(64, 3, 4), (48, 0, 7), (33, 5, 12)])
+def test_radial_profile_puts_a_cosine_on_its_ring(n: int, fx: int, fy: int) -> None:
+    """a + b cos(2 pi (fx x + fy y) / n): |F| is a n^2 at DC and b n^2 / 2 at +-(fy, fx), about
+    0 elsewhere, so the profile is 20 ln(a n^2) on ring 0, and on ring floor(hypot(fx, fy)) the
+    mean of two peaks and (size - 2) bins of 20 ln(1e-8)."""
+    a, b = 0.5, 0.25
+    y, x = np.mgrid[0:n, 0:n]
+    img = a + b * np.cos(2 * np.pi * (fx * x + fy * y) / n)
+    prof = quality.radial_profile(img)
+    sizes = _ring_sizes(n)
+    assert list(prof.frequency) == [k / n for k in sorted(sizes)]
+    ring = math.isqrt(fx * fx + fy * fy)
+    floor = 20 * math.log(1e-8)
+    expected = {k: floor for k in sizes}
+    expected[0] = (20 * math.log(a * n * n) + (sizes[0] - 1) * floor) / sizes[0]
+    expected[ring] = (2 * 20 * math.log(b * n * n / 2) + (sizes[ring] - 2) * floor) / sizes[ring]
+    # float error leaves |F| ~1e-12 where it is 0 in theory: 20 ln(1e-8 + 1e-13) - floor ~ 2e-4
+    np.testing.assert_allclose(prof.value, [expected[k] for k in sorted(sizes)], atol=0.01)
+    assert int(np.argmax(prof.value[1:])) + 1 == ring
+
+
 def test_azimuthal_average() -> None:
     const = quality.azimuthal_average(np.full((16, 16), 3.0))
-    np.testing.assert_allclose(const.db, 3.0)
+    np.testing.assert_allclose(const.value, 3.0)
     np.testing.assert_allclose(const.frequency, np.arange(len(const.frequency)) / 16)
-    assert const.frequency[-1] == pytest.approx(round(8 * math.sqrt(2)) / 16)
-    # ring k is every bin whose distance from the centre (H//2, W//2) rounds to k, in units of
-    # 1/min(H, W) cycles per pixel: checked with loops on a non-square image
+    assert const.frequency[-1] == pytest.approx(math.floor(8 * math.sqrt(2)) / 16)
+    # ring k is every bin whose distance from the centre (H//2, W//2), in units of
+    # 1/min(H, W) cycles per pixel, has integer part k: checked with loops on a non-square image
     h, w = 12, 20
     values = np.random.default_rng(0).random((h, w))
     prof = quality.azimuthal_average(values)
@@ -136,6 +176,6 @@ def test_azimuthal_average() -> None:
     for r in range(h):
         for c in range(w):
             dist = math.hypot((r - h // 2) / h, (c - w // 2) / w) * min(h, w)
-            rings.setdefault(round(dist), []).append(values[r, c])
+            rings.setdefault(math.floor(dist + 1e-9), []).append(values[r, c])
     assert sorted(rings) == [round(f * h) for f in prof.frequency]
-    np.testing.assert_allclose(prof.db, [np.mean(rings[k]) for k in sorted(rings)], rtol=1e-12)
+    np.testing.assert_allclose(prof.value, [np.mean(rings[k]) for k in sorted(rings)], rtol=1e-12)

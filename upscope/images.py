@@ -120,11 +120,11 @@ def load_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> LoadedImage:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise UpscopeError(
-                        f"image {name!r} is {width}x{height} pixels, more than the limit of "
+                        f"image {name!r} is {width}x{height} pixels (WxH), more than the limit of "
                         f"{max_pixels} pixels (a decompression bomb?); crop or shrink it first"
                     )
                 if width < 1 or height < 1:
-                    raise UpscopeError(f"image {name!r} has no pixels ({width}x{height})")
+                    raise UpscopeError(f"image {name!r} has no pixels ({width}x{height}, WxH)")
                 img.load()
                 pixels, alpha = _to_array(_oriented(img))
     except UpscopeError:
@@ -196,7 +196,7 @@ def crop_to_multiple(pixels: np.ndarray, scale: int, source: str = "image") -> n
     _, height, width = pixels.shape
     if height < scale or width < scale:
         raise UpscopeError(
-            f"{source} is {width}x{height} pixels, smaller than the scale {scale}: "
+            f"{source} is {width}x{height} pixels (WxH), smaller than the scale {scale}: "
             "nothing to downsample"
         )
     return pixels[:, : height - height % scale, : width - width % scale]
@@ -216,7 +216,7 @@ def check_size(pixels: np.ndarray, scale: int, source: str = "image") -> None:
     need = min_side(scale)
     if height < need or width < need:
         raise UpscopeError(
-            f"{source} is {width}x{height} pixels after cropping to a multiple of {scale}; "
+            f"{source} is {width}x{height} pixels (WxH) after cropping to a multiple of {scale}; "
             f"compare at scale {scale} needs at least {need}x{need}"
         )
 
@@ -230,7 +230,7 @@ def box_downsample(pixels: np.ndarray, scale: int) -> np.ndarray:
     """
     channels, height, width = pixels.shape
     if height % scale or width % scale:
-        raise UpscopeError(f"{height}x{width} is not a multiple of the scale {scale}")
+        raise UpscopeError(f"{width}x{height} (WxH) is not a multiple of the scale {scale}")
     blocks = pixels.reshape(channels, height // scale, scale, width // scale, scale)
     return blocks.mean(axis=(2, 4), dtype=np.float64).astype(np.float32)
 

@@ -74,7 +74,7 @@ def _crop(arr: np.ndarray, scale: int, border: int | None, min_side: int) -> np.
     h, w = arr.shape[-2:]
     if h - 2 * b < min_side or w - 2 * b < min_side:
         raise UpscopeError(
-            f"image {h}x{w} is too small for a border of {b} at scale {scale}: "
+            f"image {w}x{h} (WxH) is too small for a border of {b} at scale {scale}: "
             f"at least {min_side}x{min_side} pixels must remain (needs {2 * b + min_side}x"
             f"{2 * b + min_side})"
         )

@@ -8,9 +8,18 @@ Images are float arrays with data range 1: ``(H, W)`` or channel-first ``(C, H, 
   the SSIM map taken where the window fits entirely inside the image ("valid"), averaged; for
   colour images computed per channel and the channel values averaged.
 - grey = .2989 R + .5870 G + .1140 B (as Durall et al. 2020).
-- log power spectrum: 10 log10 |F|^2 (dB) of the centred 2D FFT of the mean-removed,
-  Hann-windowed grey image; the azimuthal average is the mean of that over rings of equal radial
-  frequency (Durall et al. 2020, who use 20 ln |F| without a window: a constant factor apart).
+- radial profile (:func:`radial_profile`), as Durall et al. 2020 ("Watch your Up-Convolution")
+  define it: 20 ln |F| of the centred 2D FFT of the grey image (nothing removed, no window),
+  averaged over rings of integer radius around the zero frequency. The only additions: 1e-8 is
+  added to |F| so that an exact zero has a finite logarithm (their code adds 1e-8 to F), and
+  radii are measured from the zero-frequency bin (H//2, W//2), in units of 1/min(H, W) cycles
+  per pixel; their code measures from the array's centre ((N-1)/2, half a bin off for an even N),
+  which puts a frequency of k/N cycles per pixel between rings instead of on ring k.
+- log power spectrum (:func:`log_power_spectrum`, the 2D pictures of ``compare``): 10 log10
+  |F|^2 (dB) of the centred 2D FFT of the mean-removed, Hann-windowed grey image. This is not
+  Durall's: the window removes the bright cross that the image's borders (a jump from the
+  right edge to the left, the bottom to the top) draw along both axes, so the picture shows
+  the image's own spectrum.
 """
 
 from __future__ import annotations
@@ -101,6 +110,15 @@ def to_grey(x: np.ndarray) -> np.ndarray:
     raise ValueError(f"cannot make grey from {a.shape[0]} channels")
 
 
+def durall_spectrum(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """20 ln(|F| + eps) of the centred 2D FFT of the grey image (Durall et al. 2020), (H, W).
+
+    Nothing is removed and no window is applied; the zero frequency is at (H // 2, W // 2).
+    """
+    spectrum = np.fft.fftshift(np.fft.fft2(to_grey(x)))
+    return 20.0 * np.log(np.abs(spectrum) + eps)
+
+
 def log_power_spectrum(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """Centred 10 log10 |FFT|^2 (dB) of the mean-removed, Hann-windowed grey image, (H, W).
 
@@ -116,10 +134,11 @@ def log_power_spectrum(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RadialProfile:
-    """Azimuthal average: ``frequency`` in cycles per pixel (ring centres), ``db`` its mean."""
+    """Azimuthal average: ``frequency`` (cycles per pixel) is each ring's integer radius k / N,
+    ``value`` the mean of the spectrum over that ring."""
 
     frequency: np.ndarray
-    db: np.ndarray
+    value: np.ndarray
 
 
 def radial_frequency(height: int, width: int) -> np.ndarray:
@@ -129,17 +148,25 @@ def radial_frequency(height: int, width: int) -> np.ndarray:
     return np.hypot(fy[:, None], fx[None, :])
 
 
-def azimuthal_average(spectrum_db: np.ndarray) -> RadialProfile:
-    """Mean of a centred spectrum over rings of width 1 / min(H, W) cycles per pixel.
+def azimuthal_average(spectrum: np.ndarray) -> RadialProfile:
+    """Mean of a centred spectrum over rings of integer radius around the zero frequency.
 
-    The ring k holds the bins with radius in [(k - 1/2) / N, (k + 1/2) / N), N = min(H, W), so
-    for a square image these are the rings of integer radius of Durall et al.
+    Radii are in bins of 1 / N cycles per pixel, N = min(H, W) (for a square image, the
+    distance in bins from (H // 2, W // 2)); ring k holds the bins whose radius has integer
+    part k, i.e. lies in [k, k + 1), as in Durall et al.'s code. Empty rings are left out.
     """
-    height, width = spectrum_db.shape
+    height, width = spectrum.shape
     n = min(height, width)
-    rings = np.rint(radial_frequency(height, width) * n).astype(np.int64)
+    # the small offset keeps a radius of exactly k (up to float error) on ring k
+    rings = np.floor(radial_frequency(height, width) * n + 1e-9).astype(np.int64)
     counts = np.bincount(rings.ravel())
-    sums = np.bincount(rings.ravel(), weights=spectrum_db.ravel())
+    sums = np.bincount(rings.ravel(), weights=spectrum.ravel())
     keep = counts > 0
     ks = np.nonzero(keep)[0]
-    return RadialProfile(frequency=ks / n, db=sums[keep] / counts[keep])
+    return RadialProfile(frequency=ks / n, value=sums[keep] / counts[keep])
+
+
+def radial_profile(x: np.ndarray) -> RadialProfile:
+    """Durall et al.'s azimuthally averaged spectrum of an image: the ring means of
+    :func:`durall_spectrum` (20 ln |F|) over :func:`azimuthal_average`'s rings."""
+    return azimuthal_average(durall_spectrum(x))

@@ -80,7 +80,11 @@ def compare(
     device: Annotated[Device, typer.Option("--device", help="Where torch runs.")] = Device.auto,
     threads: Annotated[
         int | None,
-        typer.Option("--threads", help="CPU threads for torch [default: half the CPUs, 1-4]."),
+        typer.Option(
+            "--threads",
+            help="CPU threads for torch (default: half the CPUs, 1 to 4); another count "
+            "changes the last digits of the results.",
+        ),
     ] = None,
     sort: Annotated[
         SortKey, typer.Option("--sort", help="Table order, best first.")
@@ -106,6 +110,11 @@ def compare(
         raise UpscopeError(f"--channels must be at least 1, got {channels}")
     if threads is not None and threads < 1:
         raise UpscopeError(f"--threads must be at least 1, got {threads}")
+    items = [w.strip() for w in methods.split(",")]
+    if not any(items):
+        raise UpscopeError("--methods is empty; give comma-separated zoo names, or all")
+    if not all(items):
+        raise UpscopeError(f"--methods {methods!r} has an empty item; give comma-separated names")
     path = images.resolve_image(image)
     loaded = images.load_image(path)
     original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")
@@ -132,14 +141,15 @@ def compare(
     )
     label = images.describe_source(image, path)
     before = torch.get_num_threads()
-    torch.set_num_threads(threads or default_threads())
+    used_threads = threads or default_threads()
+    torch.set_num_threads(used_threads)
     try:
         with compare_view.progress(settings, enabled=not json_out) as report:
             result = core.compare(original, settings, report)
     finally:
         torch.set_num_threads(before)
     pngs = [] if no_png else compare_view.save_figures(result, out)
-    doc = compare_view.document(result, label, loaded, pngs)
+    doc = compare_view.document(result, label, loaded, pngs, used_threads)
     if json_out:
         compare_view.print_json(doc)
     else:

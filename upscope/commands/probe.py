@@ -40,10 +40,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _words(text: str, option: str) -> tuple[str, ...]:
-    words = tuple(dict.fromkeys(w.strip() for w in text.split(",") if w.strip()))
-    if not words:
-        raise UpscopeError(f"{option} is empty")
-    return words
+    """Comma-separated words, repeats dropped; an empty list or an empty item is an error."""
+    words = [w.strip() for w in text.split(",")]
+    if not any(words):
+        raise UpscopeError(f"{option} is empty; give comma-separated names")
+    if not all(words):
+        raise UpscopeError(f"{option} {text!r} has an empty item; give comma-separated names")
+    return tuple(dict.fromkeys(words))
 
 
 def probe(
@@ -76,7 +79,7 @@ def probe(
     from upscope.upsamplers import check_scale, parse_names
 
     check_scale(scale)
-    names = parse_names(methods) if methods.strip() else _words(methods, "--methods")
+    names = parse_names(",".join(_words(methods, "--methods")))
     kinds = _words(inputs, "--inputs")
 
     from upscope.files import prepare_out_dir

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from rich import box
 from rich.table import Table
 
+from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import err_console, out_console, print_json
 from upscope.render.plots import new_figure, save_figure
 
@@ -19,14 +21,20 @@ if TYPE_CHECKING:
 
 __all__ = ["print_json", "progress", "document", "show", "save_figures"]
 
-#: (JSON key, column title, number format)
+#: (JSON key, column title, decimals); short titles, explained by LEGEND under the table
 COLUMNS = (
-    ("psnr", "PSNR dB", "{:.2f}"),
-    ("ssim", "SSIM", "{:.4f}"),
-    ("checkerboard", "checker", "{:.4f}"),
-    ("checkerboard_error", "checker err", "{:.4f}"),
-    ("spectral_peak_db", "peak dB", "{:.2f}"),
-    ("seconds", "seconds", "{:.2f}"),
+    ("psnr", "PSNR\ndB", 2),
+    ("ssim", "SSIM", 4),
+    ("checkerboard", "checker\noutput", 4),
+    ("checkerboard_error", "checker\nerror", 4),
+    ("spectral_peak_db", "peak\ndB", 1),
+    ("seconds", "time\ns", 2),
+)
+LEGEND = (
+    "Higher is better for PSNR and SSIM, lower for the rest; the best of each column is green. "
+    "checker output: phase energy imbalance of the output; checker error: the same of its error "
+    "image (output - original); peak dB: spectral peak at multiples of 1/S; time s: seconds to "
+    "fit and upsample."
 )
 
 FIGURES = ("compare_grid.png", "compare_spectra.png", "compare_radial.png")
@@ -69,7 +77,7 @@ def progress(settings: Settings, enabled: bool) -> Iterator[Progress | None]:
 
 
 def document(
-    result: Comparison, label: str, loaded: LoadedImage, pngs: list[Path]
+    result: Comparison, label: str, loaded: LoadedImage, pngs: list[Path], threads: int
 ) -> dict[str, Any]:
     """The ``--json`` document (keys documented in the README, section compare)."""
     s = result.settings
@@ -84,6 +92,7 @@ def document(
         "alpha": loaded.alpha,
         "fit": s.fit,
         "device": s.device,
+        "threads": threads,
         "seed": s.seed,
         "results": [_result_doc(r) for r in result.results],
         "png": [str(p) for p in pngs],
@@ -123,29 +132,31 @@ def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
     height, width = doc["size"]
     fit = f"learned methods fitted {s.fit} steps" if s.fit else "learned methods untrained"
     table = Table(
-        title=f"{doc['image']} ({width}x{height}, {doc['channels']} channel(s)) upsampled "
-        f"x{s.scale} from its {s.scale}x{s.scale} box average; {fit}, seed {s.seed}, {s.device}",
+        title=f"{doc['image']}: {width}x{height} pixels (WxH), {doc['channels']} channel(s), "
+        f"upsampled x{s.scale} from its {s.scale}x{s.scale} box average; {fit}, seed {s.seed}, "
+        f"{s.device}",
         title_justify="left",
-        caption=f"sorted by {sort}. Higher is better for PSNR and SSIM, lower for the rest; "
-        "the best of each column is green. checker: phase energy imbalance of the output; "
-        "checker err: the same of its error image; peak dB: spectral peak at multiples of 1/S.",
+        caption=f"sorted by {sort}. {LEGEND}",
         caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
     )
-    table.add_column("method", no_wrap=True)
-    table.add_column("kind")
+    table.add_column("method")
+    table.add_column("kind", no_wrap=True)
     for _, title, _ in COLUMNS:
-        table.add_column(title, justify="right")
+        table.add_column(title, justify="right", no_wrap=True)
     best = {key: _best(result.results, key) for key, _, _ in COLUMNS}
     for r in sort_results(result.results, sort):
-        cells = [r.method, "learned" if r.learned else "[dim]fixed[/dim]"]
-        for key, _, fmt in COLUMNS:
+        cells: list[Any] = [Name(r.method), "learned" if r.learned else "[dim]fixed[/dim]"]
+        for key, _, decimals in COLUMNS:
             value = r.metric(key)
-            text = "inf" if value == np.inf else fmt.format(value)
+            text = fixed(value, decimals)
             if best[key] is not None and value == best[key]:
                 text = f"[bold green]{text}[/]"
             cells.append(text)
         table.add_row(*cells)
-    console.print(table)
+    print_table(console, table)
     if doc["alpha"] != "none":
         console.print(f"alpha: {doc['alpha']}")
     for path in doc["png"]:
@@ -160,7 +171,7 @@ def save_figures(result: Comparison, out: Path) -> list[Path]:
     return [
         _grid_figure(result, out / FIGURES[0]),
         _spectra_figure(result, specs, out / FIGURES[1]),
-        _radial_figure(result, specs, out / FIGURES[2]),
+        _radial_figure(result, out / FIGURES[2]),
     ]
 
 
@@ -207,7 +218,7 @@ def _grid_figure(result: Comparison, path: Path) -> Path:
     axes[0].add_patch(
         Rectangle((left - 0.5, top - 0.5), side, side, fill=False, edgecolor="red", linewidth=1.5)
     )
-    axes[0].set_title(f"original {width}x{height}\n(red: zoomed region)", fontsize=10)
+    axes[0].set_title(f"original {width}x{height} (WxH)\n(red: zoomed region)", fontsize=10)
     for ax, (title, pixels) in zip(axes[1:], panels, strict=False):
         _show_image(ax, pixels)
         ax.set_title(title, fontsize=10)
@@ -261,29 +272,42 @@ def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path
     return path
 
 
-def _radial_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path) -> Path:
-    from upscope.quality import azimuthal_average
+def _radial_figure(result: Comparison, path: Path) -> Path:
+    from upscope.quality import radial_profile
 
     s = result.settings.scale
-    profiles = {name: azimuthal_average(spec) for name, spec in specs.items()}
+    profiles = {"original": radial_profile(result.original)}
+    profiles.update({r.method: radial_profile(r.output) for r in result.results})
     fig = new_figure(10.0, 8.0)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     ref = profiles["original"]
     keep = ref.frequency > 0
-    top.plot(ref.frequency[keep], ref.db[keep], color="black", linewidth=2.5, label="original")
+    top.plot(ref.frequency[keep], ref.value[keep], color="black", linewidth=2.5, label="original")
     styles = ["-", "--", "-.", ":"]
     for n, r in enumerate(result.results):
         prof = profiles[r.method]
         style = styles[(n // 10) % len(styles)]
-        top.plot(prof.frequency[keep], prof.db[keep], style, linewidth=1.2, label=r.method)
+        top.plot(prof.frequency[keep], prof.value[keep], style, linewidth=1.2, label=r.method)
         bottom.plot(
             prof.frequency[keep],
-            prof.db[keep] - ref.db[keep],
+            prof.value[keep] - ref.value[keep],
             style,
             linewidth=1.2,
             label=r.method,
         )
     bottom.axhline(0.0, color="black", linewidth=1.5)
+    # An exact zero of |F| (nearest's corner frequency) reads 20 ln 1e-8 = -368: such outliers
+    # would squash every other curve, so the axes start at the 1st percentile.
+    clipped = False
+    for ax, lines in (
+        (top, [p.value[keep] for p in profiles.values()]),
+        (bottom, [p.value[keep] - ref.value[keep] for p in profiles.values()]),
+    ):
+        values = np.concatenate(lines)
+        low, high = float(np.percentile(values, 1)), float(values.max())
+        margin = 0.05 * (high - low)
+        ax.set_ylim(low - margin, high + margin)
+        clipped |= bool(values.min() < low - margin)
     for ax in (top, bottom):
         ax.axvline(0.5 / s, color="grey", linestyle="--", linewidth=1)
         ax.grid(True, alpha=0.3)
@@ -296,15 +320,16 @@ def _radial_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path)
         fontsize=9,
         color="grey",
     )
-    top.set_ylabel("mean power over the ring (dB)")
+    top.set_ylabel("mean of 20 ln|F| over the ring")
     top.set_title(
-        "Azimuthally averaged power spectrum (Durall et al. 2020), grey image\n"
-        "beyond the input's Nyquist limit the upsampler invents the spectrum; "
-        "beyond 0.5 only the corners count",
+        "Azimuthal average as Durall et al. 2020: 20 ln|F| of the centred FFT of the grey image\n"
+        "(no window), mean over rings of integer radius. Beyond the input's Nyquist limit the\n"
+        "upsampler invents the spectrum; beyond 0.5 only the corners count",
         fontsize=12,
     )
     top.legend(fontsize=8, ncol=2, loc="lower left")
-    bottom.set_ylabel("difference from original (dB)")
-    bottom.set_xlabel("radial frequency (cycles/pixel)")
+    bottom.set_ylabel("difference from original (20 ln|F|)")
+    note = "\n(a curve that leaves at the bottom goes to 20 ln 1e-8 = -368: |F| = 0 there)"
+    bottom.set_xlabel("radial frequency (cycles/pixel)" + (note if clipped else ""))
     save_figure(fig, path)
     return path

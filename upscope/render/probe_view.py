@@ -9,6 +9,7 @@ import numpy as np
 from rich import box
 from rich.table import Table
 
+from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console, print_json
 from upscope.render.plots import new_figure, save_figure
 
@@ -56,23 +57,29 @@ def document(report: ProbeReport, png: list[Path]) -> dict[str, Any]:
 
 def _cb(m: Measurement) -> str:
     colour = "red" if m.checkerboard > _FLAT else "green"
-    return f"[{colour}]{m.checkerboard:.2f}[/]±{m.checkerboard_std:.2f}"
+    return f"[{colour}]{fixed(m.checkerboard, 2)}[/]±{fixed(m.checkerboard_std, 2)}"
 
 
 def _db(m: Measurement) -> str:
-    return f"{m.spectral_peak_db:.1f}±{m.spectral_peak_db_std:.1f}"
+    return f"{fixed(m.spectral_peak_db, 1)}±{fixed(m.spectral_peak_db_std, 1)}"
 
 
 def _verdict(m: Measurement) -> str:
+    """The overlap verdict of a transposed conv, for its note; "" for other methods."""
     if m.verdict is None:
-        return "[dim]-[/dim]"
-    return f"[{_VERDICT_STYLE.get(m.verdict, 'bold')}]{m.verdict}[/]"
+        return ""
+    return f"overlap [{_VERDICT_STYLE.get(m.verdict, 'bold')}]{m.verdict}[/]; "
 
 
 def _table(title: str, rows: list[Measurement], inputs: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("method", no_wrap=True)
-    table.add_column("overlap", no_wrap=True)
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("method")
     table.add_column("unif.", justify="right", no_wrap=True)
     for kind in inputs:
         table.add_column(f"{kind}\ncheckerbd", justify="right", no_wrap=True)
@@ -80,7 +87,7 @@ def _table(title: str, rows: list[Measurement], inputs: tuple[str, ...]) -> Tabl
     for name in _methods(rows):
         by_input = {m.input: m for m in rows if m.method == name}
         first = by_input[inputs[0]]
-        cells = [name, _verdict(first), f"{first.uniform_checkerboard:.2f}"]
+        cells: list[Any] = [Name(name), fixed(first.uniform_checkerboard, 2)]
         for kind in inputs:
             cells += [_cb(by_input[kind]), _db(by_input[kind])]
         table.add_row(*cells)
@@ -96,7 +103,8 @@ def _notes(rows: list[Measurement]) -> Table:
     notes.add_column(no_wrap=True)
     notes.add_column(style="dim")
     for name in _methods(rows):
-        notes.add_row(f"  {name}:", next(m.note for m in rows if m.method == name))
+        first = next(m for m in rows if m.method == name)
+        notes.add_row(f"  {name}:", _verdict(first) + first.note)
     return notes
 
 
@@ -105,32 +113,37 @@ def show(report: ProbeReport, png: list[Path]) -> None:
     cfg = report.config
     console = out_console()
     inputs = cfg.inputs
-    console.print(
+    print_table(
+        console,
         _table(
             f"Upsamplers x{cfg.scale} at initialisation: {cfg.channels} channels, "
             f"{cfg.size}x{cfg.size} -> {cfg.size * cfg.scale}x{cfg.size * cfg.scale}, "
             f"mean ± std over {cfg.seeds} seeds",
             report.results,
             inputs,
-        )
+        ),
     )
+    console.print()
     console.print(_notes(report.results))
     if report.grad is not None:
         side = cfg.size * cfg.scale
-        console.print(
+        console.print()
+        print_table(
+            console,
             _table(
                 f"Input gradients of strided convs on {side}x{side} (upstream gradient: "
                 f"{' / '.join(inputs)}), mean ± std over {cfg.seeds} seeds",
                 report.grad,
                 inputs,
-            )
+            ),
         )
+        console.print()
         console.print(_notes(report.grad))
     console.print(
         "\n[dim]checkerbd: phase energy imbalance (max-min)/mean over the S*S phases, 0 = flat. "
         "peak dB: spectral power at multiples of 1/S over its neighbourhood's median. "
         "unif.: checkerbd on constants with every weight 1 and bias 0 (the overlap's share). "
-        "overlap: the transposed conv's tap coverage.[/dim]"
+        "overlap: the transposed conv's tap coverage (upscope overlap).[/dim]"
     )
     for path in png:
         console.print(f"wrote {path}")
@@ -192,7 +205,8 @@ def _grid(
             )
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{name}\ncb {m.checkerboard:.2f}±{m.checkerboard_std:.2f}", fontsize=8)
+            cb = f"{fixed(m.checkerboard, 2)}±{fixed(m.checkerboard_std, 2)}"
+            ax.set_title(f"{name}\ncb {cb}", fontsize=8)
             if c == 0:
                 ax.set_ylabel(f"{kind} {row_label}", fontsize=9)
         assert image is not None
@@ -200,6 +214,48 @@ def _grid(
         fig.colorbar(image, ax=list(axes[r]), shrink=0.85, label=label)
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+def centred_panel(
+    spectrum: np.ndarray,
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """An unshifted (H, W) spectrum as imshow draws it, and its extent (left, right, bottom, top).
+
+    Zero frequency goes to the centre (fftshift), fy grows downwards, and every pixel is centred
+    on its frequency. An even side has -1/2 but not +1/2 cycles/px (the same frequency); its
+    -1/2 row or column is repeated at +1/2, so that the panel is symmetric and runs exactly from
+    -1/2 - 1/(2n) to +1/2 + 1/(2n).
+    """
+    data = np.fft.fftshift(spectrum)
+    h, w = spectrum.shape
+    if h % 2 == 0:
+        data = np.concatenate([data, data[:1]], axis=0)
+    if w % 2 == 0:
+        data = np.concatenate([data, data[:, :1]], axis=1)
+    fy = np.fft.fftshift(np.fft.fftfreq(h))
+    fx = np.fft.fftshift(np.fft.fftfreq(w))
+    top, left = fy[0] - 0.5 / h, fx[0] - 0.5 / w
+    return data, (left, -left, -top, top)
+
+
+def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, float]]:
+    """(fx, fy) of every peak bin (:func:`upscope.metrics.peak_bins`) on a centred panel; a peak
+    at -1/2 is also drawn at +1/2, where :func:`centred_panel` repeats it.
+
+    >>> sorted(peak_positions((8, 8), 2))  # doctest: +NORMALIZE_WHITESPACE
+    [(-0.5, -0.5), (-0.5, 0.0), (-0.5, 0.5), (0.0, -0.5), (0.0, 0.5),
+     (0.5, -0.5), (0.5, 0.0), (0.5, 0.5)]
+    """
+    from upscope.metrics import peak_bins
+
+    h, w = shape
+    fys, fxs = np.fft.fftfreq(h), np.fft.fftfreq(w)
+    positions = []
+    for u, v in peak_bins(shape, scale):
+        ys = [float(fys[u])] + ([0.5] if fys[u] == -0.5 else [])
+        xs = [float(fxs[v])] + ([0.5] if fxs[v] == -0.5 else [])
+        positions += [(x, y) for y in ys for x in xs]
+    return positions
 
 
 def _spectra(
@@ -210,11 +266,9 @@ def _spectra(
     path: Path,
     row_label: str = "input",
 ) -> Path:
-    from upscope.metrics import peak_bins
-
     methods = list(dict.fromkeys(m.method for m in rows))
     ncols = len(methods)
-    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.6)
+    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.9)
     axes = fig.subplots(len(inputs), ncols, squeeze=False)
     for r, kind in enumerate(inputs):
         panels = {}
@@ -223,41 +277,39 @@ def _spectra(
                 continue
             total = float(m.spectrum.sum())
             rel = m.spectrum / total if total > 0 else m.spectrum
-            panels[m.method] = 10 * np.log10(np.fft.fftshift(rel) + 1e-8)
+            panels[m.method] = 10 * np.log10(rel + 1e-8)
         vmax = max(float(p.max()) for p in panels.values())
         vmin = vmax - 60.0
         image = None
         for c, name in enumerate(methods):
             ax = axes[r, c]
-            data = panels[name]
-            h, w = data.shape
+            data, extent = centred_panel(panels[name])
             image = ax.imshow(
-                data,
-                cmap="magma",
-                vmin=vmin,
-                vmax=vmax,
-                # fftshift puts -1/2 at index 0 and 1/2 - 1/n last; pixel centres on frequencies
-                extent=(-0.5 - 0.5 / w, 0.5 - 0.5 / w, 0.5 - 0.5 / h, -0.5 - 0.5 / h),
-                interpolation="nearest",
+                data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
             )
-            for u, v in peak_bins((h, w), scale):
-                fu = ((u + h // 2) % h - h // 2) / h
-                fv = ((v + w // 2) % w - w // 2) / w
-                ax.plot([fv], [fu], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0)
-            ax.set_xlim(-0.56, 0.5)
-            ax.set_ylim(0.5, -0.56)
+            for fx, fy in peak_positions(panels[name].shape, scale):
+                # clip_on=False: a circle on the panel's edge is drawn whole
+                ax.plot(
+                    [fx], [fy], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0, clip_on=False
+                )
+            ax.set_xlim(extent[0], extent[1])
+            ax.set_ylim(extent[2], extent[3])
             ax.set_xticks([-0.5, 0, 0.5])
             ax.set_yticks([-0.5, 0, 0.5])
             ax.tick_params(labelsize=6)
             m = next(x for x in rows if x.method == name and x.input == kind)
-            ax.set_title(f"{name}\npeak {m.spectral_peak_db:.1f} dB", fontsize=8)
+            ax.set_title(f"{name}\npeak {fixed(m.spectral_peak_db, 1)} dB", fontsize=8)
             if c == 0:
                 ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=8)
             if r == len(inputs) - 1:
                 ax.set_xlabel("fx (cycles/px)", fontsize=7)
         assert image is not None
         fig.colorbar(image, ax=list(axes[r]), shrink=0.85, label="dB of total power")
-    fig.suptitle(title, fontsize=10)
+    circles = (
+        f"cyan circles: the frequencies (m/{scale}, n/{scale}) cycles/px, where a period-{scale} "
+        "grid puts its energy"
+    )
+    fig.suptitle(f"{title}\n{circles}", fontsize=10)
     return save_figure(fig, path)
 
 
@@ -278,8 +330,7 @@ def save_figures(report: ProbeReport, out: Path) -> list[Path]:
             report.results,
             cfg.inputs,
             s,
-            f"x{s} upsamplers: power spectra (mean over {cfg.seeds} seeds); "
-            "circles: multiples of 1/S",
+            f"x{s} upsamplers: power spectra (mean over {cfg.seeds} seeds)",
             out / "probe-spectra.png",
         ),
     ]

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
 from upscope.errors import UpscopeError
 
 SHORT = (
@@ -89,14 +90,10 @@ def compare(
     sort: Annotated[
         SortKey, typer.Option("--sort", help="Table order, best first.")
     ] = SortKey.psnr,
-    seed: Annotated[
-        int, typer.Option("--seed", min=0, max=2**31 - 1, help="Seed of weights and crops.")
-    ] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the PNG figures.")] = Path(
-        "upscope-out"
-    ),
-    no_png: Annotated[bool, typer.Option("--no-png", help="Write no files.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    seed: Annotated[int, seed_option("Seed of weights and crops.")] = 0,
+    out: Annotated[Path, out_option("Folder for the PNG figures.")] = OUT_DEFAULT,
+    no_png: NoPngFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
     # Everything a user can get wrong is checked before torch is imported, so bad input is
     # answered at once.

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
 from upscope.errors import UpscopeError
 
 SHORT = (
@@ -50,20 +51,10 @@ def overlap(
         ),
     ] = None,
     dims: Annotated[int, typer.Option("--dims", help="1 or 2 spatial axes.")] = 2,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the PNG figure.")] = Path(
-        "upscope-out"
-    ),
-    no_png: Annotated[bool, typer.Option("--no-png", help="Write no files.")] = False,
-    seed: Annotated[
-        int,
-        typer.Option(
-            "--seed",
-            min=0,
-            max=2**31 - 1,
-            help="Accepted for every command; the map is not random.",
-        ),
-    ] = 0,
+    json_out: JsonFlag = False,
+    out: Annotated[Path, out_option("Folder for the PNG figure.")] = OUT_DEFAULT,
+    no_png: NoPngFlag = False,
+    seed: Annotated[int, seed_option("Accepted for every command; the map is not random.")] = 0,
 ) -> None:
     from upscope import arith
     from upscope.commands.size import layer_specs

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
 from upscope.errors import UpscopeError
 
 SHORT = (
@@ -65,16 +66,13 @@ def probe(
     ] = 8,
     size: Annotated[int, typer.Option("--size", max=1024, help="Input side N (output S*N).")] = 32,
     channels: Annotated[int, typer.Option("--channels", max=256, help="Channels C.")] = 4,
-    seed: Annotated[
-        int,
-        typer.Option("--seed", min=0, max=2**31 - 1, help="First seed; seeds are seed..seed+N-1."),
-    ] = 0,
+    seed: Annotated[int, seed_option("First seed; seeds are seed..seed+N-1.")] = 0,
     grad: Annotated[
         bool, typer.Option("--grad", help="Also probe gradients through strided convs.")
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs.")] = Path("upscope-out"),
-    no_png: Annotated[bool, typer.Option("--no-png", help="Write no files.")] = False,
+    json_out: JsonFlag = False,
+    out: Annotated[Path, out_option("Folder for the PNGs.")] = OUT_DEFAULT,
+    no_png: NoPngFlag = False,
 ) -> None:
     from upscope.upsamplers import check_scale, parse_names
 

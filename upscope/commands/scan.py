@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
+
 SHORT = (
     "Find and judge every upsampling op in your own PyTorch model. "
     "Example: upscope scan samples/models.py:DCGANGenerator"
@@ -50,20 +52,10 @@ def scan(
             help="A state dict saved with torch.save (loaded with weights_only=True).",
         ),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs of flagged ops.")] = Path(
-        "upscope-out"
-    ),
-    no_png: Annotated[bool, typer.Option("--no-png", help="Write no PNG files.")] = False,
-    seed: Annotated[
-        int,
-        typer.Option(
-            "--seed",
-            min=0,
-            max=2**31 - 1,
-            help="Seeds torch before the model is built, and the input.",
-        ),
-    ] = 0,
+    json_out: JsonFlag = False,
+    out: Annotated[Path, out_option("Folder for the PNGs of flagged ops.")] = OUT_DEFAULT,
+    no_png: NoPngFlag = False,
+    seed: Annotated[int, seed_option("Seeds torch before the model is built, and the input.")] = 0,
 ) -> None:
     from upscope.scan import parse_input_shape
 

@@ -8,6 +8,7 @@ import typer
 
 from upscope import arith
 from upscope.arith import Bounds, Framework
+from upscope.commands import JsonFlag
 from upscope.errors import UpscopeError
 
 SHORT = "Output sizes of a transposed conv or a layer stack; solve for a target size."
@@ -79,7 +80,7 @@ def size(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Solver: table rows shown (default 20).")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json_out: JsonFlag = False,
 ) -> None:
     from upscope.render import size_view
 

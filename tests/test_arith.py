@@ -384,3 +384,13 @@ def test_parse_axes() -> None:
 
 def test_upsample_is_floor_of_product() -> None:
     assert arith.upsample_output(7, scale=1.5) == math.floor(7 * 1.5)
+
+
+@settings(max_examples=300)
+@given(st.integers(1, 200), st.integers(1, 9), st.integers(1, 9))
+def test_phase_coverage_counts_every_tap(k: int, s: int, d: int) -> None:
+    """The periodic shortcut equals the plain count of j*D mod S over every tap j < K."""
+    plain = [0] * s
+    for j in range(k):
+        plain[(j * d) % s] += 1
+    assert arith.phase_coverage(k, s, d) == tuple(plain)

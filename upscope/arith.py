@@ -172,9 +172,13 @@ def upsample_output(i: int, scale: float | None = None, size: int | None = None)
 
 def phase_coverage(k: int, s: int, d: int = 1) -> tuple[int, ...]:
     """c_r = #{j < K : j*D = r (mod S)}: how many kernel taps land on output phase r."""
+    # j*D mod S repeats with period L = S / gcd(D, S): count one period, then the remainder,
+    # so a huge K costs O(S), not O(K).
+    period = s // math.gcd(d, s)
+    full, rest = divmod(k, period)
     counts = [0] * s
-    for j in range(k):
-        counts[(j * d) % s] += 1
+    for j in range(period):
+        counts[(j * d) % s] += full + (1 if j < rest else 0)
     return tuple(counts)
 
 

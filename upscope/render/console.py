@@ -25,6 +25,9 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+_PRETTY_LIMIT = 200_000  # characters of compact JSON above which indentation is dropped
+
+
 def _clean(value: Any) -> Any:
     """Make a value JSON-safe: NaN and infinities become null, tuples lists."""
     if isinstance(value, float):
@@ -37,6 +40,10 @@ def _clean(value: Any) -> Any:
 
 
 def print_json(document: dict[str, Any]) -> None:
-    """Write exactly one JSON document to stdout."""
-    sys.stdout.write(json.dumps(_clean(document), indent=2) + "\n")
+    """Write exactly one JSON document to stdout (indented unless it is very large)."""
+    clean = _clean(document)
+    text = json.dumps(clean, separators=(",", ":"))
+    if len(text) <= _PRETTY_LIMIT:  # pretty for people; a huge map stays one compact line
+        text = json.dumps(clean, indent=2)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()

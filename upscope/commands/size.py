@@ -95,8 +95,7 @@ def size(
         "--limit": limit,
     }
     if target is not None:
-        layer_options = [f"--{n}" for n, v in (("k", k), ("s", s), ("p", p), ("op", op), ("d", d))]
-        used = [name for name, v in zip(layer_options, (k, s, p, op, d), strict=True) if v]
+        used = _given(k, s, p, op, d)
         if used:
             raise UpscopeError(f"--target solves for the layer's parameters; drop {'/'.join(used)}")
         if framework is not Framework.torch:
@@ -198,7 +197,7 @@ def layer_specs(
 
     Options that would be silently ignored are refused instead.
     """
-    given = [f"--{n}" for n, v in (("k", k), ("s", s), ("p", p), ("op", op), ("d", d)) if v]
+    given = _given(k, s, p, op, d)
     if layer:
         if given:
             raise UpscopeError(
@@ -221,3 +220,9 @@ def layer_specs(
 def _listing(names: list[str]) -> str:
     """``--s describes`` / ``--s/--p describe``."""
     return f"{'/'.join(names)} {'describes' if len(names) == 1 else 'describe'}"
+
+
+def _given(*values: str | None) -> list[str]:
+    """The names of the one-layer options (--k --s --p --op --d, in order) the user gave."""
+    names = ("--k", "--s", "--p", "--op", "--d")
+    return [name for name, value in zip(names, values, strict=True) if value]

@@ -20,6 +20,7 @@ outputs) or ``noise`` (randn); the metrics are those of the input gradient.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -129,6 +130,22 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std())
 
 
+class _ScoreFields(TypedDict):
+    checkerboard: float
+    checkerboard_std: float
+    spectral_peak_db: float
+    spectral_peak_db_std: float
+
+
+def _score_fields(cbs: list[float], peaks: list[float]) -> _ScoreFields:
+    """Mean and spread over seeds of the two image metrics, as Measurement fields."""
+    cb, cb_std = _stats(cbs)
+    pk, pk_std = _stats(peaks)
+    return _ScoreFields(
+        checkerboard=cb, checkerboard_std=cb_std, spectral_peak_db=pk, spectral_peak_db_std=pk_std
+    )
+
+
 def _mean_or_none(values: list[float]) -> float | None:
     finite = [v for v in values if np.isfinite(v)]
     return float(np.mean(finite)) if finite else None
@@ -217,16 +234,11 @@ def probe_methods(config: ProbeConfig) -> list[Measurement]:
             note = method_note(name, config.scale, constant)
             for kind in config.inputs:
                 cbs, peaks, spectrum = scored[kind]
-                cb, cb_std = _stats(cbs)
-                pk, pk_std = _stats(peaks)
                 results.append(
                     Measurement(
                         method=name,
                         input=kind,
-                        checkerboard=cb,
-                        checkerboard_std=cb_std,
-                        spectral_peak_db=pk,
-                        spectral_peak_db_std=pk_std,
+                        **_score_fields(cbs, peaks),
                         weight_imbalance=_mean_or_none(weight_scores),
                         uniform_checkerboard=uniform,
                         verdict=_verdict(name, config.scale),
@@ -284,16 +296,11 @@ def probe_gradients(config: ProbeConfig) -> list[Measurement]:
             uniform = metrics.phase_imbalance(x.grad[0].numpy().astype(np.float64), s)
             for kind in config.inputs:
                 cbs, peaks, spectrum = _score(grads[kind], s)
-                cb, cb_std = _stats(cbs)
-                pk, pk_std = _stats(peaks)
                 results.append(
                     Measurement(
                         method=f"conv k={k} s={s}",
                         input=kind,
-                        checkerboard=cb,
-                        checkerboard_std=cb_std,
-                        spectral_peak_db=pk,
-                        spectral_peak_db_std=pk_std,
+                        **_score_fields(cbs, peaks),
                         weight_imbalance=_mean_or_none(weight_scores),
                         uniform_checkerboard=uniform,
                         verdict=overlap_verdict(k, s),

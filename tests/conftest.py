@@ -9,11 +9,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "default",
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+# "default" (CI and the README's test command): the same pseudo-random cases on every run, so a
+# red run is reproducible and a green one is not luck. "explore": fresh random cases on each run,
+# for hunting new counterexamples (HYPOTHESIS_PROFILE=explore python -m pytest, run it often);
+# a counterexample it finds becomes an @example on the test it broke.
+_COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("default", derandomize=True, **_COMMON)
+settings.register_profile("explore", **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from upscope import arith
@@ -208,13 +208,26 @@ def test_convt_stacks_equal_torch(case: tuple[list[LayerSpec], tuple[int, ...]])
 
 @settings(max_examples=250)
 @given(mixed_cases())
+@example(  # found by a random run: the -inf of the pool's window is dropped by the last stride
+    (
+        [
+            arith.parse_layer("conv k=1 s=1 p=0 d=1"),
+            arith.parse_layer("maxpool k=2 s=1 p=1 d=2 ceil=0"),
+            arith.parse_layer("conv k=1 s=2 p=1 d=1"),
+        ],
+        (1,),
+    )
+)
 def test_mixed_stacks_equal_torch(case: tuple[list[LayerSpec], tuple[int, ...]]) -> None:
     specs, size = case
     try:
         ours = stack_overlap(specs, size)
     except UpscopeError as exc:
-        if "only padding" in str(exc):  # a max-pool window of padding alone: -inf in torch
-            assert np.isneginf(torch_map_float(specs, size)).any()
+        if "only padding" in str(exc):
+            # A max-pool window of padding alone: -inf in torch at that layer, which a later
+            # stride may drop again, so look at every prefix of the stack.
+            prefixes = (specs[: n + 1] for n in range(len(specs)))
+            assert any(np.isneginf(torch_map_float(pre, size)).any() for pre in prefixes)
         return  # otherwise sizes that arith refuses (checked against torch by arith's tests)
     assert_same(ours.map, torch_map(specs, size))
 

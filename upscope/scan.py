@@ -1,478 +1,61 @@
 """Walk a user's model, find every upsampling operation in call order, and judge it.
 
-Three steps, each returning plain data:
+Three steps, each returning plain data, each in its own module:
 
-1. :func:`load_model` imports ``file.py:Name`` or ``package.module:Name`` (this executes that
-   Python file, as any import does), builds it, and :func:`load_weights` loads a state dict.
-2. :func:`trace` runs one forward pass under ``torch.no_grad()`` with forward pre/post hooks on
-   every module (a stack of which module is running) and a ``TorchFunctionMode`` that sees every
-   call of ``F.conv_transpose{1,2,3}d``, ``F.interpolate`` (``F.upsample*`` call it) and
-   ``F.pixel_shuffle``. A call made by an upsampling module inside its own forward
-   (``nn.ConvTranspose2d`` -> ``F.conv_transpose2d``, ``nn.Upsample`` -> ``F.interpolate``,
-   ``nn.PixelShuffle`` -> ``F.pixel_shuffle``) is that module's op, named by its module path
-   (``decoder.up2``). Any other call is named by the module whose forward made it plus the
-   function (``decoder.up1:interpolate``; just ``interpolate`` in the root model's forward). A
-   name seen again (a module called twice) gets ``#2``, ``#3``.
-3. :func:`judge` gives each op its overlap verdict, the polyphase weight imbalance of its kernel,
-   the compound overlap map of the transposed convolutions that feed one another, and a flag.
+1. loading (:mod:`upscope.scan_load`): :func:`load_model` imports ``file.py:Name`` or
+   ``package.module:Name`` (this executes that Python file, as any import does), builds it, and
+   :func:`load_weights` loads a state dict.
+2. tracing (:mod:`upscope.scan_trace`): :func:`trace` runs one forward pass and returns every
+   call of a transposed conv, ``F.interpolate`` or ``F.pixel_shuffle`` as an :class:`UpOp`, named
+   by the module that made it.
+3. judging (here): :func:`judge` gives each op its overlap verdict, the polyphase weight imbalance
+   of its kernel, the compound overlap map of the transposed convs that feed one another, and a
+   flag; :func:`scan` does all three.
+
+The names of the first two steps are importable from here too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import math
-import os
-import re
-import sys
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap import OverlapResult, convt_overlap, stack_overlap
+from upscope.scan_load import (
+    Shape,
+    default_input_shapes,
+    load_model,
+    load_weights,
+    parse_input_shape,
+)
+from upscope.scan_trace import UpOp, make_inputs, trace
+
+__all__ = [
+    "IMBALANCE_THRESHOLD",
+    "Finding",
+    "ScanResult",
+    "Shape",
+    "UpOp",
+    "default_input_shapes",
+    "judge",
+    "load_model",
+    "load_weights",
+    "make_inputs",
+    "parse_input_shape",
+    "scan",
+    "trace",
+    "worst",
+]
 
 #: An op whose mean per-channel weight imbalance exceeds this is flagged (see the README).
 IMBALANCE_THRESHOLD = 0.1
-
-Shape = tuple[int, ...]
-
-_CONVT_MODULES = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
-_FUNC_KIND: dict[Any, tuple[str, str]] = {
-    F.conv_transpose1d: ("convT", "conv_transpose1d"),
-    F.conv_transpose2d: ("convT", "conv_transpose2d"),
-    F.conv_transpose3d: ("convT", "conv_transpose3d"),
-    F.interpolate: ("interpolate", "interpolate"),
-    F.pixel_shuffle: ("pixelshuffle", "pixel_shuffle"),
-}
-_CONV_FUNCS = (F.conv1d, F.conv2d, F.conv3d)
-_ARG_NAMES = {
-    "convT": (
-        *("input", "weight", "bias", "stride", "padding"),
-        *("output_padding", "groups", "dilation"),
-    ),
-    "interpolate": ("input", "size", "scale_factor", "mode", "align_corners"),
-    "pixelshuffle": ("input", "upscale_factor"),
-}
-
-
-# ---------------------------------------------------------------- loading
-
-
-def parse_input_shape(text: str) -> Shape:
-    """``"1x100x1x1"`` -> ``(1, 100, 1, 1)``; every dimension at least 1.
-
-    >>> parse_input_shape("1x3x64x64")
-    (1, 3, 64, 64)
-    """
-    if not re.fullmatch(r"\s*\d+(\s*[xX]\s*\d+)*\s*", text):
-        raise UpscopeError(f"--input-shape must be sizes joined by x, e.g. 1x100x1x1, got {text!r}")
-    shape = tuple(int(part) for part in re.split(r"[xX]", text.replace(" ", "")))
-    if min(shape) < 1:
-        raise UpscopeError(f"--input-shape sizes must be at least 1, got {text!r}")
-    return shape
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0].strip() if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-def _import_target(spec: str) -> tuple[Any, str]:
-    if ":" not in spec:
-        raise UpscopeError(
-            f"MODEL must be path/to/file.py:Name or package.module:Name, got {spec!r}"
-        )
-    where, name = spec.rsplit(":", 1)
-    if not where or not name:
-        raise UpscopeError(
-            f"MODEL must be path/to/file.py:Name or package.module:Name, got {spec!r}"
-        )
-    if where.endswith(".py") or "/" in where or "\\" in where:
-        path = Path(where)
-        if not path.is_file():
-            raise UpscopeError(f"model file {where!r} not found")
-        stem = re.sub(r"\W", "_", path.stem)
-        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
-        module_name = f"_upscope_model_{stem}_{digest}"
-        mod_spec = importlib.util.spec_from_file_location(module_name, path)
-        if mod_spec is None or mod_spec.loader is None:
-            raise UpscopeError(f"cannot import {where!r} as a Python file")
-        module = importlib.util.module_from_spec(mod_spec)
-        sys.modules[module_name] = module
-        folder = str(path.resolve().parent)
-        sys.path.insert(0, folder)
-        try:
-            mod_spec.loader.exec_module(module)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's file: report it
-            sys.modules.pop(module_name, None)
-            raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
-        finally:
-            if folder in sys.path:
-                sys.path.remove(folder)
-    else:
-        # like `python -m` and uvicorn: the current directory is searched first, so that
-        # `samples.models:UNet` works from a checkout with the `upscope` console script too
-        cwd = os.getcwd()
-        sys.path.insert(0, cwd)
-        try:
-            module = importlib.import_module(where)
-        except ModuleNotFoundError as exc:
-            raise UpscopeError(f"cannot import module {where!r}: {_first_line(exc)}") from None
-        except (Exception, SystemExit) as exc:  # noqa: BLE001
-            raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
-        finally:
-            if sys.path and sys.path[0] == cwd:
-                del sys.path[0]
-            elif cwd in sys.path:
-                sys.path.remove(cwd)
-    obj: Any = module
-    for part in name.split("."):
-        if not hasattr(obj, part):
-            raise UpscopeError(f"{where!r} has no attribute {name!r}")
-        obj = getattr(obj, part)
-    return obj, name
-
-
-def load_model(spec: str, seed: int = 0) -> nn.Module:
-    """Import MODEL and build it: an nn.Module subclass or a no-argument factory.
-
-    torch (and Python's ``random``, numpy) are seeded with ``seed`` before the constructor runs,
-    so default initialisations are reproducible.
-    """
-    obj, name = _import_target(spec)
-    if isinstance(obj, nn.Module):
-        return obj
-    if not callable(obj):
-        raise UpscopeError(
-            f"{name!r} is {_article(type(obj).__name__)} {type(obj).__name__}, "
-            "not an nn.Module subclass or a factory"
-        )
-    if isinstance(obj, type) and not issubclass(obj, nn.Module):
-        raise UpscopeError(f"{name!r} is a class but not an nn.Module subclass")
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    import random
-
-    random.seed(seed)
-    try:
-        model = obj()
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's constructor
-        raise UpscopeError(
-            f"building {name}() failed (it must take no arguments): {_first_line(exc)}"
-        ) from None
-    if not isinstance(model, nn.Module):
-        raise UpscopeError(
-            f"{name}() returned a {type(model).__name__}, not an nn.Module; "
-            "give an nn.Module subclass or a factory that returns one"
-        )
-    return model
-
-
-def _few(keys: Sequence[str], n: int = 3) -> str:
-    shown = ", ".join(repr(k) for k in list(keys)[:n])
-    return shown + (f" and {len(keys) - n} more" if len(keys) > n else "")
-
-
-def load_weights(model: nn.Module, path: Path) -> None:
-    """Load a state dict saved with ``torch.save`` (``weights_only=True``: no code runs).
-
-    A plain state dict, or a dict holding one under ``"state_dict"``; a ``module.`` prefix on
-    every key (DataParallel) is removed. Keys must match the model exactly.
-    """
-    if not path.is_file():
-        raise UpscopeError(f"--weights file {str(path)!r} not found")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a bad or unsafe file
-        reason = _first_line(exc)
-        if "Weights only load failed" in str(exc):
-            reason = (
-                "it holds Python objects besides tensors, which upscope does not execute; "
-                "save model.state_dict() with torch.save and pass that file"
-            )
-        raise UpscopeError(
-            f"--weights {str(path)!r} could not be loaded as a state dict "
-            f"(torch.load with weights_only=True): {reason}"
-        ) from None
-    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
-        loaded = loaded["state_dict"]
-    if not isinstance(loaded, dict) or not loaded:
-        raise UpscopeError(
-            f"--weights {str(path)!r} holds a {type(loaded).__name__}, not a state dict "
-            "(a dict of parameter name -> tensor, as model.state_dict() gives)"
-        )
-    bad = [k for k, v in loaded.items() if not isinstance(k, str) or not torch.is_tensor(v)]
-    if bad:
-        raise UpscopeError(
-            f"--weights {str(path)!r} is not a state dict: entries {_few([str(b) for b in bad])} "
-            "are not name -> tensor"
-        )
-    own = model.state_dict()
-    if all(k.startswith("module.") for k in loaded) and not any(
-        k.startswith("module.") for k in own
-    ):
-        loaded = {k[len("module.") :]: v for k, v in loaded.items()}
-    missing = [k for k in own if k not in loaded]
-    unexpected = [k for k in loaded if k not in own]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing ({_few(missing)})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected ({_few(unexpected)})")
-        raise UpscopeError(
-            f"--weights {str(path)!r} does not match the model: keys " + "; ".join(parts)
-        )
-    try:
-        model.load_state_dict(loaded, strict=True)
-    except RuntimeError as exc:
-        detail = " ".join(str(exc).split("\n\t")[1:2]) or _first_line(exc)
-        raise UpscopeError(f"--weights {str(path)!r} does not fit the model: {detail}") from None
-
-
-def default_input_shapes(model: nn.Module) -> list[Shape] | None:
-    """Shapes of the model's ``example_input_array`` (the PyTorch Lightning convention), if any."""
-    example = getattr(model, "example_input_array", None)
-    if torch.is_tensor(example):
-        return [tuple(example.shape)]
-    if isinstance(example, tuple | list) and example and all(torch.is_tensor(t) for t in example):
-        return [tuple(t.shape) for t in example]
-    return None
-
-
-# ---------------------------------------------------------------- tracing
-
-
-@dataclass
-class UpOp:
-    """One upsampling operation as it was called in the forward pass."""
-
-    name: str
-    type: str
-    kind: str  # "convT" | "interpolate" | "pixelshuffle"
-    input_shape: Shape
-    output_shape: Shape
-    params: dict[str, Any] = field(default_factory=dict)
-    weight: np.ndarray | None = None  # convT: (C_in, C_out / groups, *kernel)
-    feeding_conv: tuple[str, np.ndarray] | None = None  # pixel shuffle: the conv right before
-    feeding_bias: np.ndarray | None = None  # ... and that conv's bias (None: it has none)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.input_shape) - 2
-
-
-@dataclass
-class _Frame:
-    path: str
-    module: nn.Module
-    claimed: bool = False
-
-
-def _axes(value: Any, n: int) -> tuple[Any, ...]:
-    if isinstance(value, list | tuple):
-        values = tuple(value)
-        return values * n if len(values) == 1 and n > 1 else values
-    return (value,) * n
-
-
-def _bind(kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    bound = dict(zip(_ARG_NAMES[kind], args, strict=False))
-    bound.update(kwargs)
-    return bound
-
-
-def _owner(module: nn.Module, kind: str) -> bool:
-    if kind == "convT":
-        return isinstance(module, _CONVT_MODULES)
-    if kind == "interpolate":
-        return isinstance(module, nn.Upsample)
-    return isinstance(module, nn.PixelShuffle)
-
-
-class _Recorder(TorchFunctionMode):
-    """Sees every torch function call during the forward pass; keeps the upsampling ones."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[_Frame] = []
-        self.ops: list[UpOp] = []
-        self.names: Counter[str] = Counter()
-        self.last_conv: tuple[torch.Tensor, str, torch.Tensor, Any] | None = None
-
-    def _name(self, base: str) -> str:
-        self.names[base] += 1
-        n = self.names[base]
-        return base if n == 1 else f"{base}#{n}"
-
-    def __torch_function__(
-        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
-    ) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        try:
-            found = _FUNC_KIND.get(func)
-            is_conv = func in _CONV_FUNCS
-        except TypeError:  # an unhashable callable: not one of ours
-            return out
-        if is_conv and torch.is_tensor(out):
-            weight = args[1] if len(args) > 1 else kwargs.get("weight")
-            bias = args[2] if len(args) > 2 else kwargs.get("bias")
-            path = self.stack[-1].path if self.stack else ""
-            self.last_conv = (out, path, weight, bias)
-        if found is None or not torch.is_tensor(out):
-            return out
-        kind, fname = found
-        bound = _bind(kind, args, kwargs)
-        frame = self.stack[-1] if self.stack else None
-        if frame is not None and not frame.claimed and _owner(frame.module, kind):
-            frame.claimed = True
-            name = self._name(frame.path or type(frame.module).__name__)
-            op_type = type(frame.module).__name__
-        else:
-            path = frame.path if frame is not None else ""
-            name = self._name(f"{path}:{fname}" if path else fname)
-            op_type = f"F.{fname}"
-        self.ops.append(self._make(name, op_type, kind, bound, out))
-        return out
-
-    def _make(
-        self, name: str, op_type: str, kind: str, bound: dict[str, Any], out: torch.Tensor
-    ) -> UpOp:
-        x = bound["input"]
-        op = UpOp(name, op_type, kind, tuple(x.shape), tuple(out.shape))
-        n = x.dim() - 2
-        if kind == "convT":
-            weight = bound["weight"]
-            if weight.dim() - 2 != n:
-                raise UpscopeError(
-                    f"{name} ran on an input of shape {'x'.join(map(str, x.shape))} without a "
-                    "batch dimension; scan needs one: give --input-shape as N x C x spatial "
-                    f"(e.g. 1x{'x'.join(map(str, x.shape))})"
-                )
-            op.params = {
-                "kernel": tuple(weight.shape[2:]),
-                "stride": _axes(bound.get("stride", 1), n),
-                "padding": _axes(bound.get("padding", 0), n),
-                "output_padding": _axes(bound.get("output_padding", 0), n),
-                "dilation": _axes(bound.get("dilation", 1), n),
-                "groups": int(bound.get("groups", 1)),
-            }
-            op.weight = weight.detach().to("cpu", torch.float64).numpy()
-        elif kind == "interpolate":
-            size, scale = bound.get("size"), bound.get("scale_factor")
-            op.params = {
-                "size": None if size is None else tuple(int(v) for v in _axes(size, n)),
-                "scale_factor": None if scale is None else tuple(float(v) for v in _axes(scale, n)),
-                "mode": bound.get("mode", "nearest"),
-                "align_corners": bound.get("align_corners"),
-            }
-        else:
-            op.params = {"upscale_factor": int(bound["upscale_factor"])}
-            if self.last_conv is not None and self.last_conv[0] is x:
-                _, path, weight, bias = self.last_conv
-                op.feeding_conv = (path, weight.detach().to("cpu", torch.float64).numpy())
-                if torch.is_tensor(bias):
-                    op.feeding_bias = bias.detach().to("cpu", torch.float64).numpy()
-        return op
-
-    def fallback(self, frame: _Frame, args: tuple[Any, ...], out: Any) -> None:
-        """An upsampling module whose functional call was not seen: read its attributes."""
-        module = frame.module
-        if not args or not torch.is_tensor(args[0]) or not torch.is_tensor(out):
-            return
-        if isinstance(module, _CONVT_MODULES):
-            m = module
-            bound = {
-                "input": args[0],
-                "weight": m.weight,
-                "stride": m.stride,
-                "padding": m.padding,
-                "output_padding": m.output_padding,
-                "dilation": m.dilation,
-                "groups": m.groups,
-            }
-            kind = "convT"
-        elif isinstance(module, nn.Upsample):
-            bound = {"input": args[0], "size": module.size, "scale_factor": module.scale_factor}
-            bound.update(mode=module.mode, align_corners=module.align_corners)
-            kind = "interpolate"
-        elif isinstance(module, nn.PixelShuffle):
-            bound = {"input": args[0], "upscale_factor": module.upscale_factor}
-            kind = "pixelshuffle"
-        else:
-            return
-        name = self._name(frame.path or type(module).__name__)
-        self.ops.append(self._make(name, type(module).__name__, kind, bound, out))
-
-
-def trace(model: nn.Module, inputs: Sequence[torch.Tensor]) -> list[UpOp]:
-    """Run ``model(*inputs)`` once (eval, no_grad) and return its upsampling ops in call order."""
-    recorder = _Recorder()
-    handles = []
-    for path, module in model.named_modules():
-
-        def pre(mod: nn.Module, _args: Any, path: str = path) -> None:
-            recorder.stack.append(_Frame(path, mod))
-
-        def post(mod: nn.Module, args: Any, out: Any) -> None:
-            while recorder.stack:
-                frame = recorder.stack.pop()
-                if frame.module is mod:
-                    if not frame.claimed:
-                        recorder.fallback(frame, args, out)
-                    break
-
-        handles.append(module.register_forward_pre_hook(pre))
-        handles.append(module.register_forward_hook(post, always_call=True))
-    model.eval()
-    try:
-        with torch.no_grad(), recorder:
-            model(*inputs)
-    except UpscopeError:
-        raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's forward: one line
-        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        message = " ".join(str(exc).split())
-        if len(message) > 400:
-            message = message[:400] + " ..."
-        raise UpscopeError(
-            f"the forward pass with input shape {shapes} failed: {type(exc).__name__}: {message}"
-        ) from None
-    finally:
-        for handle in handles:
-            handle.remove()
-        recorder.last_conv = None
-    return recorder.ops
-
-
-def make_inputs(model: nn.Module, shapes: Sequence[Shape], seed: int) -> list[torch.Tensor]:
-    """Seeded standard-normal inputs in the dtype of the model's first floating parameter."""
-    dtype = next(
-        (p.dtype for p in model.parameters() if p.is_floating_point()), torch.get_default_dtype()
-    )
-    gen = torch.Generator().manual_seed(seed)
-    return [torch.randn(shape, generator=gen, dtype=dtype) for shape in shapes]
-
-
-# ---------------------------------------------------------------- judging
 
 
 def _phase_sums(weight: np.ndarray, stride: Shape, dilation: Shape, groups: int) -> np.ndarray:

@@ -1,0 +1,215 @@
+"""Load a user's model for ``upscope scan``: MODEL, its weights, and the input shapes.
+
+:func:`load_model` imports ``file.py:Name`` or ``package.module:Name`` (this executes that Python
+file, as any import does) and builds it: an ``nn.Module`` subclass, a no-argument factory, or an
+instance. :func:`load_weights` loads a state dict with ``torch.load(weights_only=True)``, so no
+code in it runs. :func:`parse_input_shape` reads ``--input-shape``; :func:`default_input_shapes`
+reads the model's ``example_input_array`` when it is not given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from upscope.errors import UpscopeError
+
+Shape = tuple[int, ...]
+
+
+def parse_input_shape(text: str) -> Shape:
+    """``"1x100x1x1"`` -> ``(1, 100, 1, 1)``; every dimension at least 1.
+
+    >>> parse_input_shape("1x3x64x64")
+    (1, 3, 64, 64)
+    """
+    if not re.fullmatch(r"\s*\d+(\s*[xX]\s*\d+)*\s*", text):
+        raise UpscopeError(f"--input-shape must be sizes joined by x, e.g. 1x100x1x1, got {text!r}")
+    shape = tuple(int(part) for part in re.split(r"[xX]", text.replace(" ", "")))
+    if min(shape) < 1:
+        raise UpscopeError(f"--input-shape sizes must be at least 1, got {text!r}")
+    return shape
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0].strip() if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _import_target(spec: str) -> tuple[Any, str]:
+    if ":" not in spec:
+        raise UpscopeError(
+            f"MODEL must be path/to/file.py:Name or package.module:Name, got {spec!r}"
+        )
+    where, name = spec.rsplit(":", 1)
+    if not where or not name:
+        raise UpscopeError(
+            f"MODEL must be path/to/file.py:Name or package.module:Name, got {spec!r}"
+        )
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where)
+        if not path.is_file():
+            raise UpscopeError(f"model file {where!r} not found")
+        stem = re.sub(r"\W", "_", path.stem)
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+        module_name = f"_upscope_model_{stem}_{digest}"
+        mod_spec = importlib.util.spec_from_file_location(module_name, path)
+        if mod_spec is None or mod_spec.loader is None:
+            raise UpscopeError(f"cannot import {where!r} as a Python file")
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[module_name] = module
+        folder = str(path.resolve().parent)
+        sys.path.insert(0, folder)
+        try:
+            mod_spec.loader.exec_module(module)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's file: report it
+            sys.modules.pop(module_name, None)
+            raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
+        finally:
+            if folder in sys.path:
+                sys.path.remove(folder)
+    else:
+        # like `python -m` and uvicorn: the current directory is searched first, so that
+        # `samples.models:UNet` works from a checkout with the `upscope` console script too
+        cwd = os.getcwd()
+        sys.path.insert(0, cwd)
+        try:
+            module = importlib.import_module(where)
+        except ModuleNotFoundError as exc:
+            raise UpscopeError(f"cannot import module {where!r}: {_first_line(exc)}") from None
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
+        finally:
+            if sys.path and sys.path[0] == cwd:
+                del sys.path[0]
+            elif cwd in sys.path:
+                sys.path.remove(cwd)
+    obj: Any = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            raise UpscopeError(f"{where!r} has no attribute {name!r}")
+        obj = getattr(obj, part)
+    return obj, name
+
+
+def load_model(spec: str, seed: int = 0) -> nn.Module:
+    """Import MODEL and build it: an nn.Module subclass or a no-argument factory.
+
+    torch (and Python's ``random``, numpy) are seeded with ``seed`` before the constructor runs,
+    so default initialisations are reproducible.
+    """
+    obj, name = _import_target(spec)
+    if isinstance(obj, nn.Module):
+        return obj
+    if not callable(obj):
+        raise UpscopeError(
+            f"{name!r} is {_article(type(obj).__name__)} {type(obj).__name__}, "
+            "not an nn.Module subclass or a factory"
+        )
+    if isinstance(obj, type) and not issubclass(obj, nn.Module):
+        raise UpscopeError(f"{name!r} is a class but not an nn.Module subclass")
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    import random
+
+    random.seed(seed)
+    try:
+        model = obj()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's constructor
+        raise UpscopeError(
+            f"building {name}() failed (it must take no arguments): {_first_line(exc)}"
+        ) from None
+    if not isinstance(model, nn.Module):
+        raise UpscopeError(
+            f"{name}() returned a {type(model).__name__}, not an nn.Module; "
+            "give an nn.Module subclass or a factory that returns one"
+        )
+    return model
+
+
+def _few(keys: Sequence[str], n: int = 3) -> str:
+    shown = ", ".join(repr(k) for k in list(keys)[:n])
+    return shown + (f" and {len(keys) - n} more" if len(keys) > n else "")
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    """Load a state dict saved with ``torch.save`` (``weights_only=True``: no code runs).
+
+    A plain state dict, or a dict holding one under ``"state_dict"``; a ``module.`` prefix on
+    every key (DataParallel) is removed. Keys must match the model exactly.
+    """
+    if not path.is_file():
+        raise UpscopeError(f"--weights file {str(path)!r} not found")
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a bad or unsafe file
+        reason = _first_line(exc)
+        if "Weights only load failed" in str(exc):
+            reason = (
+                "it holds Python objects besides tensors, which upscope does not execute; "
+                "save model.state_dict() with torch.save and pass that file"
+            )
+        raise UpscopeError(
+            f"--weights {str(path)!r} could not be loaded as a state dict "
+            f"(torch.load with weights_only=True): {reason}"
+        ) from None
+    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict) or not loaded:
+        raise UpscopeError(
+            f"--weights {str(path)!r} holds a {type(loaded).__name__}, not a state dict "
+            "(a dict of parameter name -> tensor, as model.state_dict() gives)"
+        )
+    bad = [k for k, v in loaded.items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if bad:
+        raise UpscopeError(
+            f"--weights {str(path)!r} is not a state dict: entries {_few([str(b) for b in bad])} "
+            "are not name -> tensor"
+        )
+    own = model.state_dict()
+    if all(k.startswith("module.") for k in loaded) and not any(
+        k.startswith("module.") for k in own
+    ):
+        loaded = {k[len("module.") :]: v for k, v in loaded.items()}
+    missing = [k for k in own if k not in loaded]
+    unexpected = [k for k in loaded if k not in own]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing ({_few(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected ({_few(unexpected)})")
+        raise UpscopeError(
+            f"--weights {str(path)!r} does not match the model: keys " + "; ".join(parts)
+        )
+    try:
+        model.load_state_dict(loaded, strict=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split("\n\t")[1:2]) or _first_line(exc)
+        raise UpscopeError(f"--weights {str(path)!r} does not fit the model: {detail}") from None
+
+
+def default_input_shapes(model: nn.Module) -> list[Shape] | None:
+    """Shapes of the model's ``example_input_array`` (the PyTorch Lightning convention), if any."""
+    example = getattr(model, "example_input_array", None)
+    if torch.is_tensor(example):
+        return [tuple(example.shape)]
+    if isinstance(example, tuple | list) and example and all(torch.is_tensor(t) for t in example):
+        return [tuple(t.shape) for t in example]
+    return None

@@ -164,7 +164,8 @@ class Mixed(nn.Module):
     def forward(self, x):
         x = self.ups(self.up(x))
         x = self.up(F.avg_pool2d(x, 2))
-        x = self.block(F.interpolate(x, size=(7, 5), mode="nearest"))
+        x = F.interpolate(x, scale_factor=0.25)  # 24x24 -> 6x6: a resize down, not listed
+        x = self.block(F.interpolate(x, size=(7, 5), mode="nearest"))  # one axis enlarged: listed
         x = self.shuffle(torch.cat([x] * 4, dim=1))
         return self.line(x.flatten(2)[:, :3])
 """

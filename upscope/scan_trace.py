@@ -131,14 +131,24 @@ class _Recorder(TorchFunctionMode):
         frame = self.stack[-1] if self.stack else None
         if frame is not None and not frame.claimed and _owner(frame.module, kind):
             frame.claimed = True
-            name = self._name(frame.path or type(frame.module).__name__)
-            op_type = type(frame.module).__name__
+            base, op_type = frame.path or type(frame.module).__name__, type(frame.module).__name__
         else:
             path = frame.path if frame is not None else ""
-            name = self._name(f"{path}:{fname}" if path else fname)
-            op_type = f"F.{fname}"
-        self.ops.append(self._make(name, op_type, kind, bound, out))
+            base, op_type = (f"{path}:{fname}" if path else fname), f"F.{fname}"
+        self._record(base, op_type, kind, bound, out)
         return out
+
+    def _record(
+        self, base: str, op_type: str, kind: str, bound: dict[str, Any], out: torch.Tensor
+    ) -> None:
+        """Keep an op under a unique name; an interpolation that enlarges no spatial axis (an
+        encoder's ``scale_factor=0.5``, a resize to the same size) is a resize down, not an
+        upsampling, and is left out."""
+        if kind == "interpolate":
+            spatial = zip(bound["input"].shape[2:], out.shape[2:], strict=True)
+            if not any(o > i for i, o in spatial):
+                return
+        self.ops.append(self._make(self._name(base), op_type, kind, bound, out))
 
     def _make(
         self, name: str, op_type: str, kind: str, bound: dict[str, Any], out: torch.Tensor
@@ -206,8 +216,7 @@ class _Recorder(TorchFunctionMode):
             kind = "pixelshuffle"
         else:
             return
-        name = self._name(frame.path or type(module).__name__)
-        self.ops.append(self._make(name, type(module).__name__, kind, bound, out))
+        self._record(frame.path or type(module).__name__, type(module).__name__, kind, bound, out)
 
 
 def trace(model: nn.Module, inputs: Sequence[torch.Tensor]) -> list[UpOp]:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from upscope import compare, images, upsamplers
+from upscope import compare, images, upsamplers, zoo
 from upscope.errors import UpscopeError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -322,3 +322,50 @@ def test_empty_methods_are_refused(run_cli, tmp_path: Path, methods: str, needle
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("upscope: error: --methods"), res.stderr
     assert needle in lines[0]
+
+
+@pytest.mark.parametrize("methods", ["bicubic,foo", "foo", "all,nearest", "Nearest"])
+def test_unknown_method_is_one_line_naming_it_and_the_valid_ones(
+    run_cli, tmp_path: Path, methods: str
+) -> None:
+    res = run_cli("compare", "--methods", methods, "--out", str(tmp_path / "o"), "--fit", "0")
+    assert res.exit_code == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("upscope: error: --methods"), res.stderr
+    bad = next(w for w in methods.split(",") if w not in zoo.NAMES)
+    assert repr(bad) in lines[0]
+    assert all(name in lines[0] for name in zoo.NAMES)
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_methods_are_refused_before_torch_pil_or_numpy_load() -> None:
+    """A fresh interpreter: an unknown or empty --methods is exit 2 with nothing heavy imported,
+    even when the image argument is fine (the options are checked before the image)."""
+    code = (
+        "import sys\nfrom upscope.cli import main\n"
+        "for args in (['--methods', 'bicubic,foo'], ['astronaut', '-m', 'nearest,,bicubic']):\n"
+        "    try:\n        main(['compare', *args, '--no-png'])\n"
+        "    except SystemExit as e:\n        print(e.code)\n"
+        "print(sorted(m for m in ('torch', 'PIL', 'matplotlib', 'numpy') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.stdout.split("\n")[:3] == ["2", "2", "[]"], (proc.stdout, proc.stderr)
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 2 and "'foo'" in errors[0] and "empty item" in errors[1]
+
+
+@pytest.mark.parametrize(("height", "width"), [(4, 5), (5, 4), (7, 7), (8, 8), (1, 2)])
+def test_spectrum_extent_centres_every_pixel_on_its_frequency(height: int, width: int) -> None:
+    """imshow spreads the extent evenly over the pixels: pixel centres must be numpy's
+    fftshift(fftfreq(N)) (DC on 0), one bin apart, for odd and even sides."""
+    from upscope.render.compare_view import centred_extent
+
+    left, right, bottom, top = centred_extent(height, width)
+    xs = left + (np.arange(width) + 0.5) * (right - left) / width
+    ys = top + (np.arange(height) + 0.5) * (bottom - top) / height  # row 0 at the top
+    np.testing.assert_allclose(xs, np.fft.fftshift(np.fft.fftfreq(width)), atol=1e-12)
+    np.testing.assert_allclose(ys, np.fft.fftshift(np.fft.fftfreq(height)), atol=1e-12)
+    assert xs[width // 2] == pytest.approx(0.0, abs=1e-12)
+    assert ys[height // 2] == pytest.approx(0.0, abs=1e-12)

@@ -131,6 +131,8 @@ def test_cli_table_and_pngs(run_cli, tmp_path: Path) -> None:
     ("args", "needle"),
     [
         (("--methods", "convT-odd"), "convT-odd"),
+        (("--methods", "nearest,convT-odd"), "known: convT-uneven, convT-even,"),
+        (("--inputs", "ramp"), "known: constant, noise"),
         (("--scale", "0"), "scale"),
         (("--scale", "5"), "scale"),
         (("--size", "5"), "--size 5"),
@@ -166,11 +168,34 @@ def test_cli_start_loads_no_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
 
 
-def test_command_names_match_the_registry() -> None:
-    from upscope.commands.probe import METHOD_NAMES
-    from upscope.upsamplers import NAMES
-
-    assert METHOD_NAMES == NAMES
+def test_bad_words_and_sizes_are_refused_before_torch_loads() -> None:
+    """A fresh interpreter: an unknown method or input, an empty list, a too small --size are
+    each exit 2 with one line, and torch (and matplotlib) never imported."""
+    cases = [
+        ["--methods", "convT-even,foo"],
+        ["--inputs", "constant,ramp"],
+        ["--methods", ","],
+        ["--size", "5"],
+    ]
+    code = (
+        "import sys\nfrom upscope.cli import main\n"
+        f"for args in {cases!r}:\n"
+        "    try:\n        main(['probe', '--no-png', *args])\n"
+        "    except SystemExit as e:\n        print(e.code)\n"
+        "print(sorted(m for m in ('torch', 'matplotlib', 'PIL') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stdout.split("\n")[:5] == ["2", "2", "2", "2", "[]"], (proc.stdout, proc.stderr)
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 4 and all(e.startswith("upscope: error: ") for e in errors)
+    for needle, line in zip(["'foo'", "'ramp'", "is empty", "--size 5"], errors, strict=True):
+        assert needle in line
 
 
 @pytest.mark.parametrize("shape", [(6, 5), (8, 8), (7, 4), (56, 56)])

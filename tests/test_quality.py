@@ -131,12 +131,19 @@ def test_durall_spectrum_with_torch() -> None:
     np.testing.assert_allclose(quality.durall_spectrum(x), expected.numpy(), rtol=1e-12)
 
 
+def _nearest_ring(m: int) -> int:
+    """sqrt(m) rounded to the nearest integer, exactly: sqrt(m) >= r + 1/2 iff m > r^2 + r
+    (r = floor(sqrt(m)); sqrt of an integer is never a half-integer)."""
+    r = math.isqrt(m)
+    return r + (m > r * r + r)
+
+
 def _ring_sizes(n: int) -> dict[int, int]:
-    """Number of bins (du, dv) of an n x n centred spectrum with integer part of radius k."""
+    """Number of bins (du, dv) of an n x n centred spectrum whose radius rounds to k."""
     sizes: dict[int, int] = {}
     for du in range(-(n // 2), n - n // 2):
         for dv in range(-(n // 2), n - n // 2):
-            k = math.isqrt(du * du + dv * dv)  # floor of the radius, exactly
+            k = _nearest_ring(du * du + dv * dv)
             sizes[k] = sizes.get(k, 0) + 1
     return sizes
 
@@ -144,7 +151,7 @@ def _ring_sizes(n: int) -> dict[int, int]:
 @pytest.mark.parametrize(("n", "fx", "fy"), [(64, 3, 4), (48, 0, 7), (33, 5, 12)])
 def test_radial_profile_puts_a_cosine_on_its_ring(n: int, fx: int, fy: int) -> None:
     """a + b cos(2 pi (fx x + fy y) / n): |F| is a n^2 at DC and b n^2 / 2 at +-(fy, fx), about
-    0 elsewhere, so the profile is 20 ln(a n^2) on ring 0, and on ring floor(hypot(fx, fy)) the
+    0 elsewhere, so the profile is 20 ln(a n^2) on ring 0, and on ring round(hypot(fx, fy)) the
     mean of two peaks and (size - 2) bins of 20 ln(1e-8)."""
     a, b = 0.5, 0.25
     y, x = np.mgrid[0:n, 0:n]
@@ -152,7 +159,7 @@ def test_radial_profile_puts_a_cosine_on_its_ring(n: int, fx: int, fy: int) -> N
     prof = quality.radial_profile(img)
     sizes = _ring_sizes(n)
     assert list(prof.frequency) == [k / n for k in sorted(sizes)]
-    ring = math.isqrt(fx * fx + fy * fy)
+    ring = _nearest_ring(fx * fx + fy * fy)
     floor = 20 * math.log(1e-8)
     expected = {k: floor for k in sizes}
     expected[0] = (20 * math.log(a * n * n) + (sizes[0] - 1) * floor) / sizes[0]
@@ -166,9 +173,10 @@ def test_azimuthal_average() -> None:
     const = quality.azimuthal_average(np.full((16, 16), 3.0))
     np.testing.assert_allclose(const.value, 3.0)
     np.testing.assert_allclose(const.frequency, np.arange(len(const.frequency)) / 16)
-    assert const.frequency[-1] == pytest.approx(math.floor(8 * math.sqrt(2)) / 16)
+    assert const.frequency[-1] == pytest.approx(round(8 * math.sqrt(2)) / 16)
     # ring k is every bin whose distance from the centre (H//2, W//2), in units of
-    # 1/min(H, W) cycles per pixel, has integer part k: checked with loops on a non-square image
+    # 1/min(H, W) cycles per pixel, lies in [k - 1/2, k + 1/2): checked with loops on a
+    # non-square image
     h, w = 12, 20
     values = np.random.default_rng(0).random((h, w))
     prof = quality.azimuthal_average(values)
@@ -176,6 +184,19 @@ def test_azimuthal_average() -> None:
     for r in range(h):
         for c in range(w):
             dist = math.hypot((r - h // 2) / h, (c - w // 2) / w) * min(h, w)
-            rings.setdefault(math.floor(dist + 1e-9), []).append(values[r, c])
+            rings.setdefault(math.floor(dist + 0.5 + 1e-9), []).append(values[r, c])
     assert sorted(rings) == [round(f * h) for f in prof.frequency]
     np.testing.assert_allclose(prof.value, [np.mean(rings[k]) for k in sorted(rings)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [31, 64])
+def test_each_ring_is_centred_on_its_frequency(n: int) -> None:
+    """The ring plotted at k/N holds bins whose radii average to k/N within a quarter bin (the
+    lattice makes the small rings uneven), for every ring that is a whole circle (k < N/2). With
+    truncated radii (Durall's int) the rings sit half a bin above their label."""
+    radius = quality.radial_frequency(n, n)
+    prof = quality.azimuthal_average(radius)
+    whole = prof.frequency * n < n // 2
+    assert whole.sum() == n // 2
+    np.testing.assert_allclose(prof.value[whole], prof.frequency[whole], atol=0.25 / n)
+    assert abs(np.mean(prof.value[1:][whole[1:]] - prof.frequency[1:][whole[1:]])) < 0.1 / n

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from upscope import arith, metrics, upsamplers
+from upscope import arith, metrics, upsamplers, zoo
 from upscope.errors import UpscopeError
 
 
@@ -163,3 +167,34 @@ def test_registry_helpers() -> None:
         upsamplers.parse_names("nearest,bogus")
     with pytest.raises(UpscopeError, match="not a transposed"):
         upsamplers.convt_params("nearest", 2)
+
+
+def test_torch_free_names_are_the_registry_keys_in_order() -> None:
+    """upscope.zoo (checked by the CLI before torch loads) and the factories agree, in order."""
+    assert tuple(upsamplers._REGISTRY) == zoo.NAMES
+    assert upsamplers.NAMES is zoo.NAMES
+    for name in zoo.NAMES:
+        assert upsamplers.describe(name, 2).startswith(zoo.summary(name))
+
+
+def test_zoo_module_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, upscope.zoo, upscope.probe_config\n"
+        "print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'PIL') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("", "is empty"), (" , ", "is empty"), ("a,,b", "empty item"), ("nearest,", "empty item"),
+     ("bogus", "'bogus'"), ("all,nearest", "'all'")],
+)  # fmt: skip
+def test_parse_names_refuses_with_one_line(text: str, needle: str) -> None:
+    with pytest.raises(UpscopeError, match="--methods") as info:
+        zoo.parse_names(text)
+    assert needle in str(info.value) and "\n" not in str(info.value)

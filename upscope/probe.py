@@ -15,6 +15,10 @@ an encoder) gets the same pattern. For each (K, S) in (2S-1, S), (2S, S), (S, S)
 builds ``Conv2d(C, C, K, stride=S, padding=(K-1)//2)`` on an (S*N) x (S*N) input and
 backpropagates an upstream gradient that is ``constant`` (ones: the loss is the sum of the
 outputs) or ``noise`` (randn); the metrics are those of the input gradient.
+
+What to run (:class:`ProbeConfig`, :data:`INPUTS`) and its checks (:func:`check_config`) are
+torch-free, in :mod:`upscope.probe_config`, so the CLI answers bad input before torch loads;
+they are re-exported here.
 """
 
 from __future__ import annotations
@@ -28,25 +32,23 @@ from torch import nn
 
 from upscope import metrics, upsamplers
 from upscope.arith import overlap_verdict, phase_coverage
-from upscope.errors import UpscopeError
+from upscope.probe_config import INPUTS, ProbeConfig, check_config
 
-INPUTS: tuple[str, ...] = ("constant", "noise")
+__all__ = [
+    "FLAT",
+    "INPUTS",
+    "Measurement",
+    "ProbeConfig",
+    "ProbeReport",
+    "check_config",
+    "grad_pairs",
+    "probe_gradients",
+    "probe_methods",
+    "run_probe",
+]
+
 #: Below this phase imbalance an output counts as flat (float32 error reaches ~1e-7).
 FLAT = 1e-5
-
-
-@dataclass(frozen=True)
-class ProbeConfig:
-    """What to probe; defaults are those of ``upscope probe``."""
-
-    scale: int = 2
-    methods: tuple[str, ...] = upsamplers.NAMES
-    inputs: tuple[str, ...] = INPUTS
-    seeds: int = 8
-    size: int = 32
-    channels: int = 4
-    seed: int = 0
-    grad: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,34 +90,6 @@ def grad_pairs(scale: int) -> list[tuple[int, int]]:
     """(K, S) of the strided convs whose gradients ``--grad`` probes: (3,2), (4,2), (2,2), (5,2)
     at S = 2."""
     return [(2 * scale - 1, scale), (2 * scale, scale), (scale, scale), (2 * scale + 1, scale)]
-
-
-def check_config(config: ProbeConfig) -> None:
-    """Raise UpscopeError (one line naming the value) for anything the probe cannot run."""
-    upsamplers.check_scale(config.scale)
-    for name in config.methods:
-        upsamplers.check_name(name)
-    if not config.methods:
-        raise UpscopeError("--methods is empty; known: " + ", ".join(upsamplers.NAMES))
-    for word in config.inputs:
-        if word not in INPUTS:
-            raise UpscopeError(f"unknown input {word!r}; known: {', '.join(INPUTS)}")
-    if not config.inputs:
-        raise UpscopeError("--inputs is empty; known: " + ", ".join(INPUTS))
-    if config.seeds < 1:
-        raise UpscopeError(f"--seeds must be at least 1, got {config.seeds}")
-    if config.channels < 1:
-        raise UpscopeError(f"--channels must be at least 1, got {config.channels}")
-    need = metrics.required_size(config.scale)
-    if config.size < 1 or config.size * config.scale < need:
-        smallest = -(-need // config.scale)
-        raise UpscopeError(
-            f"--size {config.size} is too small at scale {config.scale}: the metrics drop a "
-            f"border of {metrics.default_border(config.scale)} pixels and need {4 * config.scale} "
-            f"more per side; use --size {smallest} or more"
-        )
-    if config.size > 512:
-        raise UpscopeError(f"--size {config.size} is larger than the limit 512")
 
 
 def _score(ys: list[np.ndarray], scale: int) -> tuple[list[float], list[float], np.ndarray]:

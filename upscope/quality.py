@@ -10,11 +10,13 @@ Images are float arrays with data range 1: ``(H, W)`` or channel-first ``(C, H, 
 - grey = .2989 R + .5870 G + .1140 B (as Durall et al. 2020).
 - radial profile (:func:`radial_profile`), as Durall et al. 2020 ("Watch your Up-Convolution")
   define it: 20 ln |F| of the centred 2D FFT of the grey image (nothing removed, no window),
-  averaged over rings of integer radius around the zero frequency. The only additions: 1e-8 is
-  added to |F| so that an exact zero has a finite logarithm (their code adds 1e-8 to F), and
-  radii are measured from the zero-frequency bin (H//2, W//2), in units of 1/min(H, W) cycles
-  per pixel; their code measures from the array's centre ((N-1)/2, half a bin off for an even N),
-  which puts a frequency of k/N cycles per pixel between rings instead of on ring k.
+  averaged over rings of integer radius around the zero frequency. Three differences, each to
+  put a ring on the frequency it is plotted at: 1e-8 is added to |F| so that an exact zero has
+  a finite logarithm (their code adds 1e-8 to F); radii are measured from the zero-frequency
+  bin (H//2, W//2), in units of 1/min(H, W) cycles per pixel, where their code measures from
+  the array's centre ((N-1)/2, half a bin off for an even N); and ring k holds the radii that
+  round to k, [k - 1/2, k + 1/2), where their code truncates (int: [k, k + 1), a ring whose
+  bins lie on average half a bin above the k/N it is labelled with).
 - log power spectrum (:func:`log_power_spectrum`, the 2D pictures of ``compare``): 10 log10
   |F|^2 (dB) of the centred 2D FFT of the mean-removed, Hann-windowed grey image. This is not
   Durall's: the window removes the bright cross that the image's borders (a jump from the
@@ -135,7 +137,8 @@ def log_power_spectrum(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 @dataclass(frozen=True)
 class RadialProfile:
     """Azimuthal average: ``frequency`` (cycles per pixel) is each ring's integer radius k / N,
-    ``value`` the mean of the spectrum over that ring."""
+    the centre of its bins' radii [k - 1/2, k + 1/2) / N; ``value`` the mean of the spectrum
+    over that ring."""
 
     frequency: np.ndarray
     value: np.ndarray
@@ -152,13 +155,22 @@ def azimuthal_average(spectrum: np.ndarray) -> RadialProfile:
     """Mean of a centred spectrum over rings of integer radius around the zero frequency.
 
     Radii are in bins of 1 / N cycles per pixel, N = min(H, W) (for a square image, the
-    distance in bins from (H // 2, W // 2)); ring k holds the bins whose radius has integer
-    part k, i.e. lies in [k, k + 1), as in Durall et al.'s code. Empty rings are left out.
+    distance in bins from (H // 2, W // 2)); ring k holds the bins whose radius rounds to k,
+    i.e. lies in [k - 1/2, k + 1/2), so that the ring is centred on the frequency k / N it is
+    reported at (Durall et al.'s code truncates, [k, k + 1): half a bin off). Empty rings are
+    left out.
+
+    Averaging each bin's own radius (in bins) shows where the rings sit: ring k's mean radius
+    is close to k (it would be close to k + 1/2 with truncation).
+
+    >>> prof = azimuthal_average(radial_frequency(9, 9) * 9)
+    >>> (prof.frequency * 9).round(2).tolist(), prof.value.round(2).tolist()
+    ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0, 1.21, 2.16, 3.04, 4.08, 5.0, 5.66])
     """
     height, width = spectrum.shape
     n = min(height, width)
-    # the small offset keeps a radius of exactly k (up to float error) on ring k
-    rings = np.floor(radial_frequency(height, width) * n + 1e-9).astype(np.int64)
+    # the small offset puts a radius of exactly k + 1/2 (up to float error) on ring k + 1
+    rings = np.floor(radial_frequency(height, width) * n + 0.5 + 1e-9).astype(np.int64)
     counts = np.bincount(rings.ravel())
     sums = np.bincount(rings.ravel(), weights=spectrum.ravel())
     keep = counts > 0

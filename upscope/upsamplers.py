@@ -17,6 +17,10 @@ initialisation (ICNR for ``pixelshuffle-icnr``). Callers that want a reproducibl
 | ``pixelshuffle-icnr`` | the same, ICNR-initialised (Aitken et al. 2017) |
 | ``nearest``, ``bilinear``, ``bicubic`` | parameter-free interpolation (align_corners=False) |
 
+The names, their one-line summaries, which ones are learned and the scale range live in the
+torch-free :mod:`upscope.zoo` (so the CLI checks ``--methods`` before torch loads); they are
+re-exported here. This module's registry holds the factories, one per name, in that order.
+
 The transposed-conv parameters come from the size solver :func:`upscope.arith.solve_axis`
 (see :func:`convt_params`): at S = 2 they are k=3, s=2, p=1, op=1 and k=4, s=2, p=1.
 
@@ -39,23 +43,29 @@ from torch import nn
 
 from upscope.arith import Bounds, overlap_verdict, solve_axis
 from upscope.errors import UpscopeError
+from upscope.zoo import (
+    MAX_SCALE,
+    MIN_SCALE,
+    NAMES,
+    check_name,
+    check_scale,
+    is_learned,
+    parse_names,
+    summary,
+)
 
-MIN_SCALE = 2
-MAX_SCALE = 4
-
-
-def check_scale(scale: int) -> None:
-    if isinstance(scale, bool) or not isinstance(scale, int):
-        raise UpscopeError(
-            f"scale must be an integer from {MIN_SCALE} to {MAX_SCALE}, got {scale!r}"
-        )
-    if not MIN_SCALE <= scale <= MAX_SCALE:
-        raise UpscopeError(f"scale must be from {MIN_SCALE} to {MAX_SCALE}, got {scale}")
-
-
-def check_name(name: str) -> None:
-    if name not in _REGISTRY:
-        raise UpscopeError(f"unknown upsampler {name!r}; known: {', '.join(NAMES)}")
+__all__ = [
+    "MAX_SCALE",
+    "MIN_SCALE",
+    "NAMES",
+    "check_name",
+    "check_scale",
+    "convt_params",
+    "create",
+    "describe",
+    "is_learned",
+    "parse_names",
+]
 
 
 def convt_params(name: str, scale: int) -> tuple[int, int, int, int]:
@@ -134,19 +144,19 @@ def _interp(mode: str) -> Callable[[int, int], nn.Module]:
     return make
 
 
-_REGISTRY: dict[str, tuple[Callable[[int, int], nn.Module], bool, str]] = {
-    "convT-uneven": (_convt("convT-uneven"), True, "ConvTranspose2d, K not a multiple of S"),
-    "convT-even": (_convt("convT-even"), True, "ConvTranspose2d, K a multiple of S"),
-    "resize-nearest-conv": (_resize_conv("nearest"), True, "nearest x S, then conv 3x3"),
-    "resize-bilinear-conv": (_resize_conv("bilinear"), True, "bilinear x S, then conv 3x3"),
-    "pixelshuffle": (_pixelshuffle, True, "conv 3x3 to C*S^2 channels, PixelShuffle"),
-    "pixelshuffle-icnr": (_pixelshuffle_icnr, True, "the same, ICNR-initialised"),
-    "nearest": (_interp("nearest"), False, "nearest-neighbour interpolation"),
-    "bilinear": (_interp("bilinear"), False, "bilinear interpolation"),
-    "bicubic": (_interp("bicubic"), False, "bicubic interpolation"),
+#: name -> factory(channels, scale): the zoo's one source of its layers. Its keys are
+#: :data:`upscope.zoo.NAMES` (the torch-free names the CLI checks), in the same order.
+_REGISTRY: dict[str, Callable[[int, int], nn.Module]] = {
+    "convT-uneven": _convt("convT-uneven"),
+    "convT-even": _convt("convT-even"),
+    "resize-nearest-conv": _resize_conv("nearest"),
+    "resize-bilinear-conv": _resize_conv("bilinear"),
+    "pixelshuffle": _pixelshuffle,
+    "pixelshuffle-icnr": _pixelshuffle_icnr,
+    "nearest": _interp("nearest"),
+    "bilinear": _interp("bilinear"),
+    "bicubic": _interp("bicubic"),
 }
-
-NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
 
 def create(name: str, channels: int, scale: int) -> nn.Module:
@@ -158,30 +168,13 @@ def create(name: str, channels: int, scale: int) -> nn.Module:
     check_scale(scale)
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise UpscopeError(f"channels must be a positive integer, got {channels!r}")
-    return _REGISTRY[name][0](channels, scale)
-
-
-def is_learned(name: str) -> bool:
-    """True if the method has weights (everything but nearest, bilinear, bicubic)."""
-    check_name(name)
-    return _REGISTRY[name][1]
+    return _REGISTRY[name](channels, scale)
 
 
 def describe(name: str, scale: int) -> str:
     """A short description of the layer, with the transposed-conv parameters where relevant."""
-    check_name(name)
-    text = _REGISTRY[name][2]
+    text = summary(name)
     if name.startswith("convT"):
         k, s, p, op = convt_params(name, scale)
         text += f" (k={k}, s={s}, p={p}, op={op})"
     return text
-
-
-def parse_names(text: str) -> tuple[str, ...]:
-    """``"a,b"`` -> ("a", "b"), each checked against the registry; ``"all"`` or "" -> NAMES."""
-    words = [w.strip() for w in text.split(",") if w.strip()]
-    if not words or words == ["all"]:
-        return NAMES
-    for word in words:
-        check_name(word)
-    return tuple(dict.fromkeys(words))

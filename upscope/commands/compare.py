@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from upscope import zoo
 from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
 from upscope.errors import UpscopeError
 
@@ -21,8 +22,6 @@ HELP = (
     "to the image for --fit steps) and compare PSNR, SSIM, checkerboard metrics, spectra and "
     "zoomed crops. Example: upscope compare photo.png --scale 2"
 )
-
-MIN_SCALE, MAX_SCALE = 2, 4  # the zoo's range (upscope.upsamplers), checked before torch loads
 
 
 class Device(StrEnum):
@@ -67,7 +66,10 @@ def compare(
     ] = None,
     scale: Annotated[int, typer.Option("--scale", "-s", help="Upsampling factor, 2 to 4.")] = 2,
     methods: Annotated[
-        str, typer.Option("--methods", "-m", help="Comma-separated zoo names, or all.")
+        str,
+        typer.Option(
+            "--methods", "-m", help="Comma-separated zoo names, or all: " + ", ".join(zoo.NAMES)
+        ),
     ] = "all",
     fit: Annotated[
         int,
@@ -96,22 +98,19 @@ def compare(
     json_out: JsonFlag = False,
 ) -> None:
     # Everything a user can get wrong is checked before torch is imported, so bad input is
-    # answered at once.
-    from upscope import images
-
-    if not MIN_SCALE <= scale <= MAX_SCALE:
-        raise UpscopeError(f"--scale must be from {MIN_SCALE} to {MAX_SCALE}, got {scale}")
+    # answered at once; the options first (standard library only), then the image (Pillow).
+    if not zoo.MIN_SCALE <= scale <= zoo.MAX_SCALE:
+        raise UpscopeError(f"--scale must be from {zoo.MIN_SCALE} to {zoo.MAX_SCALE}, got {scale}")
     if fit < 0:
         raise UpscopeError(f"--fit must be 0 or more, got {fit}")
     if channels < 1:
         raise UpscopeError(f"--channels must be at least 1, got {channels}")
     if threads is not None and threads < 1:
         raise UpscopeError(f"--threads must be at least 1, got {threads}")
-    items = [w.strip() for w in methods.split(",")]
-    if not any(items):
-        raise UpscopeError("--methods is empty; give comma-separated zoo names, or all")
-    if not all(items):
-        raise UpscopeError(f"--methods {methods!r} has an empty item; give comma-separated names")
+    names = zoo.parse_names(methods, "--methods")
+
+    from upscope import images
+
     path = images.resolve_image(image)
     loaded = images.load_image(path)
     original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")
@@ -124,10 +123,8 @@ def compare(
     import torch
 
     from upscope import compare as core
-    from upscope import upsamplers
     from upscope.render import compare_view
 
-    names = upsamplers.parse_names(methods)
     settings = core.Settings(
         scale=scale,
         methods=names,

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from upscope import zoo
 from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
-from upscope.errors import UpscopeError
+from upscope.probe_config import INPUTS, ProbeConfig, check_config, parse_inputs
 
 SHORT = (
     "Score every upsampler for checkerboard on constant and noise inputs at init. "
@@ -20,19 +21,6 @@ HELP = (
     "same for the gradients of strided convs. Example: upscope probe --scale 2 --seeds 8"
 )
 
-# the zoo's names, repeated here so that `--help` needs no torch (checked by a test)
-METHOD_NAMES = (
-    "convT-uneven",
-    "convT-even",
-    "resize-nearest-conv",
-    "resize-bilinear-conv",
-    "pixelshuffle",
-    "pixelshuffle-icnr",
-    "nearest",
-    "bilinear",
-    "bicubic",
-)
-
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
@@ -40,26 +28,17 @@ def register(app: typer.Typer) -> None:
     app.command("probe", help=HELP, short_help=SHORT)(guarded(probe))
 
 
-def _words(text: str, option: str) -> tuple[str, ...]:
-    """Comma-separated words, repeats dropped; an empty list or an empty item is an error."""
-    words = [w.strip() for w in text.split(",")]
-    if not any(words):
-        raise UpscopeError(f"{option} is empty; give comma-separated names")
-    if not all(words):
-        raise UpscopeError(f"{option} {text!r} has an empty item; give comma-separated names")
-    return tuple(dict.fromkeys(words))
-
-
 def probe(
     scale: Annotated[int, typer.Option("--scale", help="Upsampling factor S, 2 to 4.")] = 2,
     methods: Annotated[
         str,
         typer.Option(
-            "--methods", help="Comma-separated methods, or 'all': " + ", ".join(METHOD_NAMES)
+            "--methods", help="Comma-separated methods, or 'all': " + ", ".join(zoo.NAMES)
         ),
     ] = "all",
     inputs: Annotated[
-        str, typer.Option("--inputs", help="Comma-separated inputs: constant, noise.")
+        str,
+        typer.Option("--inputs", help="Comma-separated inputs: " + ", ".join(INPUTS) + "."),
     ] = "constant,noise",
     seeds: Annotated[
         int, typer.Option("--seeds", max=1000, help="Random initialisations averaged per method.")
@@ -74,16 +53,11 @@ def probe(
     out: Annotated[Path, out_option("Folder for the PNGs.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
 ) -> None:
-    from upscope.upsamplers import check_scale, parse_names
-
-    check_scale(scale)
-    names = parse_names(",".join(_words(methods, "--methods")))
-    kinds = _words(inputs, "--inputs")
-
-    from upscope.files import prepare_out_dir
-    from upscope.probe import ProbeConfig, check_config, run_probe
-    from upscope.render import probe_view
-
+    # Everything a user can get wrong is checked before torch is imported (numpy at most), so
+    # bad input is answered at once.
+    zoo.check_scale(scale)
+    names = zoo.parse_names(methods, "--methods")
+    kinds = parse_inputs(inputs, "--inputs")
     config = ProbeConfig(
         scale=scale,
         methods=names,
@@ -95,6 +69,11 @@ def probe(
         grad=grad,
     )
     check_config(config)
+
+    from upscope.files import prepare_out_dir
+    from upscope.probe import run_probe
+    from upscope.render import probe_view
+
     if not no_png:
         prepare_out_dir(out)
     report = run_probe(config)

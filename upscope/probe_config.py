@@ -1,0 +1,77 @@
+"""What ``upscope probe`` runs and its checks, torch-free: the CLI answers bad input at once.
+
+:mod:`upscope.probe` (torch) runs a :class:`ProbeConfig` after :func:`check_config`; the command
+checks the same config before it imports torch, so a wrong ``--inputs`` word or ``--size`` is
+refused without loading it (numpy only, for the metrics' size rule).
+
+>>> parse_inputs("noise, constant,noise")
+('noise', 'constant')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from upscope import zoo
+from upscope.errors import UpscopeError
+
+INPUTS: tuple[str, ...] = ("constant", "noise")
+MAX_SIZE = 512
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """What to probe; defaults are those of ``upscope probe``."""
+
+    scale: int = 2
+    methods: tuple[str, ...] = zoo.NAMES
+    inputs: tuple[str, ...] = INPUTS
+    seeds: int = 8
+    size: int = 32
+    channels: int = 4
+    seed: int = 0
+    grad: bool = False
+
+
+def parse_inputs(text: str, option: str = "--inputs") -> tuple[str, ...]:
+    """``"a, b,a"`` -> ("a", "b"), each one of INPUTS; an empty list or item, or an unknown
+    word, raises UpscopeError naming it and the valid ones."""
+    words = [w.strip() for w in text.split(",")]
+    if not any(words):
+        raise UpscopeError(f"{option} is empty; give comma-separated names: {', '.join(INPUTS)}")
+    if not all(words):
+        raise UpscopeError(f"{option} {text!r} has an empty item; give comma-separated names")
+    for word in words:
+        if word not in INPUTS:
+            raise UpscopeError(f"{option}: unknown input {word!r}; known: {', '.join(INPUTS)}")
+    return tuple(dict.fromkeys(words))
+
+
+def check_config(config: ProbeConfig) -> None:
+    """Raise UpscopeError (one line naming the value) for anything the probe cannot run."""
+    from upscope import metrics  # numpy: only once the words are known good
+
+    zoo.check_scale(config.scale)
+    for name in config.methods:
+        zoo.check_name(name)
+    if not config.methods:
+        raise UpscopeError("--methods is empty; known: " + ", ".join(zoo.NAMES))
+    for word in config.inputs:
+        if word not in INPUTS:
+            raise UpscopeError(f"unknown input {word!r}; known: {', '.join(INPUTS)}")
+    if not config.inputs:
+        raise UpscopeError("--inputs is empty; known: " + ", ".join(INPUTS))
+    if config.seeds < 1:
+        raise UpscopeError(f"--seeds must be at least 1, got {config.seeds}")
+    if config.channels < 1:
+        raise UpscopeError(f"--channels must be at least 1, got {config.channels}")
+    need = metrics.required_size(config.scale)
+    if config.size < 1 or config.size * config.scale < need:
+        smallest = -(-need // config.scale)
+        raise UpscopeError(
+            f"--size {config.size} is too small at scale {config.scale}: the metrics drop a "
+            f"border of {metrics.default_border(config.scale)} pixels and need {4 * config.scale} "
+            f"more per side; use --size {smallest} or more"
+        )
+    if config.size > MAX_SIZE:
+        raise UpscopeError(f"--size {config.size} is larger than the limit {MAX_SIZE}")

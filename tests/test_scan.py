@@ -420,6 +420,7 @@ def test_bad_checkpoints(run_cli, tmp_path: Path) -> None:
         "list.pt": ([1, 2, 3], "holds a list, not a state dict"),
         "numbers.pt": ({"up.weight": 3}, "not a state dict"),
         "other.pt": (other.state_dict(), "2 missing ('up.weight', 'up.bias')"),
+        "empty.pt": ({}, "2 missing ('up.weight', 'up.bias')"),
         "shape.pt": (
             {"up.weight": torch.zeros(3, 2, 5, 5), "up.bias": torch.zeros(2)},
             "size mismatch for up.weight",

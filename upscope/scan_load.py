@@ -171,7 +171,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
         ) from None
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
-    if not isinstance(loaded, dict) or not loaded:
+    if not isinstance(loaded, dict):
         raise UpscopeError(
             f"--weights {str(path)!r} holds a {type(loaded).__name__}, not a state dict "
             "(a dict of parameter name -> tensor, as model.state_dict() gives)"

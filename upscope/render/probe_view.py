@@ -178,16 +178,21 @@ def _wrap(text: str, width_in: float) -> str:
     return "\n".join(textwrap.fill(line, max(40, int(width_in * 13))) for line in text.split("\n"))
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 def _grid_title(subject: str, cfg: ProbeConfig) -> str:
     side = min(8 * cfg.scale, cfg.size * cfg.scale - 4 * cfg.scale)
+    seeds = _seeds(cfg.seeds)
     return (
         f"{subject}: central {side}x{side} px. Mean energy rows: y² averaged over the "
         f"{cfg.channels} channels, divided by its mean (y²/mean(y²)) in each seed, then averaged "
-        f"over {cfg.seeds} seeds; 1 (white) = even energy. A grid at the same phase in every seed "
-        "stays; one whose strong phase changes with the seed fades in the mean (see the seed "
-        f"row). Seed rows: channel 0 of seed {cfg.seed} / RMS.\n"
-        f"cb: phase energy imbalance, mean±std of the {cfg.seeds} seeds' (the table); map: the "
-        "imbalance of the mean energy map (at most cb)"
+        f"over {seeds}; 1 (white) = even energy. A grid at the same phase in every seed stays; "
+        "one whose strong phase changes with the seed fades in the mean (see the seed row). "
+        f"Seed rows: channel 0 of seed {cfg.seed} / RMS.\n"
+        f"cb: phase energy imbalance of each seed, mean±std over {seeds} (the table's "
+        "checkerbd); map: the same imbalance of the mean energy map (at most cb)"
     )
 
 
@@ -228,7 +233,7 @@ def _grid(
                 "mean",
                 energy,
                 {"cmap": "RdBu_r", "vmin": 1.0 - dev, "vmax": 1.0 + dev},
-                f"mean of y²/mean(y²)\nover {cfg.seeds} seeds (1 = even)",
+                f"mean of y²/mean(y²)\nover {_seeds(cfg.seeds)} (1 = even)",
                 "max" if most > dev else "neither",
             ),
             ("seed", seed, seed_style, f"y / RMS\n(seed {cfg.seed}, ch 0)", "neither"),

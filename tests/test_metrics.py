@@ -31,6 +31,29 @@ def test_phase_imbalance_of_a_periodic_pattern(scale: int) -> None:
     assert metrics.phase_imbalance(y[None], scale) == metrics.phase_imbalance(y, scale)
 
 
+@pytest.mark.parametrize(("scale", "border"), [(2, None), (3, None), (4, 0), (3, 5)])
+def test_energy_map_is_the_picture_of_the_phase_energies(scale: int, border: int | None) -> None:
+    """Mean 1 over the crop, border kept; its phase means over the crop are E_ac / mean E."""
+    rng = np.random.default_rng(scale)
+    side = 6 * scale + 2 * (2 * scale if border is None else border)
+    gains = _phase_image(rng.uniform(0.5, 2.0, (scale, scale)), side // scale + 1)
+    y = rng.normal(size=(3, side, side)) * gains[:side, :side]  # phases of unequal energy
+    m = metrics.energy_map(y, scale, border)
+    b = metrics.default_border(scale) if border is None else border
+    inner = slice(b, side - b)
+    assert m.shape == (side, side)
+    assert m[inner, inner].mean() == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(m, (y**2).mean(axis=0) / (y[:, inner, inner] ** 2).mean())
+    energies = metrics.phase_energies(y, scale, border)
+    np.testing.assert_allclose(
+        metrics.phase_energies(np.sqrt(m), scale, border), energies / energies.mean(), rtol=1e-12
+    )
+    # flat: 1 everywhere; zero over the crop: zeros (no division by 0)
+    np.testing.assert_allclose(metrics.energy_map(np.full((side, side), -3.0), scale, border), 1.0)
+    zero = metrics.energy_map(np.zeros((2, side, side)), scale, border)
+    assert zero.shape == (side, side) and not zero.any()
+
+
 def test_phase_imbalance_flat_zero_and_border() -> None:
     assert metrics.phase_imbalance(np.full((3, 20, 20), 7.0), 2) == 0.0
     assert metrics.phase_imbalance(np.zeros((20, 20)), 2) == 0.0

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from upscope import arith
+from upscope import arith, metrics, upsamplers
 from upscope.probe import ProbeConfig, grad_pairs, run_probe
 
 SMALL = {"size": 12, "seeds": 2, "channels": 2}
@@ -78,6 +79,80 @@ def test_gradients_of_strided_convs_reproduce_the_overlap(reports: dict, scale: 
         assert m.checkerboard > 0.1  # random weights make one anyway
 
 
+def _interior(m, scale: int) -> np.ndarray:
+    b = metrics.default_border(scale)
+    return m.energy[b:-b, b:-b]
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_mean_energy_map_on_a_constant_input(reports: dict, scale: int) -> None:
+    """convT-uneven: a period-S pattern, not flat; ICNR and the interpolations: flat (1)."""
+    constant = {m.method: m for m in reports[scale].results if m.input == "constant"}
+    e = _interior(constant["convT-uneven"], scale)
+    np.testing.assert_allclose(e[scale:], e[:-scale], rtol=1e-9)  # period S down ...
+    np.testing.assert_allclose(e[:, scale:], e[:, :-scale], rtol=1e-9)  # ... and across
+    assert e.max() / e.min() > 1.5
+    assert np.abs(e[1:] - e[:-1]).max() > 0.1 and np.abs(e[:, 1:] - e[:, :-1]).max() > 0.1
+    for name in ("pixelshuffle-icnr", "nearest", "bilinear"):
+        e = _interior(constant[name], scale)
+        assert e.max() / e.min() - 1 < 1e-5, name
+        np.testing.assert_allclose(e, 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_mean_energy_map_is_the_seed_mean_of_the_metrics_phase_energies(
+    reports: dict, scale: int
+) -> None:
+    """Mean 1 over the crop; its phase means are the seeds' mean E_ac / mean E; so its imbalance
+    is at most the mean of the per-seed imbalances (the table's checkerbd)."""
+    report = reports[scale]
+    for m in report.results + report.grad:
+        assert m.energy.shape == (12 * scale, 12 * scale)
+        assert _interior(m, scale).mean() == pytest.approx(1.0, rel=1e-12), m.method
+        assert m.energy_imbalance <= m.checkerboard + 1e-9, (m.method, m.input)
+    # the seeds' own outputs, recomputed: phase means of the map = mean of E / mean E
+    want = []
+    for i in range(SMALL["seeds"]):
+        torch.manual_seed(i)
+        layer = upsamplers.create("pixelshuffle", SMALL["channels"], scale)
+        with torch.no_grad():
+            y = layer(torch.ones(1, SMALL["channels"], 12, 12))[0].double().numpy()
+        energies = metrics.phase_energies(y, scale)
+        want.append(energies / energies.mean())
+    m = next(x for x in report.results if (x.method, x.input) == ("pixelshuffle", "constant"))
+    got = metrics.phase_energies(np.sqrt(m.energy), scale)
+    np.testing.assert_allclose(got, np.mean(want, axis=0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_mean_energy_map_keeps_the_overlap_and_fades_random_grids(scale: int) -> None:
+    """Over 32 seeds the mean map of convT-uneven has its strong and weak phases where the
+    all-ones layer has them (the overlap); the grids of convT-even and pixelshuffle, whose strong
+    phase changes with the seed, fade to well under their per-seed imbalance."""
+    config = ProbeConfig(
+        scale=scale,
+        methods=("convT-uneven", "convT-even", "pixelshuffle"),
+        inputs=("constant",),
+        seeds=32,
+        size=12,
+        channels=4,
+    )
+    by_name = {m.method: m for m in run_probe(config).results}
+    layer = upsamplers.create("convT-uneven", 4, scale)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        layer.bias.zero_()
+        ones = layer(torch.ones(1, 4, 12, 12))[0].double().numpy()
+    ref = metrics.phase_energies(ones, scale).ravel()
+    got = metrics.phase_energies(np.sqrt(by_name["convT-uneven"].energy), scale).ravel()
+    assert ref[got.argmax()] == ref.max() and ref[got.argmin()] == ref.min()
+    assert np.corrcoef(got, ref)[0, 1] > 0.7
+    for name in ("convT-even", "pixelshuffle"):
+        m = by_name[name]
+        assert m.checkerboard > 1.0
+        assert m.energy_imbalance < 0.4 * m.checkerboard, name
+
+
 def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
     config = ProbeConfig(methods=("convT-even", "bilinear"), **SMALL)
     a, b = run_probe(config), run_probe(config)
@@ -86,6 +161,8 @@ def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
     assert key == [(m.checkerboard, m.spectral_peak_db, m.checkerboard_std) for m in b.results]
     assert key != [(m.checkerboard, m.spectral_peak_db, m.checkerboard_std) for m in c.results]
     np.testing.assert_array_equal(a.results[0].response, b.results[0].response)
+    np.testing.assert_array_equal(a.results[0].energy, b.results[0].energy)
+    assert not np.array_equal(a.results[0].energy, c.results[0].energy)
 
 
 def test_cli_json_document(run_cli) -> None:

@@ -78,7 +78,8 @@ def _probe_report(method: str, **values: float) -> object:
     def row(kind: str) -> Measurement:
         return Measurement(
             method=method, input=kind, weight_imbalance=None, verdict="checkerboard",
-            note="why", response=np.zeros((1, 1)), spectrum=np.zeros((1, 1)), **values,
+            note="why", energy=np.ones((1, 1)), energy_imbalance=0.0,
+            response=np.zeros((1, 1)), spectrum=np.zeros((1, 1)), **values,
         )  # fmt: skip
 
     return ProbeReport(ProbeConfig(), [row("constant"), row("noise")], None)

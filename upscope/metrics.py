@@ -7,6 +7,8 @@ All three are defined here and in the README (section ``probe``); ``probe``, ``c
   border of ``b`` pixels on every side (default ``b = 2S``), split the rest into its S*S phases
   ``y[a::S, c::S]`` and take the mean square in each, E_ac = mean(y^2 over phase (a, c), over
   every channel). The score is (max E - min E) / mean E; 0 when every phase is alike.
+  :func:`energy_map` is the picture of the same quantity: y^2 (mean over channels) divided by
+  its mean over the cropped image, whose phase means are E_ac / mean E.
 * **Spectral peak** (:func:`spectral_peak_db`): the mean-removed, Hann-windowed power spectrum
   of the same cropped image, averaged over channels. At each of the S*S - 1 non-DC frequencies
   (m/S, n/S) cycles/pixel it compares the power with the median power of that frequency's
@@ -95,6 +97,21 @@ def phase_energies(y: np.ndarray, scale: int, border: int | None = None) -> np.n
             # absolute phase a of y sits at crop offset (a - b) mod S
             energies[a, c] = sq[:, (a - b) % scale :: scale, (c - b) % scale :: scale].mean()
     return energies
+
+
+def energy_map(y: np.ndarray, scale: int, border: int | None = None) -> np.ndarray:
+    """M = mean over channels of y^2, divided by its mean over the crop (``border`` pixels
+    dropped on each side, default 2*S): shape (H, W), the border kept, mean 1 over the crop.
+
+    1 where the energy is that of the crop's average; the means of M over the phases of the crop
+    are E_ac / mean E (:func:`phase_energies`) when the crop's sides are multiples of S. An image
+    that is zero over the crop gives zeros.
+    """
+    _check_scale(scale)
+    arr = _as_chw(y)
+    energy = (arr * arr).mean(axis=0)
+    mean = float(_crop(energy[None], scale, border, scale).mean())
+    return energy / mean if mean > 0 else np.zeros_like(energy)
 
 
 def phase_imbalance(y: np.ndarray, scale: int, border: int | None = None) -> float:

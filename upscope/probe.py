@@ -7,7 +7,8 @@ the layer with :func:`upscope.upsamplers.create`, then feed it
 * ``noise``: ``randn(1, C, N, N)`` drawn from the global RNG right after the layer's weights,
 
 and score each output with :mod:`upscope.metrics`. The result holds the mean and the spread
-(population standard deviation) over seeds of every metric. Computation only: nothing prints.
+(population standard deviation) over seeds of every metric, and for the figures the mean over
+seeds of each output's normalised energy map. Computation only: nothing prints.
 
 ``--grad`` (:func:`probe_gradients`): the backward pass of a strided *downsampling* conv is a
 transposed conv, so the gradient that reaches a generator's output through a discriminator (or
@@ -57,8 +58,14 @@ class Measurement:
 
     ``uniform_checkerboard`` is the phase imbalance of the constant-input response with every
     weight set to 1 and every bias to 0: the share of the structure that the layer's geometry
-    (the overlap) makes whatever the weights. ``response`` is channel 0 of the output for the
-    first seed (kept for the figures); ``spectrum`` the power spectrum
+    (the overlap) makes whatever the weights. For the figures: ``energy`` is the mean over seeds
+    of :func:`upscope.metrics.energy_map` (y^2 averaged over channels, each seed divided by its
+    own mean energy over the metric's crop), the picture of what ``checkerboard`` measures: a
+    plain mean of the outputs would cancel the grids that zero-mean random weights make.
+    ``energy_imbalance`` is the phase imbalance of that mean map: never more than
+    ``checkerboard`` (the mean of the per-seed imbalances), and smaller where the phase that gets
+    the most energy changes from seed to seed (random-weight grids fade in the mean).
+    ``response`` is channel 0 of the output for the first seed; ``spectrum`` the power spectrum
     (:func:`upscope.metrics.power_spectrum`) averaged over seeds.
     """
 
@@ -72,6 +79,8 @@ class Measurement:
     uniform_checkerboard: float
     verdict: str | None
     note: str
+    energy: np.ndarray = field(repr=False)
+    energy_imbalance: float = field(repr=False)
     response: np.ndarray = field(repr=False)
     spectrum: np.ndarray = field(repr=False)
     kernel: int | None = None
@@ -92,11 +101,27 @@ def grad_pairs(scale: int) -> list[tuple[int, int]]:
     return [(2 * scale - 1, scale), (2 * scale, scale), (scale, scale), (2 * scale + 1, scale)]
 
 
-def _score(ys: list[np.ndarray], scale: int) -> tuple[list[float], list[float], np.ndarray]:
-    cbs = [metrics.phase_imbalance(y, scale) for y in ys]
-    peaks = [metrics.spectral_peak_db(y, scale) for y in ys]
-    spectrum = np.mean([metrics.power_spectrum(y, scale) for y in ys], axis=0)
-    return cbs, peaks, spectrum
+class _Scores(TypedDict):
+    cbs: list[float]
+    peaks: list[float]
+    spectrum: np.ndarray
+    energy: np.ndarray
+
+
+def _score(ys: list[np.ndarray], scale: int) -> _Scores:
+    """Per-seed phase imbalances and spectral peaks; mean spectrum; mean energy map."""
+    return _Scores(
+        cbs=[metrics.phase_imbalance(y, scale) for y in ys],
+        peaks=[metrics.spectral_peak_db(y, scale) for y in ys],
+        spectrum=np.mean([metrics.power_spectrum(y, scale) for y in ys], axis=0),
+        energy=mean_energy_map(ys, scale),
+    )
+
+
+def mean_energy_map(ys: list[np.ndarray], scale: int) -> np.ndarray:
+    """Mean over seeds of :func:`upscope.metrics.energy_map` of each (C, H, W) output: every
+    seed weighs the same, whatever the size of its weights; mean 1 over the metric's crop."""
+    return np.mean([metrics.energy_map(y, scale) for y in ys], axis=0)
 
 
 def _stats(values: list[float]) -> tuple[float, float]:
@@ -109,14 +134,26 @@ class _ScoreFields(TypedDict):
     checkerboard_std: float
     spectral_peak_db: float
     spectral_peak_db_std: float
+    energy: np.ndarray
+    energy_imbalance: float
+    spectrum: np.ndarray
 
 
-def _score_fields(cbs: list[float], peaks: list[float]) -> _ScoreFields:
-    """Mean and spread over seeds of the two image metrics, as Measurement fields."""
-    cb, cb_std = _stats(cbs)
-    pk, pk_std = _stats(peaks)
+def _score_fields(scores: _Scores, scale: int) -> _ScoreFields:
+    """The Measurement fields of the scores over seeds: mean and spread of the two image metrics,
+    the mean energy map and its phase imbalance (that of an image whose square is the map), and
+    the mean spectrum."""
+    cb, cb_std = _stats(scores["cbs"])
+    pk, pk_std = _stats(scores["peaks"])
+    energy = scores["energy"]
     return _ScoreFields(
-        checkerboard=cb, checkerboard_std=cb_std, spectral_peak_db=pk, spectral_peak_db_std=pk_std
+        checkerboard=cb,
+        checkerboard_std=cb_std,
+        spectral_peak_db=pk,
+        spectral_peak_db_std=pk_std,
+        energy=energy,
+        energy_imbalance=metrics.phase_imbalance(np.sqrt(energy), scale),
+        spectrum=scores["spectrum"],
     )
 
 
@@ -204,21 +241,19 @@ def probe_methods(config: ProbeConfig) -> list[Measurement]:
                 config.size,
                 config.scale,
             )
-            constant = _stats(scored["constant"][0])[0] if "constant" in scored else None
+            constant = _stats(scored["constant"]["cbs"])[0] if "constant" in scored else None
             note = method_note(name, config.scale, constant)
             for kind in config.inputs:
-                cbs, peaks, spectrum = scored[kind]
                 results.append(
                     Measurement(
                         method=name,
                         input=kind,
-                        **_score_fields(cbs, peaks),
+                        **_score_fields(scored[kind], config.scale),
                         weight_imbalance=_mean_or_none(weight_scores),
                         uniform_checkerboard=uniform,
                         verdict=_verdict(name, config.scale),
                         note=note,
                         response=outputs[kind][0][0],
-                        spectrum=spectrum,
                     )
                 )
     finally:
@@ -269,18 +304,16 @@ def probe_gradients(config: ProbeConfig) -> list[Measurement]:
             assert x.grad is not None
             uniform = metrics.phase_imbalance(x.grad[0].numpy().astype(np.float64), s)
             for kind in config.inputs:
-                cbs, peaks, spectrum = _score(grads[kind], s)
                 results.append(
                     Measurement(
                         method=f"conv k={k} s={s}",
                         input=kind,
-                        **_score_fields(cbs, peaks),
+                        **_score_fields(_score(grads[kind], s), s),
                         weight_imbalance=_mean_or_none(weight_scores),
                         uniform_checkerboard=uniform,
                         verdict=overlap_verdict(k, s),
                         note=grad_note(k, s),
                         response=grads[kind][0][0],
-                        spectrum=spectrum,
                         kernel=k,
                         stride=s,
                         padding=p,

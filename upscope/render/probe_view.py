@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from upscope.render.console import out_console, print_json
 from upscope.render.plots import new_figure, save_figure
 
 if TYPE_CHECKING:
-    from upscope.probe import Measurement, ProbeReport
+    from upscope.probe import Measurement, ProbeConfig, ProbeReport
 
 __all__ = ["print_json", "document", "show", "save_figures"]
 
@@ -172,47 +173,93 @@ def _normalised(m: Measurement, scale: int) -> np.ndarray:
     return out
 
 
+def _wrap(text: str, width_in: float) -> str:
+    """``text`` wrapped to the figure's width at the suptitle's font size (10 pt)."""
+    return "\n".join(textwrap.fill(line, max(40, int(width_in * 13))) for line in text.split("\n"))
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
+def _grid_title(subject: str, cfg: ProbeConfig) -> str:
+    side = min(8 * cfg.scale, cfg.size * cfg.scale - 4 * cfg.scale)
+    seeds = _seeds(cfg.seeds)
+    return (
+        f"{subject}: central {side}x{side} px. Mean energy rows: y² averaged over the "
+        f"{cfg.channels} channels, divided by its mean (y²/mean(y²)) in each seed, then averaged "
+        f"over {seeds}; 1 (white) = even energy. A grid at the same phase in every seed stays; "
+        "one whose strong phase changes with the seed fades in the mean (see the seed row). "
+        f"Seed rows: channel 0 of seed {cfg.seed} / RMS.\n"
+        f"cb: phase energy imbalance of each seed, mean±std over {seeds} (the table's "
+        "checkerbd); map: the same imbalance of the mean energy map (at most cb)"
+    )
+
+
 def _grid(
     rows: list[Measurement],
-    inputs: tuple[str, ...],
-    scale: int,
+    cfg: ProbeConfig,
     title: str,
     path: Path,
     row_label: str = "input",
 ) -> Path:
+    """Per input, two rows: the mean energy map over seeds (1 = even energy, white), then the
+    first seed's channel 0 / RMS. One colour scale per row."""
+    inputs, scale = cfg.inputs, cfg.scale
     methods = list(dict.fromkeys(m.method for m in rows))
     ncols = len(methods)
-    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.6)
-    axes = fig.subplots(len(inputs), ncols, squeeze=False)
-    for r, kind in enumerate(inputs):
-        panels = {m.method: _normalised(m, scale) for m in rows if m.input == kind}
-        values = np.concatenate([p.ravel() for p in panels.values()])
+    width = max(5.0, 1.75 * ncols + 1.4)
+    text = _wrap(title, width)
+    fig = new_figure(width, 2.25 * 2 * len(inputs) + 0.2 * (text.count("\n") + 1) + 0.3)
+    axes = fig.subplots(2 * len(inputs), ncols, squeeze=False)
+    for i, kind in enumerate(inputs):
+        by_name = {m.method: m for m in rows if m.input == kind}
+        energy = {name: _crop(m.energy, scale) for name, m in by_name.items()}
+        seed = {name: _normalised(m, scale) for name, m in by_name.items()}
+        # symmetric about 1 (white): the row's largest deviation, at least 0.05 (an all-flat
+        # row stays white instead of showing float error), at most 1 (energy is >= 0; above 2
+        # saturates, the colour bar's arrow says so)
+        most = max(float(np.abs(p - 1.0).max()) for p in energy.values())
+        dev = min(1.0, max(0.05, most))
+        values = np.concatenate([p.ravel() for p in seed.values()])
         if kind == "constant":
-            vmin, vmax, cmap = (
-                min(0.0, float(values.min())),
-                max(2.0, float(values.max())),
-                "viridis",
-            )
+            lo, hi = min(0.0, float(values.min())), max(2.0, float(values.max()))
+            seed_style: dict[str, Any] = {"cmap": "viridis", "vmin": lo, "vmax": hi}
         else:
             lim = float(np.percentile(np.abs(values), 99.5)) or 1.0
-            vmin, vmax, cmap = -lim, lim, "RdBu_r"
-        image = None
-        for c, name in enumerate(methods):
-            m = next(x for x in rows if x.method == name and x.input == kind)
-            ax = axes[r, c]
-            image = ax.imshow(
-                panels[name], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest"
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
-            cb = f"{fixed(m.checkerboard, 2)}±{fixed(m.checkerboard_std, 2)}"
-            ax.set_title(f"{name}\ncb {cb}", fontsize=8)
-            if c == 0:
-                ax.set_ylabel(f"{kind} {row_label}", fontsize=9)
-        assert image is not None
-        label = "response / RMS" if kind == "constant" else "response / RMS (seed 0, ch 0)"
-        fig.colorbar(image, ax=list(axes[r]), shrink=0.85, label=label)
-    fig.suptitle(title, fontsize=10)
+            seed_style = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}
+        styles: list[tuple[str, dict[str, np.ndarray], dict[str, Any], str, str]] = [
+            (
+                "mean",
+                energy,
+                {"cmap": "RdBu_r", "vmin": 1.0 - dev, "vmax": 1.0 + dev},
+                f"mean of y²/mean(y²)\nover {_seeds(cfg.seeds)} (1 = even)",
+                "max" if most > dev else "neither",
+            ),
+            ("seed", seed, seed_style, f"y / RMS\n(seed {cfg.seed}, ch 0)", "neither"),
+        ]
+        for j, (what, panels, style, label, extend) in enumerate(styles):
+            r = 2 * i + j
+            image = None
+            for c, name in enumerate(methods):
+                m = by_name[name]
+                ax = axes[r, c]
+                image = ax.imshow(panels[name], interpolation="nearest", **style)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if what == "mean":
+                    cb = f"{fixed(m.checkerboard, 2)}±{fixed(m.checkerboard_std, 2)}"
+                    ax.set_title(f"{name}\ncb {cb}  map {fixed(m.energy_imbalance, 2)}", fontsize=8)
+                else:
+                    ax.set_title(name, fontsize=8)
+                if c == 0:
+                    which = "mean energy" if what == "mean" else f"seed {cfg.seed}"
+                    ax.set_ylabel(f"{kind} {row_label}\n{which}", fontsize=9)
+            assert image is not None
+            bar = fig.colorbar(image, ax=list(axes[r]), shrink=0.9, pad=0.01, extend=extend)
+            bar.set_label(label, fontsize=8)
+            bar.ax.tick_params(labelsize=7)
+    fig.suptitle(text, fontsize=10)
     return save_figure(fig, path)
 
 
@@ -320,10 +367,8 @@ def save_figures(report: ProbeReport, out: Path) -> list[Path]:
     paths = [
         _grid(
             report.results,
-            cfg.inputs,
-            s,
-            f"x{s} upsamplers at initialisation: central {min(8 * s, cfg.size * s - 4 * s)} px of "
-            f"channel 0, seed {cfg.seed} (cb: phase imbalance, mean±std over {cfg.seeds} seeds)",
+            cfg,
+            _grid_title(f"x{s} upsamplers at initialisation", cfg),
             out / "probe-responses.png",
         ),
         _spectra(
@@ -338,10 +383,8 @@ def save_figures(report: ProbeReport, out: Path) -> list[Path]:
         paths.append(
             _grid(
                 report.grad,
-                cfg.inputs,
-                s,
-                "Input gradients of strided convs (rows: upstream gradient): central pixels of "
-                f"channel 0, seed {cfg.seed}",
+                cfg,
+                _grid_title("Input gradients of strided convs (rows: upstream gradient)", cfg),
                 out / "probe-grad.png",
                 row_label="upstream",
             )

@@ -192,7 +192,7 @@ def test_zoo_module_imports_nothing_heavy() -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [("", "is empty"), (" , ", "is empty"), ("a,,b", "empty item"), ("nearest,", "empty item"),
-     ("bogus", "'bogus'"), ("all,nearest", "'all'")],
+     ("bogus", "'bogus'"), ("all,nearest", "'all' cannot be combined")],
 )  # fmt: skip
 def test_parse_names_refuses_with_one_line(text: str, needle: str) -> None:
     with pytest.raises(UpscopeError, match="--methods") as info:

@@ -36,15 +36,7 @@ class ProbeConfig:
 def parse_inputs(text: str, option: str = "--inputs") -> tuple[str, ...]:
     """``"a, b,a"`` -> ("a", "b"), each one of INPUTS; an empty list or item, or an unknown
     word, raises UpscopeError naming it and the valid ones."""
-    words = [w.strip() for w in text.split(",")]
-    if not any(words):
-        raise UpscopeError(f"{option} is empty; give comma-separated names: {', '.join(INPUTS)}")
-    if not all(words):
-        raise UpscopeError(f"{option} {text!r} has an empty item; give comma-separated names")
-    for word in words:
-        if word not in INPUTS:
-            raise UpscopeError(f"{option}: unknown input {word!r}; known: {', '.join(INPUTS)}")
-    return tuple(dict.fromkeys(words))
+    return zoo.parse_words(text, INPUTS, option, noun="input")
 
 
 def check_config(config: ProbeConfig) -> None:
@@ -52,15 +44,8 @@ def check_config(config: ProbeConfig) -> None:
     from upscope import metrics  # numpy: only once the words are known good
 
     zoo.check_scale(config.scale)
-    for name in config.methods:
-        zoo.check_name(name)
-    if not config.methods:
-        raise UpscopeError("--methods is empty; known: " + ", ".join(zoo.NAMES))
-    for word in config.inputs:
-        if word not in INPUTS:
-            raise UpscopeError(f"unknown input {word!r}; known: {', '.join(INPUTS)}")
-    if not config.inputs:
-        raise UpscopeError("--inputs is empty; known: " + ", ".join(INPUTS))
+    zoo.parse_names(",".join(config.methods))
+    parse_inputs(",".join(config.inputs))
     if config.seeds < 1:
         raise UpscopeError(f"--seeds must be at least 1, got {config.seeds}")
     if config.channels < 1:

@@ -38,14 +38,14 @@ _METHODS: dict[str, tuple[bool, str]] = {
 NAMES: tuple[str, ...] = tuple(_METHODS)
 
 
-def check_scale(scale: int) -> None:
+def check_scale(scale: int, option: str = "--scale") -> None:
     """Raise UpscopeError unless ``scale`` is an int from MIN_SCALE to MAX_SCALE."""
     if isinstance(scale, bool) or not isinstance(scale, int):
         raise UpscopeError(
-            f"scale must be an integer from {MIN_SCALE} to {MAX_SCALE}, got {scale!r}"
+            f"{option} must be an integer from {MIN_SCALE} to {MAX_SCALE}, got {scale!r}"
         )
     if not MIN_SCALE <= scale <= MAX_SCALE:
-        raise UpscopeError(f"scale must be from {MIN_SCALE} to {MAX_SCALE}, got {scale}")
+        raise UpscopeError(f"{option} must be from {MIN_SCALE} to {MAX_SCALE}, got {scale}")
 
 
 def check_name(name: str) -> None:
@@ -72,16 +72,36 @@ def parse_names(text: str, option: str = "--methods") -> tuple[str, ...]:
     An empty list, an empty item or an unknown name raises UpscopeError, one line that names the
     option and, for an unknown name, that name and every valid one.
     """
+    return parse_words(text, NAMES, option, noun="upsampler", all_word="all")
+
+
+def parse_words(
+    text: str, known: tuple[str, ...], option: str, noun: str, all_word: str | None = None
+) -> tuple[str, ...]:
+    """Comma-separated words of ``known``, repeats dropped, in the order given; ``all_word``
+    alone stands for every known word. Anything else is one UpscopeError line naming the option.
+
+    >>> parse_words("noise, constant,noise", ("constant", "noise"), "--inputs", "input")
+    ('noise', 'constant')
+    >>> parse_words("all,nearest", NAMES, "--methods", "upsampler", all_word="all")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    upscope.errors.UpscopeError: --methods: 'all' cannot be combined with names; ...
+    """
     words = [w.strip() for w in text.split(",")]
+    choices = ", ".join(known) + (f", or {all_word}" if all_word else "")
     if not any(words):
-        raise UpscopeError(f"{option} is empty; give comma-separated zoo names, or all")
+        raise UpscopeError(f"{option} is empty; give comma-separated names: {choices}")
     if not all(words):
         raise UpscopeError(f"{option} {text!r} has an empty item; give comma-separated names")
-    if words == ["all"]:
-        return NAMES
-    for word in words:
-        if word not in _METHODS:
+    if all_word is not None and all_word in words:
+        if words != [all_word]:
             raise UpscopeError(
-                f"{option}: unknown upsampler {word!r}; known: {', '.join(NAMES)}, or all"
+                f"{option}: {all_word!r} cannot be combined with names; give {all_word!r} "
+                f"alone, or some of: {', '.join(known)}"
             )
+        return known
+    for word in words:
+        if word not in known:
+            raise UpscopeError(f"{option}: unknown {noun} {word!r}; known: {choices}")
     return tuple(dict.fromkeys(words))

@@ -99,8 +99,7 @@ def compare(
 ) -> None:
     # Everything a user can get wrong is checked before torch is imported, so bad input is
     # answered at once; the options first (standard library only), then the image (Pillow).
-    if not zoo.MIN_SCALE <= scale <= zoo.MAX_SCALE:
-        raise UpscopeError(f"--scale must be from {zoo.MIN_SCALE} to {zoo.MAX_SCALE}, got {scale}")
+    zoo.check_scale(scale)
     if fit < 0:
         raise UpscopeError(f"--fit must be 0 or more, got {fit}")
     if channels < 1:

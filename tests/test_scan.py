@@ -492,6 +492,29 @@ def test_cli_start_does_not_import_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("no_colon_here", "--input-shape", "1x3x4x4"),
+        ("missing/model.py:Net", "--input-shape", "1x3x4x4"),
+        (f"{SAMPLES}:DCGANGenerator", "--input-shape", "1xfoo"),
+        (f"{SAMPLES}:DCGANGenerator", "--input-shape", "1x0x1x1"),
+    ],
+)
+def test_mistyped_arguments_are_refused_before_torch_loads(args: tuple[str, ...]) -> None:
+    code = (
+        "import sys\nfrom upscope.cli import main\n"
+        "try:\n    main(['scan', *sys.argv[1:]])\nexcept SystemExit as e:\n    code = e.code\n"
+        "print('torch' in sys.modules, code)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert done.stdout.split() == ["False", "2"], (done.stdout, done.stderr)
+    assert len(done.stderr.strip().splitlines()) == 1 and "upscope: error:" in done.stderr
+
+
 def test_figures_of_1d_and_3d_ops() -> None:
     from upscope.render import scan_view
 

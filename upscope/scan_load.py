@@ -3,8 +3,8 @@
 :func:`load_model` imports ``file.py:Name`` or ``package.module:Name`` (this executes that Python
 file, as any import does) and builds it: an ``nn.Module`` subclass, a no-argument factory, or an
 instance. :func:`load_weights` loads a state dict with ``torch.load(weights_only=True)``, so no
-code in it runs. :func:`parse_input_shape` reads ``--input-shape``; :func:`default_input_shapes`
-reads the model's ``example_input_array`` when it is not given.
+code in it runs. :func:`default_input_shapes` reads the model's ``example_input_array`` when
+``--input-shape`` is not given (which :mod:`upscope.scan_args` reads, without torch).
 """
 
 from __future__ import annotations
@@ -24,22 +24,9 @@ import torch
 from torch import nn
 
 from upscope.errors import UpscopeError
+from upscope.scan_args import Shape, parse_input_shape, split_model_spec
 
-Shape = tuple[int, ...]
-
-
-def parse_input_shape(text: str) -> Shape:
-    """``"1x100x1x1"`` -> ``(1, 100, 1, 1)``; every dimension at least 1.
-
-    >>> parse_input_shape("1x3x64x64")
-    (1, 3, 64, 64)
-    """
-    if not re.fullmatch(r"\s*\d+(\s*[xX]\s*\d+)*\s*", text):
-        raise UpscopeError(f"--input-shape must be sizes joined by x, e.g. 1x100x1x1, got {text!r}")
-    shape = tuple(int(part) for part in re.split(r"[xX]", text.replace(" ", "")))
-    if min(shape) < 1:
-        raise UpscopeError(f"--input-shape sizes must be at least 1, got {text!r}")
-    return shape
+__all__ = ["Shape", "parse_input_shape", "load_model", "load_weights", "default_input_shapes"]
 
 
 def _article(word: str) -> str:
@@ -53,19 +40,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _import_target(spec: str) -> tuple[Any, str]:
-    if ":" not in spec:
-        raise UpscopeError(
-            f"MODEL must be path/to/file.py:Name or package.module:Name, got {spec!r}"
-        )
-    where, name = spec.rsplit(":", 1)
-    if not where or not name:
-        raise UpscopeError(
-            f"MODEL must be path/to/file.py:Name or package.module:Name, got {spec!r}"
-        )
-    if where.endswith(".py") or "/" in where or "\\" in where:
+    where, name, is_file = split_model_spec(spec)
+    if is_file:
         path = Path(where)
-        if not path.is_file():
-            raise UpscopeError(f"model file {where!r} not found")
         stem = re.sub(r"\W", "_", path.stem)
         digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
         module_name = f"_upscope_model_{stem}_{digest}"

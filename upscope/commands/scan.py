@@ -57,8 +57,9 @@ def scan(
     no_png: NoPngFlag = False,
     seed: Annotated[int, seed_option("Seeds torch before the model is built, and the input.")] = 0,
 ) -> None:
-    from upscope.scan import parse_input_shape
+    from upscope.scan_args import parse_input_shape, split_model_spec
 
+    split_model_spec(model)  # a mistyped MODEL or --input-shape is answered before torch loads
     shapes = [parse_input_shape(text) for text in input_shape or []]
 
     from upscope import scan as core

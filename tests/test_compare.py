@@ -354,18 +354,3 @@ def test_bad_methods_are_refused_before_torch_pil_or_numpy_load() -> None:
     assert proc.stdout.split("\n")[:3] == ["2", "2", "[]"], (proc.stdout, proc.stderr)
     errors = proc.stderr.strip().splitlines()
     assert len(errors) == 2 and "'foo'" in errors[0] and "empty item" in errors[1]
-
-
-@pytest.mark.parametrize(("height", "width"), [(4, 5), (5, 4), (7, 7), (8, 8), (1, 2)])
-def test_spectrum_extent_centres_every_pixel_on_its_frequency(height: int, width: int) -> None:
-    """imshow spreads the extent evenly over the pixels: pixel centres must be numpy's
-    fftshift(fftfreq(N)) (DC on 0), one bin apart, for odd and even sides."""
-    from upscope.render.compare_view import centred_extent
-
-    left, right, bottom, top = centred_extent(height, width)
-    xs = left + (np.arange(width) + 0.5) * (right - left) / width
-    ys = top + (np.arange(height) + 0.5) * (bottom - top) / height  # row 0 at the top
-    np.testing.assert_allclose(xs, np.fft.fftshift(np.fft.fftfreq(width)), atol=1e-12)
-    np.testing.assert_allclose(ys, np.fft.fftshift(np.fft.fftfreq(height)), atol=1e-12)
-    assert xs[width // 2] == pytest.approx(0.0, abs=1e-12)
-    assert ys[height // 2] == pytest.approx(0.0, abs=1e-12)

@@ -275,10 +275,12 @@ def test_bad_words_and_sizes_are_refused_before_torch_loads() -> None:
         assert needle in line
 
 
-@pytest.mark.parametrize("shape", [(6, 5), (8, 8), (7, 4), (56, 56)])
+@pytest.mark.parametrize(
+    "shape", [(6, 5), (8, 8), (7, 4), (56, 56), (4, 5), (5, 4), (7, 7), (1, 2)]
+)
 def test_spectrum_panel_puts_every_pixel_on_its_frequency(shape: tuple[int, int]) -> None:
     """Each drawn pixel, located through the extent, shows the bin of its frequency (mod 1)."""
-    from upscope.render.probe_view import centred_panel
+    from upscope.render.plots import centred_panel  # probe's and compare's spectra panels
 
     spectrum = np.random.default_rng(0).random(shape)
     data, (left, right, bottom, top) = centred_panel(spectrum)

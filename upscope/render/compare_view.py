@@ -13,13 +13,13 @@ from rich.table import Table
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import err_console, out_console, print_json
-from upscope.render.plots import new_figure, save_figure
+from upscope.render.plots import centred_panel, new_figure, save_figure
 
 if TYPE_CHECKING:
     from upscope.compare import Comparison, MethodResult, Progress, Settings
     from upscope.images import LoadedImage
 
-__all__ = ["print_json", "progress", "document", "show", "save_figures", "centred_extent"]
+__all__ = ["print_json", "progress", "document", "show", "save_figures"]
 
 #: (JSON key, column title, decimals); short titles, explained by LEGEND under the table
 COLUMNS = (
@@ -236,24 +236,6 @@ def _grid_figure(result: Comparison, path: Path) -> Path:
     return path
 
 
-def centred_extent(height: int, width: int) -> tuple[float, float, float, float]:
-    """imshow's extent (left, right, bottom, top) for a centred (fftshifted) H x W spectrum.
-
-    Row i and column j hold the frequencies (i - H//2)/H and (j - W//2)/W cycles/pixel; the
-    extent runs half a bin (1/(2H), 1/(2W)) beyond the first and the last, so that every pixel
-    is centred on its frequency and DC sits at 0. Rows go down (imshow's default origin), so fy
-    grows downwards, as in the array. An even side runs from -1/2 - 1/(2N) to 1/2 - 1/(2N), an
-    odd one from -1/2 to 1/2.
-
-    >>> centred_extent(4, 5)
-    (-0.5, 0.5, 0.375, -0.625)
-    """
-    fy_first, fy_last = -(height // 2) / height, (height - 1 - height // 2) / height
-    fx_first, fx_last = -(width // 2) / width, (width - 1 - width // 2) / width
-    half_y, half_x = 0.5 / height, 0.5 / width
-    return (fx_first - half_x, fx_last + half_x, fy_last + half_y, fy_first - half_y)
-
-
 def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path) -> Path:
     rows, cols = _grid_layout(len(specs))
     fig = new_figure(3.4 * cols, 3.4 * rows + 1.0)
@@ -262,10 +244,10 @@ def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path
     vmax = float(np.percentile(orig, 99.9))
     vmin = vmax - 100.0
     image = None
-    extent = centred_extent(*orig.shape)
     for ax, (name, spec) in zip(axes, specs.items(), strict=False):
+        data, extent = centred_panel(np.fft.ifftshift(spec))  # spec is centred already
         image = ax.imshow(
-            spec, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
+            data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
         )
         ax.set_title(name, fontsize=11)
         ax.tick_params(labelsize=8)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from upscope.files import atomic_write
 
 if TYPE_CHECKING:
+    import numpy as np
     from matplotlib.figure import Figure
 
 
@@ -27,3 +28,32 @@ def new_figure(width: float, height: float) -> Figure:
 def save_figure(fig: Figure, path: Path, **savefig_kwargs: Any) -> Path:
     """Save ``fig`` as PNG at ``path`` atomically (a complete file, or nothing)."""
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **savefig_kwargs))
+
+
+def centred_panel(
+    spectrum: np.ndarray,
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """An unshifted (H, W) spectrum as imshow draws it, and its extent (left, right, bottom, top).
+
+    Zero frequency goes to the centre (fftshift), fy grows downwards, and every pixel is centred
+    on its frequency. An even side has -1/2 but not +1/2 cycles/px (the same frequency); its
+    -1/2 row or column is repeated at +1/2, so that the panel is symmetric and runs exactly from
+    -1/2 - 1/(2n) to +1/2 + 1/(2n). ``probe-spectra.png`` and ``compare_spectra.png`` use it.
+
+    >>> import numpy as np
+    >>> data, extent = centred_panel(np.arange(4.0).reshape(1, 4))
+    >>> data.tolist(), [float(e) for e in extent]
+    ([[2.0, 3.0, 0.0, 1.0, 2.0]], [-0.625, 0.625, 0.5, -0.5])
+    """
+    import numpy as np
+
+    data = np.fft.fftshift(spectrum)
+    h, w = spectrum.shape
+    if h % 2 == 0:
+        data = np.concatenate([data, data[:1]], axis=0)
+    if w % 2 == 0:
+        data = np.concatenate([data, data[:, :1]], axis=1)
+    fy = np.fft.fftshift(np.fft.fftfreq(h))
+    fx = np.fft.fftshift(np.fft.fftfreq(w))
+    top, left = fy[0] - 0.5 / h, fx[0] - 0.5 / w
+    return data, (left, -left, -top, top)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console, print_json
-from upscope.render.plots import new_figure, save_figure
+from upscope.render.plots import centred_panel, new_figure, save_figure
 
 if TYPE_CHECKING:
     from upscope.probe import Measurement, ProbeConfig, ProbeReport
@@ -261,28 +261,6 @@ def _grid(
             bar.ax.tick_params(labelsize=7)
     fig.suptitle(text, fontsize=10)
     return save_figure(fig, path)
-
-
-def centred_panel(
-    spectrum: np.ndarray,
-) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """An unshifted (H, W) spectrum as imshow draws it, and its extent (left, right, bottom, top).
-
-    Zero frequency goes to the centre (fftshift), fy grows downwards, and every pixel is centred
-    on its frequency. An even side has -1/2 but not +1/2 cycles/px (the same frequency); its
-    -1/2 row or column is repeated at +1/2, so that the panel is symmetric and runs exactly from
-    -1/2 - 1/(2n) to +1/2 + 1/(2n).
-    """
-    data = np.fft.fftshift(spectrum)
-    h, w = spectrum.shape
-    if h % 2 == 0:
-        data = np.concatenate([data, data[:1]], axis=0)
-    if w % 2 == 0:
-        data = np.concatenate([data, data[:, :1]], axis=1)
-    fy = np.fft.fftshift(np.fft.fftfreq(h))
-    fx = np.fft.fftshift(np.fft.fftfreq(w))
-    top, left = fy[0] - 0.5 / h, fx[0] - 0.5 / w
-    return data, (left, -left, -top, top)
 
 
 def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, float]]:

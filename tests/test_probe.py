@@ -304,3 +304,16 @@ def test_every_grid_frequency_on_the_panel_is_circled(shape: tuple[int, int], sc
     expected = {(x, y) for x in grid for y in grid if (x, y) != (0, 0)}
     got = {(round(x, 9), round(y, 9)) for x, y in peak_positions(shape, scale)}
     assert got == {(round(x, 9), round(y, 9)) for x, y in expected}
+
+
+def test_mean_energy_map_with_a_zero_seed_keeps_mean_one_and_at_most_the_mean_score() -> None:
+    from upscope.probe import mean_energy_map
+
+    scale, side = 2, 24
+    grid = np.tile([[2.0, 1.0], [1.0, 1.0]], (side // 2, side // 2))
+    ys = [np.zeros((1, side, side)), grid[None]]
+    mean_map = mean_energy_map(ys, scale)
+    crop = mean_map[2 * scale : -2 * scale, 2 * scale : -2 * scale]
+    assert crop.mean() == pytest.approx(1.0)
+    mean_score = np.mean([metrics.phase_imbalance(y, scale) for y in ys])
+    assert 0 < metrics.phase_imbalance(np.sqrt(mean_map), scale) <= mean_score + 1e-12

@@ -403,6 +403,30 @@ def test_bad_model_arguments(run_cli, tmp_path: Path) -> None:
         assert expected in line, (model, line)
 
 
+RESIZES = """
+class Resizes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2)
+        self.down = nn.Upsample(scale_factor=0.5)
+        self.same = nn.Upsample(size=(4, 4), mode="bilinear")
+
+    def forward(self, x):
+        return self.up(self.same(self.down(self.up(x))))
+"""
+
+
+def test_module_owned_down_resizes_are_not_listed_and_parameterless_weights_load(
+    run_cli, tmp_path: Path
+) -> None:
+    path = write_model(tmp_path, RESIZES)
+    empty = tmp_path / "empty.pt"
+    torch.save({}, empty)  # the whole state dict of a model without parameters
+    doc = scan_json(run_cli, f"{path}:Resizes", "--input-shape", "1x1x4x4", "--weights", str(empty))
+    layers = [(x["name"], x["input_shape"], x["output_shape"]) for x in doc["layers"]]
+    assert layers == [("up", [1, 1, 4, 4], [1, 1, 8, 8]), ("up#2", [1, 1, 4, 4], [1, 1, 8, 8])]
+
+
 def test_bad_input_shapes(run_cli, tmp_path: Path) -> None:
     path = write_model(tmp_path, NET)
     for text in ("1x3xAx4", "1x0x4x4", "", "1,3,4,4"):

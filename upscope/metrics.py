@@ -105,13 +105,14 @@ def energy_map(y: np.ndarray, scale: int, border: int | None = None) -> np.ndarr
 
     1 where the energy is that of the crop's average; the means of M over the phases of the crop
     are E_ac / mean E (:func:`phase_energies`) when the crop's sides are multiples of S. An image
-    that is zero over the crop gives zeros.
+    that is zero over the crop gives ones: no structure, as its phase imbalance is 0, so a mean
+    of such maps keeps mean 1 and never shows more imbalance than the mean of the seeds' scores.
     """
     _check_scale(scale)
     arr = _as_chw(y)
     energy = (arr * arr).mean(axis=0)
     mean = float(_crop(energy[None], scale, border, scale).mean())
-    return energy / mean if mean > 0 else np.zeros_like(energy)
+    return energy / mean if mean > 0 else np.ones_like(energy)
 
 
 def phase_imbalance(y: np.ndarray, scale: int, border: int | None = None) -> float:

@@ -16,12 +16,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from upscope import __version__
+from upscope.commands import UpscopeGroup
 from upscope.errors import UpscopeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="upscope",
+    cls=UpscopeGroup,
     help=(
         "See what your upsampling layers really do: transposed convolution, resize-conv and "
         "pixel shuffle, their output sizes, overlap maps and checkerboard artifacts."

@@ -1,15 +1,18 @@
 """One module per CLI command. Each exposes ``register(app)``.
 
 The options every command shares (``--json``, ``--out``, ``--no-png``, ``--seed``) are declared
-here once, so their names, defaults and bounds agree across commands.
+here once, so their names, defaults and bounds agree across commands; so is how every help
+screen labels its options (:class:`UpscopeCommand`, :class:`UpscopeGroup`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 SEED_MAX = 2**31 - 1
 OUT_DEFAULT = Path("upscope-out")
@@ -18,11 +21,60 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.
 NoPngFlag = Annotated[bool, typer.Option("--no-png", help="Write no files.")]
 
 
+def _label_flags(params: Sequence[Any]) -> None:
+    """Show no type beside an on/off flag (typer 0.29 prints ``<bool>``), ``--help`` included.
+
+    A metavar of "" is what the help screen prints in the type column instead; an option that
+    set its own metavar keeps it.
+    """
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+
+
+class UpscopeCommand(TyperCommand):
+    """A command whose help shows flags bare and a required argument as ``MODEL``, not
+    ``{MODEL}``. Every command is registered with ``cls=UpscopeCommand``."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)
+        _label_flags(params)
+        return params
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument) and param.required and param.nargs == 1:
+                pieces.append(param.display_name_raw)
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+class UpscopeGroup(TyperGroup):
+    """The top-level ``upscope`` group: ``--version`` and ``--help`` shown as bare flags."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)
+        _label_flags(params)
+        return params
+
+
 def out_option(help: str) -> Any:
     """``--out DIR``: where the command's PNG files go (default ``upscope-out``)."""
-    return typer.Option("--out", help=help)
+    return typer.Option("--out", metavar="DIR", help=help)
+
+
+def _check_seed(value: int) -> int:
+    if not 0 <= value <= SEED_MAX:
+        raise typer.BadParameter(f"must be 0 to {SEED_MAX} (2**31 - 1), got {value}")
+    return value
 
 
 def seed_option(help: str) -> Any:
-    """``--seed N``: fixes every random choice of the command; 0 <= N < 2**31."""
-    return typer.Option("--seed", min=0, max=SEED_MAX, help=help)
+    """``--seed INT``: fixes every random choice of the command; 0 <= INT < 2**31.
+
+    ``help`` should say "0 or more": the bounds are checked by a callback rather than typer's
+    min/max, which would print ``[0<=x<=2147483647]`` on every help screen.
+    """
+    return typer.Option("--seed", metavar="INT", callback=_check_seed, help=help)

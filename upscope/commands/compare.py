@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from upscope import zoo
-from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
+from upscope.commands import (
+    OUT_DEFAULT,
+    JsonFlag,
+    NoPngFlag,
+    UpscopeCommand,
+    out_option,
+    seed_option,
+)
 from upscope.errors import UpscopeError
 
 SHORT = (
@@ -43,7 +50,7 @@ class SortKey(StrEnum):
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("compare", help=HELP, short_help=SHORT)(guarded(compare))
+    app.command("compare", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(compare))
 
 
 def default_threads() -> int:
@@ -61,38 +68,56 @@ def compare(
         typer.Argument(
             help="Image file (any format Pillow reads), or a bundled sample: astronaut "
             "(default), zoneplate.",
+            metavar="IMAGE",
             show_default=False,
         ),
     ] = None,
-    scale: Annotated[int, typer.Option("--scale", "-s", help="Upsampling factor, 2 to 4.")] = 2,
+    scale: Annotated[
+        int, typer.Option("--scale", "-s", metavar="S", help="Upsampling factor S, 2 to 4.")
+    ] = 2,
     methods: Annotated[
         str,
         typer.Option(
-            "--methods", "-m", help="Comma-separated zoo names, or all: " + ", ".join(zoo.NAMES)
+            "--methods",
+            "-m",
+            metavar="NAMES",
+            help="Comma-separated zoo names, or all: " + ", ".join(zoo.NAMES),
         ),
     ] = "all",
     fit: Annotated[
         int,
         typer.Option(
-            "--fit", max=100_000, help="Training steps for learned methods (0: untrained)."
+            "--fit",
+            max=100_000,
+            metavar="STEPS",
+            help="Training steps for learned methods (0: untrained).",
         ),
     ] = 200,
     channels: Annotated[
-        int, typer.Option("--channels", max=512, help="Width W of the learned methods' network.")
+        int,
+        typer.Option(
+            "--channels", max=512, metavar="W", help="Width W of the learned methods' network."
+        ),
     ] = 16,
     device: Annotated[Device, typer.Option("--device", help="Where torch runs.")] = Device.auto,
     threads: Annotated[
         int | None,
         typer.Option(
             "--threads",
+            metavar="N",
             help="CPU threads for torch (default: half the CPUs, 1 to 4); another count "
             "changes the last digits of the results.",
         ),
     ] = None,
     sort: Annotated[
-        SortKey, typer.Option("--sort", help="Table order, best first.")
+        SortKey,
+        typer.Option(
+            "--sort",
+            metavar="KEY",
+            help="Table order, best first, by one of: " + ", ".join(SortKey) + ".",
+        ),
     ] = SortKey.psnr,
-    seed: Annotated[int, seed_option("Seed of weights and crops.")] = 0,
+    seed: Annotated[int, seed_option("Seed of weights and crops (0 or more).")] = 0,
     out: Annotated[Path, out_option("Folder for the PNG figures.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
     json_out: JsonFlag = False,

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
+from upscope.commands import (
+    OUT_DEFAULT,
+    JsonFlag,
+    NoPngFlag,
+    UpscopeCommand,
+    out_option,
+    seed_option,
+)
 from upscope.errors import UpscopeError
 
 SHORT = (
@@ -24,37 +31,52 @@ HELP = (
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("overlap", help=HELP, short_help=SHORT)(guarded(overlap))
+    app.command("overlap", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(overlap))
 
 
 def overlap(
-    k: Annotated[str | None, typer.Option("--k", help="Kernel size (int or AxB).")] = None,
-    s: Annotated[str | None, typer.Option("--s", help="Stride (int or AxB); default 1.")] = None,
-    p: Annotated[str | None, typer.Option("--p", help="Padding (int or AxB); default 0.")] = None,
-    op: Annotated[
-        str | None, typer.Option("--op", help="Output padding (int or AxB); default 0.")
+    k: Annotated[
+        str | None, typer.Option("--k", metavar="K", help="Kernel size (int or AxB).")
     ] = None,
-    d: Annotated[str | None, typer.Option("--d", help="Dilation (int or AxB); default 1.")] = None,
+    s: Annotated[
+        str | None, typer.Option("--s", metavar="S", help="Stride (int or AxB); default 1.")
+    ] = None,
+    p: Annotated[
+        str | None, typer.Option("--p", metavar="P", help="Padding (int or AxB); default 0.")
+    ] = None,
+    op: Annotated[
+        str | None,
+        typer.Option("--op", metavar="OP", help="Output padding (int or AxB); default 0."),
+    ] = None,
+    d: Annotated[
+        str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
+    ] = None,
     input: Annotated[
-        str, typer.Option("--input", "-i", help="Input size: N, or AxB per axis.")
+        str, typer.Option("--input", "-i", metavar="SIZE", help="Input size: N, or AxB per axis.")
     ] = "8",
     layers: Annotated[
-        int, typer.Option("--layers", "-L", help="Apply the layer (or the --layer stack) L times.")
+        int,
+        typer.Option(
+            "--layers", "-L", metavar="L", help="Apply the layer (or the --layer stack) L times."
+        ),
     ] = 1,
     layer: Annotated[
         list[str] | None,
         typer.Option(
             "--layer",
+            metavar="SPEC",
             help="A layer of a mixed stack, repeatable, as for `upscope size`: "
             "'convT k=4 s=2 p=1', 'conv k=3 p=1', 'pool k=2', 'avgpool k=2', "
             "'upsample scale=2', 'pixelshuffle r=2'.",
         ),
     ] = None,
-    dims: Annotated[int, typer.Option("--dims", help="1 or 2 spatial axes.")] = 2,
+    dims: Annotated[int, typer.Option("--dims", metavar="N", help="1 or 2 spatial axes.")] = 2,
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNG figure.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
-    seed: Annotated[int, seed_option("Accepted for every command; the map is not random.")] = 0,
+    seed: Annotated[
+        int, seed_option("Seed (0 or more), accepted by every command; the map is not random.")
+    ] = 0,
 ) -> None:
     from upscope import arith
     from upscope.commands.size import layer_specs

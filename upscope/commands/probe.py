@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from upscope import zoo
-from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
+from upscope.commands import (
+    OUT_DEFAULT,
+    JsonFlag,
+    NoPngFlag,
+    UpscopeCommand,
+    out_option,
+    seed_option,
+)
 from upscope.probe_config import INPUTS, ProbeConfig, check_config, parse_inputs
 
 SHORT = (
@@ -25,27 +32,40 @@ HELP = (
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("probe", help=HELP, short_help=SHORT)(guarded(probe))
+    app.command("probe", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(probe))
 
 
 def probe(
-    scale: Annotated[int, typer.Option("--scale", help="Upsampling factor S, 2 to 4.")] = 2,
+    scale: Annotated[
+        int, typer.Option("--scale", metavar="S", help="Upsampling factor S, 2 to 4.")
+    ] = 2,
     methods: Annotated[
         str,
         typer.Option(
-            "--methods", help="Comma-separated methods, or 'all': " + ", ".join(zoo.NAMES)
+            "--methods",
+            metavar="NAMES",
+            help="Comma-separated methods, or 'all': " + ", ".join(zoo.NAMES),
         ),
     ] = "all",
     inputs: Annotated[
         str,
-        typer.Option("--inputs", help="Comma-separated inputs: " + ", ".join(INPUTS) + "."),
+        typer.Option(
+            "--inputs", metavar="NAMES", help="Comma-separated inputs: " + ", ".join(INPUTS) + "."
+        ),
     ] = "constant,noise",
     seeds: Annotated[
-        int, typer.Option("--seeds", max=1000, help="Random initialisations averaged per method.")
+        int,
+        typer.Option(
+            "--seeds", max=1000, metavar="N", help="Random initialisations averaged per method."
+        ),
     ] = 8,
-    size: Annotated[int, typer.Option("--size", max=1024, help="Input side N (output S*N).")] = 32,
-    channels: Annotated[int, typer.Option("--channels", max=256, help="Channels C.")] = 4,
-    seed: Annotated[int, seed_option("First seed; seeds are seed..seed+N-1.")] = 0,
+    size: Annotated[
+        int, typer.Option("--size", max=1024, metavar="N", help="Input side N (output S*N).")
+    ] = 32,
+    channels: Annotated[
+        int, typer.Option("--channels", max=256, metavar="C", help="Channels C.")
+    ] = 4,
+    seed: Annotated[int, seed_option("First seed (0 or more); seeds are seed..seed+N-1.")] = 0,
     grad: Annotated[
         bool, typer.Option("--grad", help="Also probe gradients through strided convs.")
     ] = False,

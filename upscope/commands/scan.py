@@ -7,25 +7,33 @@ from typing import Annotated
 
 import typer
 
-from upscope.commands import OUT_DEFAULT, JsonFlag, NoPngFlag, out_option, seed_option
+from upscope.commands import (
+    OUT_DEFAULT,
+    JsonFlag,
+    NoPngFlag,
+    UpscopeCommand,
+    out_option,
+    seed_option,
+)
 
 SHORT = (
     "Find and judge every upsampling op in your own PyTorch model. "
-    "Example: upscope scan samples/models.py:DCGANGenerator"
+    "Example: upscope scan upscope.samples.models:DCGANGenerator"
 )
 HELP = (
     "Find every upsampling op in your model (ConvTranspose, Upsample, PixelShuffle, and "
     "F.interpolate / F.conv_transpose2d / F.pixel_shuffle calls), in call order, and say which "
     "can make a checkerboard: overlap verdict and the weight imbalance of the actual kernels. "
     "MODEL's Python file is executed, as with any import. "
-    "Example: upscope scan samples/models.py:DCGANGenerator --input-shape 1x100x1x1"
+    "Example (a model bundled with upscope): "
+    "upscope scan upscope.samples.models:DCGANGenerator --input-shape 1x100x1x1"
 )
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("scan", help=HELP, short_help=SHORT)(guarded(scan))
+    app.command("scan", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(scan))
 
 
 def scan(
@@ -34,6 +42,7 @@ def scan(
         typer.Argument(
             help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass "
             "or a factory taking no arguments.",
+            metavar="MODEL",
             show_default=False,
         ),
     ],
@@ -41,6 +50,7 @@ def scan(
         list[str] | None,
         typer.Option(
             "--input-shape",
+            metavar="SHAPE",
             help="Shape of the dummy input, e.g. 1x100x1x1; repeat for a model with several "
             "inputs. Required unless the model sets example_input_array.",
         ),
@@ -49,13 +59,16 @@ def scan(
         Path | None,
         typer.Option(
             "--weights",
+            metavar="FILE",
             help="A state dict saved with torch.save (loaded with weights_only=True).",
         ),
     ] = None,
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNGs of flagged ops.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
-    seed: Annotated[int, seed_option("Seeds torch before the model is built, and the input.")] = 0,
+    seed: Annotated[
+        int, seed_option("Seed (0 or more) of torch before the model is built, and of the input.")
+    ] = 0,
 ) -> None:
     from upscope.scan_args import parse_input_shape, split_model_spec
 

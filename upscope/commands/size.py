@@ -8,7 +8,7 @@ import typer
 
 from upscope import arith
 from upscope.arith import Bounds, Framework
-from upscope.commands import JsonFlag
+from upscope.commands import JsonFlag, UpscopeCommand
 from upscope.errors import UpscopeError
 
 SHORT = "Output sizes of a transposed conv or a layer stack; solve for a target size."
@@ -31,54 +31,73 @@ def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
     short = f"{SHORT} Example: {EXAMPLE}"
-    app.command("size", help=HELP, short_help=short)(guarded(size))
+    app.command("size", help=HELP, short_help=short, cls=UpscopeCommand)(guarded(size))
 
 
 def size(
     input: Annotated[
-        str, typer.Option("--input", "-i", help="Input size: N, or AxB per axis.")
+        str, typer.Option("--input", "-i", metavar="SIZE", help="Input size: N, or AxB per axis.")
     ] = "",
-    k: Annotated[str | None, typer.Option("--k", help="Kernel size (int or AxB).")] = None,
-    s: Annotated[str | None, typer.Option("--s", help="Stride (int or AxB); default 1.")] = None,
+    k: Annotated[
+        str | None, typer.Option("--k", metavar="K", help="Kernel size (int or AxB).")
+    ] = None,
+    s: Annotated[
+        str | None, typer.Option("--s", metavar="S", help="Stride (int or AxB); default 1.")
+    ] = None,
     p: Annotated[
         str | None,
         typer.Option(
-            "--p", help="Padding (int or AxB), default 0; same|valid|full with keras/jax."
+            "--p",
+            metavar="P",
+            help="Padding (int or AxB), default 0; same|valid|full with keras/jax.",
         ),
     ] = None,
     op: Annotated[
-        str | None, typer.Option("--op", help="Output padding (int or AxB); default 0.")
+        str | None,
+        typer.Option("--op", metavar="OP", help="Output padding (int or AxB); default 0."),
     ] = None,
-    d: Annotated[str | None, typer.Option("--d", help="Dilation (int or AxB); default 1.")] = None,
+    d: Annotated[
+        str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
+    ] = None,
     layer: Annotated[
         list[str] | None,
         typer.Option(
             "--layer",
+            metavar="SPEC",
             help="A layer of a stack, repeatable: 'convT k=4 s=2 p=1', 'conv k=3 p=1', "
             "'pool k=2', 'upsample scale=2', 'pixelshuffle r=2', 'pixelunshuffle r=2'.",
         ),
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", "-t", help="Solve for parameters giving this size.")
+        str | None,
+        typer.Option(
+            "--target", "-t", metavar="SIZE", help="Solve for parameters giving this size."
+        ),
     ] = None,
     framework: Annotated[
         Framework, typer.Option("--framework", help="Padding semantics to use.")
     ] = Framework.torch,
     max_k: Annotated[
-        int | None, typer.Option("--max-k", max=64, help="Solver: largest kernel (default 8).")
+        int | None,
+        typer.Option("--max-k", max=64, metavar="K", help="Solver: largest kernel (default 8)."),
     ] = None,
     max_s: Annotated[
-        int | None, typer.Option("--max-s", max=16, help="Solver: largest stride (default 4).")
+        int | None,
+        typer.Option("--max-s", max=16, metavar="S", help="Solver: largest stride (default 4)."),
     ] = None,
     max_d: Annotated[
-        int | None, typer.Option("--max-d", max=8, help="Solver: largest dilation (default 2).")
+        int | None,
+        typer.Option("--max-d", max=8, metavar="D", help="Solver: largest dilation (default 2)."),
     ] = None,
     max_p: Annotated[
         int | None,
-        typer.Option("--max-p", max=1024, help="Solver: largest padding (default: D*(K-1))."),
+        typer.Option(
+            "--max-p", max=1024, metavar="P", help="Solver: largest padding (default: D*(K-1))."
+        ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Solver: table rows shown (default 20).")
+        int | None,
+        typer.Option("--limit", min=1, metavar="N", help="Solver: table rows shown (default 20)."),
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:

@@ -1,0 +1,122 @@
+"""Every help screen reads like a hand-made CLI's: bare flags, named values, sane usage lines.
+
+typer 0.29 labels options with raw Python types (``--json <bool>``, ``--layer <list[str]>``,
+``--seed <int range> [0<=x<=2147483647]``) and a required argument as ``{model}``; upscope's
+command classes and metavars replace them. Also: ``--seed``'s bounds, now checked by a callback,
+and the messages for an --out that cannot be a folder.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import typer
+
+from upscope.cli import app
+from upscope.commands import SEED_MAX
+
+COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+RAW_LABELS = ("<bool>", "<list[", "2147483647", "{model}", "<int>", "<path>", "<float>", "range")
+
+
+def _help(run_cli, monkeypatch: pytest.MonkeyPatch, *command: str) -> str:
+    monkeypatch.setenv("COLUMNS", "100")
+    result = run_cli(*command, "--help")
+    assert result.exit_code == 0 and result.stderr == ""
+    return result.stdout
+
+
+def _usage(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("Usage:")]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def _options_panel(text: str) -> str:
+    start = text.index("─ Options ─")
+    return text[start : text.index("╰", start)]
+
+
+def test_every_command_is_covered() -> None:
+    assert set(COMMANDS) >= {"size", "overlap", "probe", "compare", "scan"}
+
+
+def test_top_level_help(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _help(run_cli, monkeypatch)
+    assert _usage(text) == "Usage: upscope [OPTIONS] COMMAND [ARGS]..."
+    for raw in RAW_LABELS:
+        assert raw not in text, raw
+    assert re.search(r"--version +Show the version\.", text)
+    assert re.search(r"--help +-h +Show this message and exit\.", text)
+    # the example a user copies from the command list works outside a checkout (installed module)
+    words = " ".join(re.sub("[│─╭╮╰╯]", " ", text).split())
+    assert "Example: upscope scan upscope.samples.models:DCGANGenerator" in words
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_shows_no_raw_type_labels(
+    run_cli, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    text = _help(run_cli, monkeypatch, command)
+    for raw in RAW_LABELS:
+        assert raw not in text, f"{raw!r} in `upscope {command} --help`"
+    options = _options_panel(text)
+    assert "<str>" not in options  # every option taking text names its value
+    # flags stand alone: nothing between the flag and its help text
+    assert re.search(r"--help +-h +Show this message and exit\.", options)
+    for flag, words in (("--json", "Print one JSON"), ("--no-png", "Write no files")):
+        if flag in options:
+            assert re.search(rf"{flag} +{words}", options), flag
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_usage_line_is_sane(run_cli, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    usage = _usage(_help(run_cli, monkeypatch, command))
+    # optional arguments in brackets, required ones bare, in capitals; no braces, no lower case
+    assert re.fullmatch(rf"Usage: upscope {command} \[OPTIONS\]( [A-Z]+| \[[A-Z]+\])*", usage)
+
+
+def test_arguments_and_values_are_named(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    scan = _help(run_cli, monkeypatch, "scan")
+    assert _usage(scan) == "Usage: upscope scan [OPTIONS] MODEL"
+    for value in ("--input-shape +SHAPE", "--weights +FILE", "--out +DIR", "--seed +INT"):
+        assert re.search(value, scan), value
+    assert (
+        _usage(_help(run_cli, monkeypatch, "compare")) == "Usage: upscope compare [OPTIONS] [IMAGE]"
+    )
+    size = _help(run_cli, monkeypatch, "size")
+    for value in ("--input +-i +SIZE", "--k +K ", "--layer +SPEC", "--target +-t +SIZE"):
+        assert re.search(value, size), value
+
+
+@pytest.mark.parametrize("seed", ["-1", str(SEED_MAX + 1)])
+def test_seed_out_of_range_is_one_line(run_cli, seed: str) -> None:
+    result = run_cli("overlap", "--k", "3", "--s", "2", "--no-png", "--seed", seed)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("upscope: error: ") and result.stderr.count("\n") == 1
+    assert "'--seed'" in result.stderr and f"got {seed}" in result.stderr
+
+
+@pytest.mark.parametrize("seed", ["0", str(SEED_MAX)])
+def test_seed_bounds_are_accepted(run_cli, seed: str) -> None:
+    assert run_cli("overlap", "--k", "3", "--s", "2", "--no-png", "--seed", seed).exit_code == 0
+
+
+def test_out_that_is_a_file_says_so(run_cli, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    result = run_cli("overlap", "--k", "3", "--s", "2", "--out", str(afile))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"upscope: error: output path {str(afile)!r} is a file, not a folder\n"
+    below = run_cli("overlap", "--k", "3", "--s", "2", "--out", str(afile / "x"))
+    assert below.exit_code == 2
+    assert below.stderr.rstrip("\n").endswith(f"{str(afile)!r} is a file, not a folder")
+    assert afile.read_text() == "mine" and [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+def test_out_in_proc_names_the_file_system(run_cli) -> None:
+    result = run_cli("overlap", "--k", "3", "--s", "2", "--out", "/proc/upscope-out")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "'/proc'" in result.stderr and "No such file" not in result.stderr

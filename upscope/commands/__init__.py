@@ -34,14 +34,18 @@ def _label_flags(params: Sequence[Any]) -> None:
 
 class UpscopeCommand(TyperCommand):
     """A command whose help shows flags bare and a required argument as ``MODEL``, not
-    ``{MODEL}``. Every command is registered with ``cls=UpscopeCommand``."""
+    ``{MODEL}``. Every command is registered with ``cls=UpscopeCommand``.
 
-    def get_params(self, ctx: typer.Context) -> list[Any]:
+    ``ctx`` is typed ``Any``: the methods take the vendored click's Context, which upscope does
+    not import (typer.Context is a subclass of it).
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
         params = super().get_params(ctx)
         _label_flags(params)
         return params
 
-    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
             if isinstance(param, TyperArgument) and param.required and param.nargs == 1:
@@ -54,7 +58,7 @@ class UpscopeCommand(TyperCommand):
 class UpscopeGroup(TyperGroup):
     """The top-level ``upscope`` group: ``--version`` and ``--help`` shown as bare flags."""
 
-    def get_params(self, ctx: typer.Context) -> list[Any]:
+    def get_params(self, ctx: Any) -> list[Any]:
         params = super().get_params(ctx)
         _label_flags(params)
         return params

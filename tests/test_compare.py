@@ -354,3 +354,41 @@ def test_bad_methods_are_refused_before_torch_pil_or_numpy_load() -> None:
     assert proc.stdout.split("\n")[:3] == ["2", "2", "[]"], (proc.stdout, proc.stderr)
     errors = proc.stderr.strip().splitlines()
     assert len(errors) == 2 and "'foo'" in errors[0] and "empty item" in errors[1]
+
+
+@pytest.mark.parametrize(("scale", "size"), [(2, (40, 36)), (3, (36, 45))])
+def test_spectra_figure_circles_the_grid_frequencies(scale: int, size: tuple[int, int]) -> None:
+    """Every panel circles each (m/S, n/S) in [-1/2, 1/2]^2 but DC, on the pixel that draws
+    that frequency's power, inside the frame; each method's title gives its table peak dB."""
+    from upscope import quality
+    from upscope.render import compare_view
+
+    original = smooth_image(1, *size)
+    settings = compare.Settings(scale=scale, methods=("nearest", "bicubic"), fit=0)
+    result = compare.compare(original, settings)
+    specs = compare.spectra(result)
+    fig = compare_view.spectra_figure(result, specs)
+    grid = [k / scale for k in range(-scale, scale + 1) if abs(k / scale) <= 0.5]
+    expected = {(round(x, 9), round(y, 9)) for x in grid for y in grid if (x, y) != (0, 0)}
+    outputs = {"original": original} | {r.method: r.output for r in result.results}
+    h, w = size
+    for ax, name in zip(fig.axes, specs, strict=False):
+        (circles,) = [line for line in ax.get_lines() if line.get_gid() == "peaks"]
+        xs, ys = np.asarray(circles.get_xdata()), np.asarray(circles.get_ydata())
+        assert {(round(x, 9), round(y, 9)) for x, y in zip(xs, ys, strict=True)} == expected
+        assert circles.get_markerfacecolor() == "none"  # hollow: the peak stays visible
+        (image,) = ax.get_images()
+        data = np.asarray(image.get_array())
+        left, right, bottom, top = image.get_extent()
+        power = quality.log_power_spectrum(outputs[name])  # centred: DC at (h // 2, w // 2)
+        for fx, fy in zip(xs, ys, strict=True):
+            i = int((fy - top) / (bottom - top) * data.shape[0])
+            j = int((fx - left) / (right - left) * data.shape[1])
+            assert data[i, j] == power[(h // 2 + round(fy * h)) % h, (w // 2 + round(fx * w)) % w]
+        x0, x1 = ax.get_xlim()
+        y1, y0 = ax.get_ylim()  # fy grows downwards
+        assert x0 < left and right < x1 and y0 < top and bottom < y1  # no spine on a bin
+    for r in result.results:
+        (ax,) = [ax for ax in fig.axes if ax.get_title().startswith(r.method + "\n")]
+        assert f"peak {r.spectral_peak_db:.1f} dB" in ax.get_title()
+    assert f"cyan circles: the frequencies (m/{scale}, n/{scale})" in fig.get_suptitle()

@@ -309,3 +309,92 @@ def test_png_profile_label_does_not_touch_the_colorbar_label() -> None:
     b = profile.yaxis.label.get_window_extent(renderer)
     gap = max(b.x0 - a.x1, a.x0 - b.x1)
     assert gap > 20  # pixels at 100 dpi
+
+
+def _profile_lines(fig) -> list:
+    """The profile plot's lines (heatmap, colorbar, profile: the axes in that order)."""
+    profile = fig.axes[2]
+    return [line for line in profile.get_lines() if line.get_gid() == "profile"]
+
+
+def _label_rows(label: str) -> list[int]:
+    """``"row 8"`` -> [8], ``"rows 18, 20"`` -> [18, 20]."""
+    word, _, rows = label.partition(" ")
+    assert word in ("row", "rows"), label
+    return [int(r) for r in rows.split(", ")]
+
+
+@pytest.mark.parametrize(
+    ("k", "s", "n", "layers", "period"),
+    [(3, 2, 8, 1, 2), (3, 2, 8, 2, 4), (3, 2, 100, 1, 2), (4, 2, 8, 1, 1), (1, 5, 8, 1, 5)],
+)
+def test_png_profiles_are_one_period_of_middle_rows(k, s, n, layers, period) -> None:
+    """The lines drawn are torch's map at rows mid..mid+period-1 (equal rows share a line),
+    so every interior value appears: k=3, s=2's middle row alone lacks 1 or 4."""
+    from upscope.render.overlap_view import figure
+
+    result = convt_overlap((k,), (s,), (0,), (0,), (1,), (n, n), layers)
+    oracle = _torch_convt((n, n), (k, k), (s, s), layers=layers)
+    assert result.period == (period, period)
+    fig = figure(result)
+    lines = _profile_lines(fig)
+    assert 1 <= len(lines) <= 4
+    mid = oracle.shape[0] // 2
+    drawn: list[int] = []
+    values: set[int] = set()
+    for line in lines:
+        rows = _label_rows(line.get_label())
+        cols = np.asarray(line.get_xdata()).astype(int)
+        assert cols.size == min(oracle.shape[1], 64)
+        for r in rows:  # one line stands for rows whose values are all equal
+            assert np.array_equal(np.asarray(line.get_ydata()), oracle[r, cols])
+        drawn += rows
+        values |= set(oracle[rows[0], cols].tolist())
+    assert sorted(drawn) == list(range(mid, mid + period))
+    (r0, r1), (c0, c1) = result.interior
+    assert set(oracle[r0:r1, c0:c1].ravel().tolist()) <= values
+    styles = {(line.get_color(), line.get_linestyle(), line.get_marker()) for line in lines}
+    assert len(styles) == len(lines)  # each line its own colour, dash and marker
+    legend = fig.axes[2].get_legend()
+    assert {t.get_text() for t in legend.get_texts()} >= {line.get_label() for line in lines}
+    if k == 3 and s == 2 and layers == 1:
+        assert len(set(oracle[mid, c0:c1].tolist())) == 2  # the old single row: 2 of 3 values
+        assert f"rows {mid}-{mid + 1}" in fig.axes[2].get_title()
+
+
+def test_png_profiles_past_four_rows_keep_the_most_values() -> None:
+    """k=3, s=2, 3 layers: a period of 8 rows has 5 distinct rows; the 4 drawn cover no fewer
+    values than any other 4 would, and the title says how many were left out."""
+    import itertools
+
+    from upscope.render.overlap_view import figure
+
+    result = convt_overlap((3,), (2,), (0,), (0,), (1,), (8, 8), 3)
+    oracle = _torch_convt((8, 8), (3, 3), (2, 2), layers=3)
+    fig = figure(result)
+    lines = _profile_lines(fig)
+    cols = np.asarray(lines[0].get_xdata()).astype(int)
+    mid = oracle.shape[0] // 2
+    distinct = {oracle[r, cols].tobytes(): oracle[r, cols] for r in range(mid, mid + 8)}
+    assert len(distinct) == 5 and len(lines) == 4
+    drawn = [np.asarray(line.get_ydata()) for line in lines]
+    assert all(any(np.array_equal(d, v) for v in distinct.values()) for d in drawn)
+
+    def cover(rows) -> int:
+        return len(set(np.concatenate(rows).tolist()))
+
+    best = max(cover(c) for c in itertools.combinations(distinct.values(), 4))
+    assert cover(drawn) == best
+    assert "4 of their 5 distinct rows" in fig.axes[2].get_title()
+
+
+def test_png_profile_of_a_1d_map_is_the_map() -> None:
+    from upscope.render.overlap_view import figure
+
+    for n in (8, 100):
+        result = convt_overlap((3,), (2,), (0,), (0,), (1,), (n,))
+        oracle = _torch_convt((n,), (3,), (2,))
+        (line,) = _profile_lines(figure(result))
+        cols = np.asarray(line.get_xdata()).astype(int)
+        assert cols.size == min(oracle.size, 64)
+        assert np.array_equal(np.asarray(line.get_ydata()), oracle[cols])

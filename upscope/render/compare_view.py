@@ -13,9 +13,11 @@ from rich.table import Table
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import err_console, out_console, print_json
-from upscope.render.plots import centred_panel, new_figure, save_figure
+from upscope.render.plots import centred_panel, new_figure, peak_positions, save_figure
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from upscope.compare import Comparison, MethodResult, Progress, Settings
     from upscope.images import LoadedImage
 
@@ -36,6 +38,9 @@ LEGEND = (
     "image (output - original); peak dB: spectral peak at multiples of 1/S; time s: seconds to "
     "fit and upsample."
 )
+
+#: the axes reach this share of the panel beyond each edge, so that no spine covers a bin
+_SPINE_PAD = 0.02
 
 FIGURES = ("compare_grid.png", "compare_spectra.png", "compare_radial.png")
 
@@ -237,6 +242,15 @@ def _grid_figure(result: Comparison, path: Path) -> Path:
 
 
 def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path) -> Path:
+    save_figure(spectra_figure(result, specs), path)
+    return path
+
+
+def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
+    """One panel per spectrum of :func:`upscope.compare.spectra`, on one colour scale, with a
+    cyan circle at each frequency (m/S, n/S) cycles/px (:func:`peak_positions`)."""
+    s = result.settings.scale
+    peaks = {r.method: r.spectral_peak_db for r in result.results}
     rows, cols = _grid_layout(len(specs))
     fig = new_figure(3.4 * cols, 3.4 * rows + 1.0)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -249,7 +263,30 @@ def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path
         image = ax.imshow(
             data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
         )
-        ax.set_title(name, fontsize=11)
+        xs, ys = zip(*peak_positions(spec.shape, s), strict=True)
+        # hollow, and clip_on=False: a circle on the panel's edge is drawn whole
+        ax.plot(
+            xs,
+            ys,
+            linestyle="none",
+            marker="o",
+            mfc="none",
+            mec="cyan",
+            ms=8,
+            mew=1.0,
+            clip_on=False,
+            gid="peaks",
+        )
+        # a margin inside the frame: a peak at +-1/2 would lie under the axes' spine
+        pad = _SPINE_PAD * (extent[1] - extent[0])
+        ax.set_xlim(extent[0] - pad, extent[1] + pad)
+        ax.set_ylim(extent[2] + pad, extent[3] - pad)
+        title = (
+            f"{name}\npeak {fixed(peaks[name], 1)} dB"
+            if name in peaks
+            else f"{name}\n(ground truth)"
+        )
+        ax.set_title(title, fontsize=10)
         ax.tick_params(labelsize=8)
     for n, ax in enumerate(axes[: len(specs)]):
         if n % cols == 0:
@@ -264,11 +301,13 @@ def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path
     fig.suptitle(
         "Log power spectrum of each output: 10 log10 |FFT|$^2$ of the grey image "
         "(mean removed, Hann window)\ncopies of the spectrum around multiples of "
-        f"1/{result.settings.scale} cycles/px are upsampling artifacts",
+        f"1/{s} cycles/px are upsampling artifacts\ncyan circles: the frequencies (m/{s}, "
+        f"n/{s}) cycles/px, where a period-{s} grid puts its energy; peak dB: the table's "
+        "spectral peak there,\nits power over its neighbourhood's median (one bin wide: look "
+        "inside the circles)",
         fontsize=12,
     )
-    save_figure(fig, path)
-    return path
+    return fig
 
 
 def _radial_figure(result: Comparison, path: Path) -> Path:

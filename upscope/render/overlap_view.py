@@ -6,10 +6,11 @@ matplotlib is imported only inside :func:`write_png`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from rich.table import Table
@@ -45,6 +46,14 @@ _WINDOW = 16
 _PNG_FULL = 64  # larger maps are drawn as a full-resolution window
 _PNG_WINDOW = 32
 _PNG_PROFILE = 64
+_MAX_PROFILES = 4
+#: (colour, line style, marker) of each profile line
+_PROFILE_STYLES = [
+    ("tab:blue", "-", "o"),
+    ("tab:orange", "--", "s"),
+    ("tab:green", "-.", "^"),
+    ("tab:purple", ":", "D"),
+]
 
 
 def _x(values: tuple[int, ...] | list[int]) -> str:
@@ -363,7 +372,8 @@ def file_name(result: OverlapResult, layers: int = 1) -> str:
 
 
 def _window_start(start: int, stop: int, size: int, length: int) -> int:
-    """Where a full-resolution window of ``length`` begins: a few border pixels, then interior."""
+    """Where a full-resolution window of ``length`` begins: 3 pixels before the interior (or at
+    0 when it starts closer to the edge), never past the far edge; centred with no interior."""
     if stop <= start:
         return max((size - length) // 2, 0)
     return min(max(start - 3, 0), max(size - length, 0))
@@ -388,6 +398,97 @@ def _outline_note(
     return "red dashed: interior"
 
 
+def profile_columns(result: OverlapResult) -> tuple[int, int]:
+    """The first column and the number of columns of the profile plot: the whole row, or a
+    window of ``_PNG_PROFILE`` columns of a wide map, placed as :func:`_window_start` says."""
+    values, ((_, _), (c0, c1)) = _as_2d(result)
+    cols = values.shape[1]
+    if cols <= _PNG_FULL:
+        return 0, cols
+    return _window_start(c0, c1, cols, _PNG_PROFILE), _PNG_PROFILE
+
+
+class Profiles(NamedTuple):
+    """What the profile plot draws: ``groups`` of rows of ``rows``, one line per group."""
+
+    rows: range  # the rows considered: one vertical period (the map itself when 1D)
+    groups: list[tuple[int, ...]]  # rows equal over the drawn columns, in row order
+    distinct: int  # how many groups ``rows`` has (more than drawn when over _MAX_PROFILES)
+    middle: bool  # whether ``rows`` starts at the middle row (else the middle row is holes)
+
+
+def profile_rows(result: OverlapResult) -> Profiles:
+    """The rows the profile plot draws.
+
+    The rows of one vertical period from the middle row down (the last rows of the map when
+    the middle is too near the end), one per phase, so that every interior value appears:
+    for k=3, s=2 the middle row holds only 1s and 2s (or 2s and 4s). Rows that are equal over
+    the drawn columns (:func:`profile_columns`) form one group, drawn once. Past
+    ``_MAX_PROFILES`` groups, those that together show the most values are kept. If
+    every row of the period is holes only (zeros), the nearest row that is not is drawn.
+    A 1D map is its own single row.
+    """
+    values, _ = _as_2d(result)
+    rows = values.shape[0]
+    if result.map.ndim == 1:
+        return Profiles(range(1), [(0,)], 1, True)
+    start_col, n_cols = profile_columns(result)
+    shown = values[:, start_col : start_col + n_cols]
+    n = min(max(result.period[0], 1), rows)
+    first = min(rows // 2, rows - n)
+    by_values: dict[bytes, list[int]] = {}
+    for r in range(first, first + n):
+        by_values.setdefault(shown[r].tobytes(), []).append(r)
+    groups = [tuple(g) for g in by_values.values()]
+    if not any(shown[g[0]].any() for g in groups):
+        nonzero = np.flatnonzero(shown.any(axis=1))
+        if nonzero.size:
+            row = int(nonzero[np.argmin(np.abs(nonzero - rows // 2))])
+            return Profiles(range(row, row + 1), [(row,)], 1, False)
+    kept = _most_values(groups, shown) if len(groups) > _MAX_PROFILES else groups
+    return Profiles(range(first, first + n), sorted(kept), len(groups), True)
+
+
+def _most_values(groups: list[tuple[int, ...]], shown: np.ndarray) -> list[tuple[int, ...]]:
+    """``_MAX_PROFILES`` of ``groups`` whose rows show the most distinct values together (the
+    first such choice in row order); greedy when there are too many choices to try them all."""
+    values = [set(shown[g[0]].tolist()) for g in groups]
+    if math.comb(len(groups), _MAX_PROFILES) <= 5000:
+        choices = itertools.combinations(range(len(groups)), _MAX_PROFILES)
+        best = max(choices, key=lambda c: len(set().union(*(values[i] for i in c))))
+        return [groups[i] for i in best]
+    kept: list[int] = []
+    seen: set[int] = set()
+    while len(kept) < _MAX_PROFILES:
+        i = max(
+            (i for i in range(len(groups)) if i not in kept), key=lambda i: len(values[i] - seen)
+        )
+        kept.append(i)
+        seen |= values[i]
+    return [groups[i] for i in sorted(kept)]
+
+
+def _rows_text(group: tuple[int, ...]) -> str:
+    return f"row {group[0]}" if len(group) == 1 else "rows " + ", ".join(map(str, group))
+
+
+def _profile_title(result: OverlapResult, profiles: Profiles) -> str:
+    rows = profiles.rows
+    if not profiles.middle:
+        return f"profile through row {rows[0]} (row {result.map.shape[0] // 2} is all holes)"
+    if len(rows) == 1:
+        return f"profile through the middle row (row {rows[0]})"
+    period = result.period[0]
+    what = "one vertical period" if len(rows) == period else f"the period is {period} rows"
+    title = f"profiles of rows {rows[0]}-{rows[-1]} ({what})"
+    if profiles.distinct > len(profiles.groups):
+        title += (
+            f"\n{len(profiles.groups)} of their {profiles.distinct} distinct rows, "
+            "those that show the most values"
+        )
+    return title
+
+
 def write_png(result: OverlapResult, path: Path) -> Path:
     """Save :func:`figure` at ``path`` (atomically)."""
     from upscope.render.plots import save_figure
@@ -396,7 +497,8 @@ def write_png(result: OverlapResult, path: Path) -> Path:
 
 
 def figure(result: OverlapResult) -> Figure:
-    """Heatmap with colorbar (counts in cells when small) and the middle-row profile beside it.
+    """Heatmap with colorbar (counts in cells when small) and, beside it, the profiles of the
+    rows of one vertical period from the middle row (:func:`profile_rows`).
 
     A map larger than ``_PNG_FULL`` per axis is shown as a full-resolution window (a few
     border pixels and the start of the interior): averaging pixels on screen would hide the
@@ -468,7 +570,7 @@ def figure(result: OverlapResult) -> Figure:
             else (f"rows {wr}-{wr + nr - 1}, cols {wc}-{wc + nc - 1}")
         )
         notes.insert(0, f"full-resolution window ({where}) of the {_x([*result.output_size])} map")
-    ax.set_title("; ".join(notes), fontsize=9)
+    ax.set_title(";\n".join(notes), fontsize=9)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("output column")
@@ -476,34 +578,42 @@ def figure(result: OverlapResult) -> Figure:
         ax.set_yticks([])
     else:
         ax.set_ylabel("output row")
-    mid_row = rows // 2
-    nonzero = np.flatnonzero(values.any(axis=1))
-    if nonzero.size and not values[mid_row].any():  # a row of holes says little: the nearest
-        mid_row = int(nonzero[np.argmin(np.abs(nonzero - mid_row))])
-    pc = cols if cols <= _PNG_FULL else _PNG_PROFILE
-    pstart = 0 if cols <= _PNG_FULL else _window_start(c0, c1, cols, pc)
-    profile = values[mid_row, pstart : pstart + pc]
+    pstart, pc = profile_columns(result)
+    profiles = profile_rows(result)
     pax = fig.add_subplot(grid[0, 1])
     x = np.arange(pstart, pstart + pc)
-    pax.step(x, profile, where="mid", color="tab:blue")
-    pax.plot(x, profile, "o", color="tab:blue", markersize=3)
+    for n, group in enumerate(profiles.groups):
+        colour, style, marker = _PROFILE_STYLES[n]
+        pax.plot(
+            x,
+            values[group[0], pstart : pstart + pc],
+            drawstyle="steps-mid",
+            color=colour,
+            linestyle=style,
+            marker=marker,
+            markersize=4,
+            linewidth=1.6,
+            label=None if one_d else _rows_text(group),
+            gid="profile",
+        )
     if c1 > c0 and r1 > r0:
         lo, hi = max(c0, pstart), min(c1, pstart + pc)
         pax.axvspan(lo - 0.5, hi - 0.5, color="tab:red", alpha=0.08, label="interior")
-        pax.legend(loc="best", fontsize=8)
-    pax.set_ylim(-0.05 * max(result.max, 1), result.max * 1.08 + 0.5)
+    top = max(result.max, 1)
+    if pax.get_legend_handles_labels()[0]:
+        # one row of entries above the highest value, so that no line runs under it
+        pax.legend(loc="upper center", ncol=len(profiles.groups) + 1, fontsize=8, columnspacing=1.2)
+        pax.set_ylim(-0.05 * top, top * 1.3 + 0.5)
+    else:
+        pax.set_ylim(-0.05 * top, top * 1.08 + 0.5)
     pax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    pax.set_yticks([t for t in pax.get_yticks() if 0 <= t <= result.max])
     # ticks and label on the right: on the left they would crowd the heatmap's colorbar label
     pax.yaxis.tick_right()
     pax.yaxis.set_label_position("right")
     pax.set_ylabel("contributions")
     part = "" if pc == cols else f", columns {pstart}-{pstart + pc - 1} of {cols}"
-    if one_d:
-        pax.set_title(f"profile{part}")
-    elif mid_row == rows // 2:
-        pax.set_title(f"profile through the middle row (row {mid_row})")
-    else:
-        pax.set_title(f"profile through row {mid_row} (row {rows // 2} is all holes)")
+    pax.set_title(f"profile{part}" if one_d else _profile_title(result, profiles), fontsize=10)
     if part and not one_d:
         pax.set_xlabel(f"output column ({pc} of {cols} shown)")
     else:

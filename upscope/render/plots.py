@@ -57,3 +57,25 @@ def centred_panel(
     fx = np.fft.fftshift(np.fft.fftfreq(w))
     top, left = fy[0] - 0.5 / h, fx[0] - 0.5 / w
     return data, (left, -left, -top, top)
+
+
+def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, float]]:
+    """(fx, fy) of every peak bin (:func:`upscope.metrics.peak_bins`) on a centred panel; a peak
+    at -1/2 is also drawn at +1/2, where :func:`centred_panel` repeats it.
+
+    >>> sorted(peak_positions((8, 8), 2))  # doctest: +NORMALIZE_WHITESPACE
+    [(-0.5, -0.5), (-0.5, 0.0), (-0.5, 0.5), (0.0, -0.5), (0.0, 0.5),
+     (0.5, -0.5), (0.5, 0.0), (0.5, 0.5)]
+    """
+    import numpy as np
+
+    from upscope.metrics import peak_bins
+
+    h, w = shape
+    fys, fxs = np.fft.fftfreq(h), np.fft.fftfreq(w)
+    positions = []
+    for u, v in peak_bins(shape, scale):
+        ys = [float(fys[u])] + ([0.5] if fys[u] == -0.5 else [])
+        xs = [float(fxs[v])] + ([0.5] if fxs[v] == -0.5 else [])
+        positions += [(x, y) for y in ys for x in xs]
+    return positions

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console, print_json
-from upscope.render.plots import centred_panel, new_figure, save_figure
+from upscope.render.plots import centred_panel, new_figure, peak_positions, save_figure
 
 if TYPE_CHECKING:
     from upscope.probe import Measurement, ProbeConfig, ProbeReport
@@ -261,26 +261,6 @@ def _grid(
             bar.ax.tick_params(labelsize=7)
     fig.suptitle(text, fontsize=10)
     return save_figure(fig, path)
-
-
-def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, float]]:
-    """(fx, fy) of every peak bin (:func:`upscope.metrics.peak_bins`) on a centred panel; a peak
-    at -1/2 is also drawn at +1/2, where :func:`centred_panel` repeats it.
-
-    >>> sorted(peak_positions((8, 8), 2))  # doctest: +NORMALIZE_WHITESPACE
-    [(-0.5, -0.5), (-0.5, 0.0), (-0.5, 0.5), (0.0, -0.5), (0.0, 0.5),
-     (0.5, -0.5), (0.5, 0.0), (0.5, 0.5)]
-    """
-    from upscope.metrics import peak_bins
-
-    h, w = shape
-    fys, fxs = np.fft.fftfreq(h), np.fft.fftfreq(w)
-    positions = []
-    for u, v in peak_bins(shape, scale):
-        ys = [float(fys[u])] + ([0.5] if fys[u] == -0.5 else [])
-        xs = [float(fxs[v])] + ([0.5] if fxs[v] == -0.5 else [])
-        positions += [(x, y) for y in ys for x in xs]
-    return positions
 
 
 def _spectra(

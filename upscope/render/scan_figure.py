@@ -295,7 +295,7 @@ def draw(finding: Finding, threshold: float, description: str) -> Any:
     result = finding.compound()
     bars = finding.imbalance.shape[0] > 1 and finding.worst_channel is not None
     panels = (result is not None) + bars + 1
-    fig = new_figure(max(6.2 * panels, 9.0), 5.6)
+    fig = new_figure(max(6.2 * panels, 8.0), 5.6)
     fig.set_layout_engine("constrained", wspace=0.08)  # room between colorbar and next panel
     axes = np.atleast_1d(fig.subplots(1, panels))
     if result is not None:
@@ -310,4 +310,7 @@ def draw(finding: Finding, threshold: float, description: str) -> Any:
     fig.suptitle(
         f"{op.name} ({description}{source})\n{verdict_line(finding, threshold)}", fontsize=11
     )
+    # constrained layout settles in two passes here (equal-aspect maps, multi-line titles): one
+    # pass now, so that the saved PNG does not cut off the bottom labels
+    fig.draw_without_rendering()
     return fig

@@ -7,10 +7,13 @@ the formula on the model's actual weights.
 
 from __future__ import annotations
 
+import argparse
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -436,6 +439,11 @@ def test_bad_input_shapes(run_cli, tmp_path: Path) -> None:
     assert "--input-shape is required" in line
 
 
+def net_state() -> dict[str, torch.Tensor]:
+    """A state dict that fits NET's Net."""
+    return {"up.weight": torch.randn(3, 2, 3, 3), "up.bias": torch.randn(2)}
+
+
 def test_bad_checkpoints(run_cli, tmp_path: Path) -> None:
     path = write_model(tmp_path, NET)
     shape = ("--input-shape", "1x3x4x4")
@@ -456,11 +464,37 @@ def test_bad_checkpoints(run_cli, tmp_path: Path) -> None:
             run_cli("scan", f"{path}:Net", *shape, "--weights", str(tmp_path / name))
         )
         assert expected in line, (name, line)
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
-    line = one_error_line(
-        run_cli("scan", f"{path}:Net", *shape, "--weights", str(tmp_path / "junk.pt"))
-    )
-    assert "could not be loaded" in line
+    namespace = {"args": argparse.Namespace(lr=0.1), "up.weight": torch.zeros(3, 2, 3, 3)}
+    torch.save(namespace, tmp_path / "objects.pt")
+    torch.save(net_state(), tmp_path / "real.pt")
+    torch.save(net_state(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    real, legacy = (tmp_path / "real.pt").read_bytes(), (tmp_path / "legacy.pt").read_bytes()
+    noise = np.random.default_rng(0).bytes(4096)
+    assert noise[:2] != b"PK" and noise[:1] != b"\x80"  # neither format's first bytes
+    files = {
+        "text.pt": (b"hello\n", "is a text file (it starts 'hello'), not a checkpoint"),
+        "empty.pt": (b"", "is empty (0 bytes), not a checkpoint torch.save wrote"),
+        "half.pt": (real[: len(real) // 2], "truncated or damaged torch checkpoint"),
+        "head.pt": (real[:100], "truncated or damaged torch checkpoint"),
+        "half-legacy.pt": (legacy[: len(legacy) // 2], "truncated torch checkpoint (legacy"),
+        "noise.pt": (noise, "is not a checkpoint torch.save wrote (neither a zip archive"),
+        "pickle.pt": (pickle.dumps({"up.weight": 1}, protocol=4), "is a Python pickle but not"),
+        "objects.pt": (None, "holds Python objects besides tensors"),
+    }
+    for name, (content, expected) in files.items():
+        if content is not None:
+            (tmp_path / name).write_bytes(content)
+        with pytest.raises(Exception) as caught, warnings.catch_warnings():  # noqa: PT011
+            warnings.simplefilter("ignore")  # each file fails its own way: torch is the oracle
+            torch.load(tmp_path / name, weights_only=True)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            line = one_error_line(
+                run_cli("scan", f"{path}:Net", *shape, "--weights", str(tmp_path / name))
+            )
+        assert expected in line, (name, line)
+        assert type(caught.value).__name__ not in line, (name, line)  # not torch's raw error
+        assert not [w for w in seen if "torch" in str(w.filename)], (name, seen)
     line = one_error_line(
         run_cli("scan", f"{path}:Net", *shape, "--weights", str(tmp_path / "no.pt"))
     )
@@ -553,7 +587,7 @@ def test_figures_of_1d_and_3d_ops() -> None:
         assert scan_view.wants_png(finding)
         fig = scan_view.draw(finding, 0.1)
         fig.canvas.draw()
-        assert len(fig.axes) == 6  # three panels, three colorbars
+        assert len(fig.axes) == 5  # overlap, imbalance bars, worst channel; 2 colorbars
 
 
 def test_user_code_that_exits_or_runs_unbatched_is_one_line(run_cli, tmp_path) -> None:
@@ -585,19 +619,133 @@ def test_figure_colorbars_are_labelled_and_a_constant_map_says_so() -> None:
     (finding,) = judge(trace(layer, [torch.randn(1, 2, 16, 16)]))
     assert finding.flagged  # random weights
     fig = scan_view.draw(finding, 0.1)
-    fig.canvas.draw()
-    heat, _mean, _worst, heat_bar, *bars = fig.axes  # the panels, then their colorbars
+    heat, _bars, _worst, heat_bar, worst_bar = fig.axes  # the panels, then their colorbars
     shown = finding.compound_map()[8:24, 8:24]
     assert shown.min() == shown.max() == 4  # the centre window the figure shows
     assert heat_bar.get_ylabel() == "contributions per output pixel"
     assert [t for t in heat_bar.get_yticks() if heat_bar.get_ylim()[0] <= t] == [4]
+    assert heat.images[0].get_cmap().N == 1  # one colour: no gradient for a single value
     texts = [t.get_text() for t in heat.texts]
     assert texts == ["constant: every pixel 4"]
-    assert [bar.get_ylabel() for bar in bars] == ["sum of sub-kernel taps"] * 2
+    assert "interior: every pixel 4 (even)" in heat.get_title()
+    index = finding.worst_channel
+    assert worst_bar.get_ylabel() == f"sum / mean |sum| of channel {index}"
     uneven = judge(trace(nn.ConvTranspose2d(2, 1, 3, stride=2), [torch.randn(1, 2, 5, 5)]))[0]
     fig = scan_view.draw(uneven, 0.1)
     counts = [int(t.get_text()) for t in fig.axes[0].texts]
     assert sorted(set(counts)) == sorted(np.unique(uneven.compound_map()).tolist())
+    assert fig.axes[0].images[0].get_cmap().N > 2
+
+
+def _cells(ax) -> np.ndarray:
+    """The numbers written in the cells of a heatmap panel."""
+    return np.array([float(t.get_text()) for t in ax.texts])
+
+
+def test_weight_panels_draw_the_worst_channel_and_agree_with_the_titles() -> None:
+    """The bars are the formula's per-channel imbalances (torch's weights), the red one the
+    largest; the worst panel's values / their mean |value| span exactly that imbalance."""
+    from upscope.render import scan_view
+
+    torch.manual_seed(6)
+    layer = nn.ConvTranspose2d(3, 8, 4, stride=2, padding=1)
+    with torch.no_grad():
+        layer.weight[:, 5, 0::2, 0::2] += 0.5  # one phase of channel 5 far above the others
+    expected = formula_imbalance(layer.weight, (2, 2))
+    worst = int(np.argmax(expected))
+    assert worst == 5
+    (finding,) = judge(trace(layer, [torch.randn(1, 3, 6, 6)]))
+    fig = scan_view.draw(finding, 0.1)
+    _heat, bars, panel, *_ = fig.axes
+    heights = [bar.get_height() for bar in bars.patches]
+    np.testing.assert_allclose(heights, expected, rtol=1e-6)
+    red = [n for n, bar in enumerate(bars.patches) if bar.get_facecolor()[0] > 0.7]
+    assert red == [worst]
+    (mean_line,) = [line for line in bars.lines if line.get_linestyle() == "--"]
+    assert mean_line.get_ydata()[0] == pytest.approx(expected.mean())
+    assert f"weight imbalance {expected.mean():.2f} (mean over 8 output channels) > 0.1" in (
+        fig.get_suptitle()
+    )
+    assert f"mean {expected.mean():.2f}" in bars.get_title()
+    drawn = np.asarray(panel.images[0].get_array())
+    assert np.abs(drawn).mean() == pytest.approx(1.0)  # normalised by its mean |sum|
+    assert drawn.max() - drawn.min() == pytest.approx(expected[worst], rel=1e-6)
+    title = panel.get_title()
+    assert f"output channel {worst} (the worst)" in title
+    assert title.endswith(f"imbalance {expected[worst]:.2f}")
+    cells = _cells(panel)  # written with 3 significant digits
+    assert cells.max() - cells.min() == pytest.approx(expected[worst], abs=0.01)
+
+
+def test_single_channel_figure_is_the_pixel_shuffle_conv_response() -> None:
+    from upscope.render import scan_view
+
+    model = load_model(f"{SAMPLES}:ESPCN", seed=0)
+    (finding,) = judge(trace(model, [torch.randn(1, 1, 32, 32)]))
+    conv = model.conv3
+    sums = (conv.weight.detach().double().sum(dim=(1, 2, 3)) + conv.bias.detach().double()).numpy()
+    expected = (sums.max() - sums.min()) / np.abs(sums).mean()
+    fig = scan_view.draw(finding, 0.1)
+    panel, _bar = fig.axes  # one channel: no overlap map (no overlap), no bars
+    drawn = np.asarray(panel.images[0].get_array())
+    np.testing.assert_allclose(drawn.ravel(), sums / np.abs(sums).mean(), rtol=1e-5)
+    assert "output channel 0 (the only one)" in panel.get_title()
+    assert f"weight imbalance {expected:.2f} (its one output channel)" in fig.get_suptitle()
+
+
+def test_compound_panel_states_the_chain_and_its_own_interior() -> None:
+    """UNet's up1: the panel is the map of up2 -> up1 (interior 1..9), the figure title the
+    layer alone (x4); both numbers checked against torch's chain of all-ones kernels."""
+    from upscope.overlap import stack_overlap
+    from upscope.render import scan_view
+
+    model = load_model(f"{SAMPLES}:UNet", seed=0)
+    up2, up1 = judge(trace(model, [torch.randn(1, 1, 64, 64)]))
+    chain = nn.Sequential(
+        *(nn.ConvTranspose2d(1, 1, 3, 2, 1, 1, bias=False) for _ in range(2))
+    ).double()
+    for conv in chain:
+        nn.init.ones_(conv.weight)
+    with torch.no_grad():
+        counts = chain(torch.ones(1, 1, 16, 16, dtype=torch.float64))[0, 0].round().long().numpy()
+    spec = arith.convt_spec((3, 3), (2, 2), (1, 1), (1, 1), (1, 1), set())
+    core = stack_overlap([spec, spec], (16, 16))
+    np.testing.assert_array_equal(core.map, counts)
+    inner = counts[tuple(slice(a, b) for a, b in core.interior)]
+    low, high = int(inner.min()), int(inner.max())
+    assert (low, high) == (core.interior_min, core.interior_max)
+    assert high / low == core.interior_ratio == 9
+    fig = scan_view.draw(up1, 0.1)
+    heat = fig.axes[0]
+    title = heat.get_title()
+    assert title.startswith("compound overlap of up2 -> up1\n")
+    assert f"interior max/min {high}/{low} = {high / low:g}: checkerboard" in title
+    cells = _cells(heat)  # the centre window lies inside the interior: it shows the same range
+    assert (cells.min(), cells.max()) == (low, high)
+    cov = arith.phase_coverage(3, 2)
+    alone = (max(cov) / min(cov)) ** 2
+    assert f"this layer alone: uneven overlap (interior max/min {alone:g})" in fig.get_suptitle()
+    first = scan_view.draw(up2, 0.1).axes[0].get_title()
+    assert first.startswith(f"overlap of this layer alone\ninterior max/min 4/1 = {alone:g}")
+
+
+def test_a_chain_without_interior_and_all_zero_weights_are_drawn() -> None:
+    from upscope.render import scan_view
+
+    model = load_model(f"{SAMPLES}:DCGANGenerator", seed=0)
+    findings = judge(trace(model, [torch.randn(1, 100, 1, 1)]))
+    last = findings[-1]
+    assert not last.compound().has_interior  # a 1x1 input: no pixel gets every tap of main.0
+    title = scan_view.draw(last, 0.1).axes[0].get_title()
+    assert "compound overlap of main.0 -> main.3 -> main.6 -> main.9 -> main.12" in title
+    assert "no interior on this 1x1 input" in title and "verdict on input 8x8: even" in title
+    holes = nn.ConvTranspose2d(2, 4, 3, stride=2, dilation=2, bias=False)
+    nn.init.zeros_(holes.weight)
+    (finding,) = judge(trace(holes, [torch.randn(1, 2, 5, 5)]))
+    assert finding.flagged and finding.worst_channel is None
+    fig = scan_view.draw(finding, 0.1)
+    assert len(fig.axes) == 4  # overlap map and the (zero) sums of channel 0, no bars
+    assert "weight imbalance undefined" in fig.get_suptitle()
 
 
 class _ConvShuffle(nn.Module):

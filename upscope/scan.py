@@ -106,6 +106,29 @@ class Finding:
         return float(np.nanmax(self.imbalance))
 
     @property
+    def worst_channel(self) -> int | None:
+        """The output channel with the largest imbalance (None: no channel has one, i.e. every
+        channel's polyphase sums are all 0)."""
+        if self.imbalance is None or np.all(np.isnan(self.imbalance)):
+            return None
+        return int(np.nanargmax(self.imbalance))
+
+    def normalised_sums(self, channel: int) -> tuple[np.ndarray, float]:
+        """The polyphase sums of output ``channel`` divided by their mean |sum|, and that mean.
+
+        Their max - min is the channel's imbalance (the definition of :func:`_imbalance`).
+
+        >>> sums = np.array([[[1.0, -1.0], [1.0, 5.0]]])  # one channel, 2x2 phases
+        >>> values, scale = Finding(None, "even", None, "", phase_sums=sums).normalised_sums(0)
+        >>> values.tolist(), scale, float(values.max() - values.min()), _imbalance(sums).tolist()
+        ([[0.5, -0.5], [0.5, 2.5]], 2.0, 3.0, [3.0])
+        """
+        assert self.phase_sums is not None, "only a finding with polyphase sums has them"
+        sums = self.phase_sums[channel]
+        scale = float(np.abs(sums).mean())
+        return (sums / scale if scale > 0 else np.zeros_like(sums)), scale
+
+    @property
     def flagged(self) -> bool:
         return bool(self.reasons)
 

@@ -15,6 +15,8 @@ import importlib.util
 import os
 import re
 import sys
+import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,81 @@ def _few(keys: Sequence[str], n: int = 3) -> str:
     return shown + (f" and {len(keys) - n} more" if len(keys) > n else "")
 
 
+# torch.save's two formats: a zip archive (torch >= 1.6) or, with
+# _use_new_zipfile_serialization=False, a pickle (protocol 2) whose first object is this number
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+_FORMATS = "neither a zip archive nor a legacy torch pickle"
+_AGAIN = "copy or save it again"
+
+
+def _unpickler_reason(exc: BaseException) -> str:
+    """The 'WeightsUnpickler error: ...' part of torch's long weights-only message, if any."""
+    text = " ".join(str(exc).split())
+    if "WeightsUnpickler error:" in text:
+        reason = text.split("WeightsUnpickler error:", 1)[1]
+        return reason.split(" Please use")[0].split(" Check the documentation")[0].strip(" .")
+    return _first_line(exc)
+
+
+def _text_start(head: bytes) -> str | None:
+    """The first words of ``head`` if it reads as text (UTF-8, printable), else None."""
+    decoded = head.decode("utf-8", errors="replace")
+    if "\ufffd" in decoded[:-3]:  # a character cut at the end of the 64 bytes is fine
+        return None
+    decoded = decoded.rstrip("\ufffd")
+    if not all(ch.isprintable() or ch in "\t\r\n" for ch in decoded):
+        return None
+    lines = decoded.strip().splitlines()
+    return lines[0][:24] if lines else ""
+
+
+def _unloadable(path: Path, exc: BaseException) -> str:
+    """Why torch.load(weights_only=True) failed on ``path``, in one line, from the file's first
+    bytes and torch's exception: unsafe objects, empty, truncated, another format, text."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64)
+    except OSError as err:
+        return f"cannot be read: {err.strerror or _first_line(err)}"
+    if "Unsupported global" in str(exc):
+        return (
+            "holds Python objects besides tensors, which upscope does not execute "
+            f"(torch.load with weights_only=True: {_unpickler_reason(exc)}); "
+            "save model.state_dict() with torch.save and pass that file"
+        )
+    if not head:
+        return f"is empty (0 bytes), not a checkpoint torch.save wrote ({_FORMATS})"
+    if head.startswith(_ZIP_MAGIC):
+        if not zipfile.is_zipfile(path):
+            return (
+                "is a truncated or damaged torch checkpoint: it starts as a zip archive but its "
+                f"end (the zip directory) is missing; {_AGAIN}"
+            )
+        with zipfile.ZipFile(path) as archive:
+            torch_zip = any(name.endswith("data.pkl") for name in archive.namelist())
+        if torch_zip:
+            return f"is a damaged torch checkpoint (torch.load: {_unpickler_reason(exc)})"
+        return "is a zip archive but not a checkpoint torch.save wrote (it holds no data.pkl)"
+    if head.startswith(_LEGACY_MAGIC):
+        if isinstance(exc, EOFError):
+            return f"is a truncated torch checkpoint (legacy format): its data ends early; {_AGAIN}"
+        reason = _unpickler_reason(exc)
+        return f"is a damaged torch checkpoint (legacy format; torch.load: {reason})"
+    if head.startswith(b"\x80"):
+        return "is a Python pickle but not a checkpoint torch.save wrote (no torch magic number)"
+    start = _text_start(head)
+    if start is not None:
+        return (
+            f"is a text file (it starts {start!r}), not a checkpoint torch.save wrote (a zip "
+            "archive or a legacy torch pickle)"
+        )
+    return (
+        f"is not a checkpoint torch.save wrote ({_FORMATS}; it starts with the bytes "
+        f"{head[:8].hex(' ')})"
+    )
+
+
 def load_weights(model: nn.Module, path: Path) -> None:
     """Load a state dict saved with ``torch.save`` (``weights_only=True``: no code runs).
 
@@ -134,18 +211,11 @@ def load_weights(model: nn.Module, path: Path) -> None:
     if not path.is_file():
         raise UpscopeError(f"--weights file {str(path)!r} not found")
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
+            warnings.simplefilter("ignore")
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a bad or unsafe file
-        reason = _first_line(exc)
-        if "Weights only load failed" in str(exc):
-            reason = (
-                "it holds Python objects besides tensors, which upscope does not execute; "
-                "save model.state_dict() with torch.save and pass that file"
-            )
-        raise UpscopeError(
-            f"--weights {str(path)!r} could not be loaded as a state dict "
-            f"(torch.load with weights_only=True): {reason}"
-        ) from None
+        raise UpscopeError(f"--weights {str(path)!r} {_unloadable(path, exc)}") from None
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, dict):

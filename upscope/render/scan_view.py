@@ -6,20 +6,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from upscope.files import prepare_out_dir
 from upscope.render.console import out_console, print_json
-from upscope.render.plots import new_figure, save_figure
+from upscope.render.plots import save_figure
 from upscope.scan import Finding, ScanResult, worst
 
-__all__ = ["document", "print_json", "save_pngs", "show", "summary_line", "wants_png"]
+__all__ = ["document", "draw", "print_json", "save_pngs", "show", "summary_line", "wants_png"]
 
 _VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
-_CELL_LIMIT = 16  # write the numbers in the cells of maps up to this many cells per side
 
 
 def _shape(shape: tuple[int, ...]) -> list[int]:
@@ -228,177 +226,11 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "op"
 
 
-def _as_2d(arr: np.ndarray) -> np.ndarray:
-    if arr.ndim == 1:
-        return arr[np.newaxis, :]
-    if arr.ndim == 3:
-        return arr[arr.shape[0] // 2]
-    return arr
-
-
-def _heatmap(
-    fig: Any,
-    ax: Any,
-    values: np.ndarray,
-    title: str,
-    origin: list[int],
-    label: str,
-) -> None:
-    """An integer map (overlap counts) with a labelled colorbar and the counts in small maps.
-
-    A constant map gets a colorbar with its one value as the only tick, and one note in the
-    middle instead of the same number in every cell.
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    grid = _as_2d(values)
-    low, high = int(np.min(grid)), int(np.max(grid))
-    flat = low == high
-    image = ax.imshow(
-        grid,
-        cmap="viridis",
-        interpolation="nearest",
-        aspect="equal",
-        vmin=low - 1 if flat else low,
-        vmax=high + 1 if flat else high,
-    )
-    ticks = [low] if flat else MaxNLocator(integer=True)
-    fig.colorbar(image, ax=ax, shrink=0.8, label=label, ticks=ticks)
-    ax.set_title(title, fontsize=10)
-    if flat:
-        ax.text(
-            0.5,
-            0.5,
-            f"constant: every pixel {low}",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=12,
-            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
-        )
-    elif max(grid.shape) <= _CELL_LIMIT:
-        middle = (low + high) / 2
-        digits = len(str(max(abs(low), abs(high))))
-        size = 8 if digits <= 2 else 7 if digits == 3 else 6
-        for (row, col), value in np.ndenumerate(grid):
-            colour = "white" if value < middle else "black"
-            ax.text(
-                col,
-                row,
-                str(int(value)),
-                ha="center",
-                va="center",
-                fontsize=size,
-                c=colour,
-                in_layout=False,
-            )
-    row0, col0 = (0, origin[0]) if len(origin) == 1 else (origin[0], origin[1])
-    if grid.shape[1] <= _CELL_LIMIT:
-        ax.set_xticks(range(grid.shape[1]), [str(col0 + i) for i in range(grid.shape[1])])
-    if values.ndim == 1:
-        ax.set_yticks([])
-    elif grid.shape[0] <= _CELL_LIMIT:
-        ax.set_yticks(range(grid.shape[0]), [str(row0 + i) for i in range(grid.shape[0])])
-
-
-def _phase_panel(
-    fig: Any, ax: Any, sums: np.ndarray, title: str, labels: tuple[str, str], what: str
-) -> None:
-    limit = float(np.max(np.abs(sums))) or 1.0
-    rows = [str(a) for a in range(sums.shape[0])] if sums.ndim > 1 else ["0"]
-    if sums.ndim == 3:  # phases (a0, a1, b): one row per (a0, a1)
-        rows = [f"{a0},{a1}" for a0, a1 in np.ndindex(*sums.shape[:2])]
-        grid = sums.reshape(-1, sums.shape[-1])
-    else:
-        grid = _as_2d(sums)
-    image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8, label=what)
-    ax.set_title(title, fontsize=10)
-    for (row, col), value in np.ndenumerate(grid):
-        colour = "white" if abs(value) > 0.6 * limit else "black"
-        ax.text(
-            col,
-            row,
-            f"{value:.3g}",
-            ha="center",
-            va="center",
-            fontsize=9,
-            c=colour,
-            in_layout=False,
-        )
-    ax.set_xticks(range(grid.shape[1]))
-    ax.set_yticks(range(grid.shape[0]), rows if sums.ndim > 1 else [""])
-    ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1] if sums.ndim > 1 else "")
-
-
 def draw(finding: Finding, threshold: float) -> Any:
-    """The figure of one flagged op: compound overlap map (transposed convs), mean and worst
-    channel polyphase sums."""
-    op = finding.op
-    assert finding.phase_sums is not None and finding.imbalance is not None
-    overlap = finding.compound_map()
-    panels = (overlap is not None) + (2 if finding.phase_sums.shape[0] > 1 else 1)
-    fig = new_figure(6.0 * panels, 5.2)
-    axes = np.atleast_1d(fig.subplots(1, panels))
-    if overlap is not None:
-        if len(finding.chain) > 1:
-            what = f"compound overlap of {len(finding.chain)} stacked transposed convs"
-            chain = " -> ".join(finding.chain)
-            if len(chain) > 48:
-                chain = f"{finding.chain[0]} -> ... -> {finding.chain[-1]}"
-            title = f"{what}\n{chain}"
-        else:
-            title = "overlap count of this layer alone"
-        if overlap.ndim == 3:
-            depth, index = overlap.shape[0], overlap.shape[0] // 2
-            if overlap[index].max() == 0:  # a slice of holes: show one that receives taps
-                index = int(np.argmax(overlap.reshape(depth, -1).max(axis=1)))
-            overlap = overlap[index]
-            title += f"\n(slice {index} of {depth} along the first axis)"
-        full = "x".join(map(str, overlap.shape))
-        starts = [0] * overlap.ndim
-        if max(overlap.shape) > _CELL_LIMIT:
-            starts = [max(0, (n - _CELL_LIMIT) // 2) for n in overlap.shape]
-            overlap = overlap[tuple(slice(a, a + _CELL_LIMIT) for a in starts)]
-            where = ", ".join(f"{a}:{a + n}" for a, n in zip(starts, overlap.shape, strict=True))
-            title += f"\ncentre [{where}] of the {full} map"
-        _heatmap(fig, axes[0], overlap, title, starts[-2:], "contributions per output pixel")
-        axes[0].set_xlabel("output column" if overlap.ndim > 1 else "output position")
-        axes[0].set_ylabel("output row" if overlap.ndim > 1 else "")
-    channels = finding.phase_sums.shape[0]
-    if op.kind == "convT":
-        labels = ("sub-kernel b (column taps j with j*D mod S = b)", "sub-kernel a (row taps)")
-        if op.ndim == 1:
-            labels = ("sub-kernel b (taps j with j*D mod S = b)", "")
-        elif op.ndim == 3:
-            labels = (labels[0], "sub-kernel a0,a1 (depth, row taps)")
-        what = "polyphase kernel sums"
-        bar = "sum of sub-kernel taps"
-    else:
-        r = op.params["upscale_factor"]
-        labels = ("phase b (output column mod r)", "phase a (output row mod r)")
-        plus = " + bias" if finding.with_bias else ""
-        what = f"weight sum{plus} of conv channel c*{r * r}+a*{r}+b"
-        bar = f"weight sum{plus} of the conv channel"
-    index = int(np.nanargmax(finding.imbalance))
-    worst_title = f"worst channel {index}: {what}\nimbalance {finding.imbalance[index]:.2f}"
-    if channels > 1:
-        mean_title = f"{what}\nmean over {channels} output channels"
-        _phase_panel(fig, axes[-2], finding.phase_sums.mean(axis=0), mean_title, labels, bar)
-        _phase_panel(fig, axes[-1], finding.phase_sums[index], worst_title, labels, bar)
-    else:
-        _phase_panel(fig, axes[-1], finding.phase_sums[0], worst_title, labels, bar)
-    reasons = "; ".join(finding.reasons)
-    source = ""
-    if op.kind == "pixelshuffle" and op.feeding_conv is not None:
-        plus = " + bias" if finding.with_bias else ""
-        source = f", weight sums{plus} of the conv {op.feeding_conv[0]} feeding it"
-    fig.suptitle(
-        f"{op.name} ({op.type} {_params(finding)}{source})\n{reasons}",
-        fontsize=11,
-    )
-    return fig
+    """The figure of one flagged op (:func:`upscope.render.scan_figure.draw`)."""
+    from upscope.render.scan_figure import draw as draw_figure
+
+    return draw_figure(finding, threshold, f"{finding.op.type} {_params(finding)}")
 
 
 def save_pngs(result: ScanResult, out: Path) -> list[Path]:

@@ -1,0 +1,316 @@
+"""The PNG of one flagged op of ``upscope scan``: overlap map, per-channel imbalance, worst channel.
+
+Every number written on the figure comes from the finding (:mod:`upscope.scan`) or the overlap
+core's result for the drawn map; this module only lays them out. Panels, left to right:
+
+1. transposed convs: the compound overlap-count map of the chain ending at this op, titled with
+   the chain and with the interior max/min of that map (not of the layer alone);
+2. more than one output channel: the weight imbalance of every output channel as bars, their mean
+   (the figure title's number) as a dashed line, the worst channel in red;
+3. the worst channel's polyphase sums divided by their mean |sum|: their max - min is that
+   channel's imbalance, which the title writes out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from upscope.overlap import OverlapResult
+from upscope.render.plots import new_figure
+from upscope.scan import Finding
+
+__all__ = ["CELL_LIMIT", "chain_text", "draw", "overlap_stats", "verdict_line"]
+
+CELL_LIMIT = 16  # write the numbers in the cells of maps up to this many cells per side
+_CHAIN_WIDTH = 48  # a longer chain is written first -> ... -> last
+
+
+def _as_2d(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 1:
+        return arr[np.newaxis, :]
+    if arr.ndim == 3:
+        return arr[arr.shape[0] // 2]
+    return arr
+
+
+# ---------------------------------------------------------------- the words
+
+
+def chain_text(chain: list[str]) -> str:
+    """``"up2 -> up1"``; a long chain keeps its ends: ``"a -> ... -> z (7 layers)"``."""
+    text = " -> ".join(chain)
+    if len(text) > _CHAIN_WIDTH:
+        text = f"{chain[0]} -> ... -> {chain[-1]} ({len(chain)} layers)"
+    return text
+
+
+def overlap_stats(result: OverlapResult) -> str:
+    """The interior of the drawn map in words, from the overlap core's numbers for that map."""
+    low, high = result.interior_min, result.interior_max
+    if not result.has_interior or low is None or high is None:
+        size = "x".join(map(str, result.input_size))
+        other = "x".join(map(str, result.verdict_input))
+        return (
+            f"no interior on this {size} input (no pixel gets all taps);\n"
+            f"verdict on input {other}: {result.verdict}"
+        )
+    if low == 0:
+        return f"interior min 0 (holes), max {high}: {result.verdict}"
+    if low == high:
+        return f"interior: every pixel {low} ({result.verdict})"
+    ratio = result.interior_ratio
+    shown = f"{high}/{low}" if ratio is None else f"{high}/{low} = {ratio:g}"
+    return f"interior max/min {shown}: {result.verdict}"
+
+
+def verdict_line(finding: Finding, threshold: float) -> str:
+    """The figure title's second line: the op's own overlap verdict and mean weight imbalance."""
+    op = finding.op
+    parts = []
+    if op.kind == "convT":
+        if finding.verdict == "checkerboard":
+            ratio = finding.interior_ratio
+            shown = "?" if ratio is None else f"{ratio:g}"
+            parts.append(f"this layer alone: uneven overlap (interior max/min {shown})")
+        elif finding.verdict == "holes":
+            parts.append("this layer alone: holes (some output phases get no kernel tap)")
+        else:
+            parts.append("this layer alone: even overlap")
+    else:
+        parts.append("no overlap (pixel shuffle)")
+    mean = finding.imbalance_mean
+    assert finding.imbalance is not None
+    channels = finding.imbalance.shape[0]
+    if mean is None:
+        parts.append("weight imbalance undefined (every polyphase sum is 0)")
+    else:
+        over = f"mean over {channels} output channels" if channels > 1 else "its one output channel"
+        sign = ">" if mean > threshold else "<="
+        parts.append(f"weight imbalance {mean:.2f} ({over}) {sign} {threshold:g}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- the panels
+
+
+def _heatmap(
+    fig: Any,
+    ax: Any,
+    values: np.ndarray,
+    title: str,
+    origin: list[int],
+    label: str,
+) -> None:
+    """An integer map (overlap counts) with a labelled colorbar and the counts in small maps.
+
+    A constant map is drawn in one colour, its colorbar a single swatch with its one value as
+    the only tick, and one note in the middle instead of the same number in every cell.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+    from matplotlib.ticker import MaxNLocator
+
+    grid = _as_2d(values)
+    low, high = int(np.min(grid)), int(np.max(grid))
+    flat = low == high
+    if flat:
+        cmap: Any = ListedColormap([colormaps["viridis"](0.5)])
+        vmin, vmax = low - 0.5, low + 0.5
+    else:
+        cmap, vmin, vmax = "viridis", low, high
+    image = ax.imshow(
+        grid, cmap=cmap, interpolation="nearest", aspect="equal", vmin=vmin, vmax=vmax
+    )
+    ticks = [low] if flat else MaxNLocator(integer=True)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=label, ticks=ticks)
+    ax.set_title(title, fontsize=10)
+    if flat:
+        ax.text(
+            0.5,
+            0.5,
+            f"constant: every pixel {low}",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
+        )
+    elif max(grid.shape) <= CELL_LIMIT:
+        middle = (low + high) / 2
+        digits = len(str(max(abs(low), abs(high))))
+        size = 8 if digits <= 2 else 7 if digits == 3 else 6
+        for (row, col), value in np.ndenumerate(grid):
+            colour = "white" if value < middle else "black"
+            ax.text(
+                col,
+                row,
+                str(int(value)),
+                ha="center",
+                va="center",
+                fontsize=size,
+                c=colour,
+                in_layout=False,
+            )
+    row0, col0 = (0, origin[0]) if len(origin) == 1 else (origin[0], origin[1])
+    if grid.shape[1] <= CELL_LIMIT:
+        ax.set_xticks(range(grid.shape[1]), [str(col0 + i) for i in range(grid.shape[1])])
+    if values.ndim == 1:
+        ax.set_yticks([])
+    elif grid.shape[0] <= CELL_LIMIT:
+        ax.set_yticks(range(grid.shape[0]), [str(row0 + i) for i in range(grid.shape[0])])
+
+
+def _overlap_panel(fig: Any, ax: Any, finding: Finding, result: OverlapResult) -> None:
+    """The compound overlap map of the chain ending at this op (or of this layer alone)."""
+    if len(finding.chain) > 1:
+        title = f"compound overlap of {chain_text(finding.chain)}"
+    else:
+        title = "overlap of this layer alone"
+    title += f"\n{overlap_stats(result)}"
+    overlap = result.map
+    if overlap.ndim == 3:
+        depth, index = overlap.shape[0], overlap.shape[0] // 2
+        if overlap[index].max() == 0:  # a slice of holes: show one that receives taps
+            index = int(np.argmax(overlap.reshape(depth, -1).max(axis=1)))
+        overlap = overlap[index]
+        title += f"\n(slice {index} of {depth} along the first axis)"
+    full = "x".join(map(str, overlap.shape))
+    starts = [0] * overlap.ndim
+    if max(overlap.shape) > CELL_LIMIT:
+        starts = [max(0, (n - CELL_LIMIT) // 2) for n in overlap.shape]
+        overlap = overlap[tuple(slice(a, a + CELL_LIMIT) for a in starts)]
+        where = ", ".join(f"{a}:{a + n}" for a, n in zip(starts, overlap.shape, strict=True))
+        title += f"\nshown: centre [{where}] of the {full} map"
+    _heatmap(fig, ax, overlap, title, starts[-2:], "contributions per output pixel")
+    ax.set_xlabel("output column" if overlap.ndim > 1 else "output position")
+    ax.set_ylabel("output row" if overlap.ndim > 1 else "")
+
+
+def _imbalance_panel(ax: Any, finding: Finding, threshold: float, unit: str) -> None:
+    """The imbalance of every output channel; the mean dashed, the worst channel red."""
+    from matplotlib.ticker import MaxNLocator
+
+    assert finding.imbalance is not None
+    values = finding.imbalance
+    channels = values.shape[0]
+    index, mean = finding.worst_channel, finding.imbalance_mean
+    assert index is not None and mean is not None
+    colours = ["tab:red" if c == index else "tab:gray" for c in range(channels)]
+    ax.bar(
+        range(channels), np.nan_to_num(values), width=1.0 if channels > 32 else 0.8, color=colours
+    )
+    top = float(values[index])
+    ax.plot([index], [top], "v", color="tab:red", markersize=7, label=f"worst: channel {index}")
+    ax.axhline(mean, ls="--", color="black", lw=1.2, label=f"mean {mean:.2f}")
+    ax.axhline(threshold, ls=":", color="tab:green", lw=1.5, label=f"flag threshold {threshold:g}")
+    ax.set_ylim(0, 1.3 * max(top, threshold) or 1.0)
+    ax.set_xlim(-0.6, channels - 0.4)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper right", fontsize=8, ncol=3)
+    missing = int(np.isnan(values).sum())
+    left_out = f"; {missing} with all sums 0 left out" if missing else ""
+    ax.set_title(
+        f"weight imbalance of each of the {channels} output channels{left_out}\n"
+        f"mean {mean:.2f} (dashed), worst {top:.2f} (red: channel {index})",
+        fontsize=10,
+    )
+    ax.set_xlabel("output channel")
+    ax.set_ylabel(f"(max - min) / mean |{unit}| over its phases")
+
+
+def _phase_panel(
+    fig: Any, ax: Any, values: np.ndarray, title: str, labels: tuple[str, str], what: str
+) -> None:
+    """Polyphase values as a small diverging heatmap with the values written in the cells."""
+    limit = float(np.max(np.abs(values))) or 1.0
+    rows = [str(a) for a in range(values.shape[0])] if values.ndim > 1 else ["0"]
+    if values.ndim == 3:  # phases (a0, a1, b): one row per (a0, a1)
+        rows = [f"{a0},{a1}" for a0, a1 in np.ndindex(*values.shape[:2])]
+        grid = values.reshape(-1, values.shape[-1])
+    else:
+        grid = _as_2d(values)
+    image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=what)
+    ax.set_title(title, fontsize=10)
+    for (row, col), value in np.ndenumerate(grid):
+        colour = "white" if abs(value) > 0.6 * limit else "black"
+        ax.text(
+            col,
+            row,
+            f"{value:.3g}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            c=colour,
+            in_layout=False,
+        )
+    ax.set_xticks(range(grid.shape[1]))
+    ax.set_yticks(range(grid.shape[0]), rows if values.ndim > 1 else [""])
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1] if values.ndim > 1 else "")
+
+
+def _phase_words(finding: Finding) -> tuple[tuple[str, str], str, str]:
+    """Axis labels of the phase panel, what one value is, and its short name for |.|."""
+    op = finding.op
+    if op.kind == "convT":
+        labels = ("sub-kernel b (column taps j with j*D mod S = b)", "sub-kernel a (row taps)")
+        if op.ndim == 1:
+            labels = ("sub-kernel b (taps j with j*D mod S = b)", "")
+        elif op.ndim == 3:
+            labels = (labels[0], "sub-kernel a0,a1 (depth, row taps)")
+        return labels, "polyphase sums", "sum"
+    r = op.params["upscale_factor"]
+    labels = ("phase b (output column mod r)", "phase a (output row mod r)")
+    plus = " + bias" if finding.with_bias else ""
+    return labels, f"weight sums{plus} of conv channels c*{r * r}+a*{r}+b", "value"
+
+
+def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:
+    """The worst channel's polyphase values / their mean |value|: max - min is its imbalance."""
+    labels, what, unit = _phase_words(finding)
+    assert finding.imbalance is not None and finding.phase_sums is not None
+    channels = finding.imbalance.shape[0]
+    index = finding.worst_channel
+    if index is None:
+        title = f"output channel 0: {what}\nevery one is 0 (no imbalance defined)"
+        _phase_panel(fig, ax, finding.phase_sums[0], title, labels, what)
+        return
+    values, scale = finding.normalised_sums(index)
+    high, low = float(values.max()), float(values.min())
+    which = "the worst" if channels > 1 else "the only one"
+    title = (
+        f"output channel {index} ({which}):\n{what} / {scale:.3g} (their mean |{unit}|)\n"
+        f"max - min = {high:.3g} - ({low:.3g}) = imbalance {finding.imbalance[index]:.2f}"
+    )
+    _phase_panel(fig, ax, values, title, labels, f"{unit} / mean |{unit}| of channel {index}")
+
+
+def draw(finding: Finding, threshold: float, description: str) -> Any:
+    """The figure of one flagged op; ``description`` (type and parameters) goes in its title."""
+    op = finding.op
+    assert finding.phase_sums is not None and finding.imbalance is not None
+    result = finding.compound()
+    bars = finding.imbalance.shape[0] > 1 and finding.worst_channel is not None
+    panels = (result is not None) + bars + 1
+    fig = new_figure(max(6.2 * panels, 8.0), 5.6)
+    fig.set_layout_engine("constrained", wspace=0.08)  # room between colorbar and next panel
+    axes = np.atleast_1d(fig.subplots(1, panels))
+    if result is not None:
+        _overlap_panel(fig, axes[0], finding, result)
+    if bars:
+        _imbalance_panel(axes[-2], finding, threshold, _phase_words(finding)[2])
+    _worst_panel(fig, axes[-1], finding)
+    source = ""
+    if op.kind == "pixelshuffle" and op.feeding_conv is not None:
+        plus = " + bias" if finding.with_bias else ""
+        source = f", weight sums{plus} of the conv {op.feeding_conv[0]} feeding it"
+    fig.suptitle(
+        f"{op.name} ({description}{source})\n{verdict_line(finding, threshold)}", fontsize=11
+    )
+    # constrained layout settles in two passes here (equal-aspect maps, multi-line titles): one
+    # pass now, so that the saved PNG does not cut off the bottom labels
+    fig.draw_without_rendering()
+    return fig

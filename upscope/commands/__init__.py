@@ -20,6 +20,21 @@ OUT_DEFAULT = Path("upscope-out")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 NoPngFlag = Annotated[bool, typer.Option("--no-png", help="Write no files.")]
 
+# The one-layer options that `size` and `overlap` share (`--p` differs: size takes keras/jax words).
+KernelOpt = Annotated[
+    str | None, typer.Option("--k", metavar="K", help="Kernel size (int or AxB).")
+]
+StrideOpt = Annotated[
+    str | None, typer.Option("--s", metavar="S", help="Stride (int or AxB); default 1.")
+]
+OutPadOpt = Annotated[
+    str | None, typer.Option("--op", metavar="OP", help="Output padding (int or AxB); default 0.")
+]
+DilationOpt = Annotated[
+    str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
+]
+INPUT_HELP = "Input size: N, or AxB per axis."
+
 
 def _label_flags(params: Sequence[Any]) -> None:
     """Show no type beside an on/off flag (typer 0.29 prints ``<bool>``), ``--help`` included.

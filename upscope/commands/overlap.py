@@ -8,9 +8,14 @@ from typing import Annotated
 import typer
 
 from upscope.commands import (
+    INPUT_HELP,
     OUT_DEFAULT,
+    DilationOpt,
     JsonFlag,
+    KernelOpt,
     NoPngFlag,
+    OutPadOpt,
+    StrideOpt,
     UpscopeCommand,
     out_option,
     seed_option,
@@ -35,25 +40,14 @@ def register(app: typer.Typer) -> None:
 
 
 def overlap(
-    k: Annotated[
-        str | None, typer.Option("--k", metavar="K", help="Kernel size (int or AxB).")
-    ] = None,
-    s: Annotated[
-        str | None, typer.Option("--s", metavar="S", help="Stride (int or AxB); default 1.")
-    ] = None,
+    k: KernelOpt = None,
+    s: StrideOpt = None,
     p: Annotated[
         str | None, typer.Option("--p", metavar="P", help="Padding (int or AxB); default 0.")
     ] = None,
-    op: Annotated[
-        str | None,
-        typer.Option("--op", metavar="OP", help="Output padding (int or AxB); default 0."),
-    ] = None,
-    d: Annotated[
-        str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
-    ] = None,
-    input: Annotated[
-        str, typer.Option("--input", "-i", metavar="SIZE", help="Input size: N, or AxB per axis.")
-    ] = "8",
+    op: OutPadOpt = None,
+    d: DilationOpt = None,
+    input: Annotated[str, typer.Option("--input", "-i", metavar="SIZE", help=INPUT_HELP)] = "8",
     layers: Annotated[
         int,
         typer.Option(

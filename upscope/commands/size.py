@@ -8,7 +8,15 @@ import typer
 
 from upscope import arith
 from upscope.arith import Bounds, Framework
-from upscope.commands import JsonFlag, UpscopeCommand
+from upscope.commands import (
+    INPUT_HELP,
+    DilationOpt,
+    JsonFlag,
+    KernelOpt,
+    OutPadOpt,
+    StrideOpt,
+    UpscopeCommand,
+)
 from upscope.errors import UpscopeError
 
 SHORT = "Output sizes of a transposed conv or a layer stack; solve for a target size."
@@ -35,15 +43,9 @@ def register(app: typer.Typer) -> None:
 
 
 def size(
-    input: Annotated[
-        str, typer.Option("--input", "-i", metavar="SIZE", help="Input size: N, or AxB per axis.")
-    ] = "",
-    k: Annotated[
-        str | None, typer.Option("--k", metavar="K", help="Kernel size (int or AxB).")
-    ] = None,
-    s: Annotated[
-        str | None, typer.Option("--s", metavar="S", help="Stride (int or AxB); default 1.")
-    ] = None,
+    input: Annotated[str, typer.Option("--input", "-i", metavar="SIZE", help=INPUT_HELP)] = "",
+    k: KernelOpt = None,
+    s: StrideOpt = None,
     p: Annotated[
         str | None,
         typer.Option(
@@ -52,13 +54,8 @@ def size(
             help="Padding (int or AxB), default 0; same|valid|full with keras/jax.",
         ),
     ] = None,
-    op: Annotated[
-        str | None,
-        typer.Option("--op", metavar="OP", help="Output padding (int or AxB); default 0."),
-    ] = None,
-    d: Annotated[
-        str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
-    ] = None,
+    op: OutPadOpt = None,
+    d: DilationOpt = None,
     layer: Annotated[
         list[str] | None,
         typer.Option(

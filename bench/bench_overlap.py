@@ -1,4 +1,4 @@
-"""Overlap-count map: upscope.overlap (numpy, exact ints) vs torch's conv_transpose2d.
+"""Overlap-count map: upscope.overlap_map (numpy, exact ints) vs torch's conv_transpose2d.
 
 Both compute the same map: a stack of ConvTranspose2d(k=4, s=2, p=1) applied to an all-ones
 image with all-ones kernels, at output sizes 1024 and 4096 and 1 and 3 layers. Ours is the full
@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from upscope.overlap import convt_overlap  # noqa: E402
+from upscope.overlap_map import convt_overlap  # noqa: E402
 
 K, S, P = 4, 2, 1
 

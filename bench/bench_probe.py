@@ -48,7 +48,7 @@ def main() -> None:
             for name, cmd in cases.items():
                 times[name].append(_time(cmd))
     sys.path.insert(0, str(ROOT))
-    from upscope.probe import ProbeConfig, run_probe
+    from upscope.probing import ProbeConfig, run_probe
 
     run_probe(ProbeConfig(seeds=1))  # warm up torch
     core = []

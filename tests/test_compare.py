@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from upscope import compare, images, upsamplers, zoo
+from upscope import comparison as compare
+from upscope import images, upsamplers, zoo
 from upscope.errors import UpscopeError
 
 ROOT = Path(__file__).resolve().parent.parent

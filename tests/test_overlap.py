@@ -1,4 +1,4 @@
-"""upscope.overlap against torch: exact maps, interiors, verdicts; and no torch on its path."""
+"""upscope.overlap_map against torch: exact maps, interiors, verdicts; and no torch on its path."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from upscope import arith
 from upscope.arith import LayerSpec
 from upscope.errors import UpscopeError
-from upscope.overlap import convt_overlap, stack_overlap
+from upscope.overlap_map import convt_overlap, stack_overlap
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -385,7 +385,7 @@ def test_large_map_is_exact_and_int64() -> None:
 def test_numbers_path_loads_no_torch_or_matplotlib() -> None:
     code = (
         "import sys, json\n"
-        "import upscope.overlap\n"
+        "import upscope.overlap_map\n"
         "from upscope.cli import main\n"
         "try:\n"
         "    main(['overlap', '--k', '3', '--s', '2', '--no-png', '--json'])\n"

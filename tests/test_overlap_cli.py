@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from upscope.overlap import convt_overlap
+from upscope.overlap_map import convt_overlap
 
 
 @pytest.fixture(autouse=True, scope="module")

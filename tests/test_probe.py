@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from upscope import arith, metrics, upsamplers
-from upscope.probe import ProbeConfig, grad_pairs, run_probe
+from upscope.probing import ProbeConfig, grad_pairs, run_probe
 
 SMALL = {"size": 12, "seeds": 2, "channels": 2}
 
@@ -307,7 +307,7 @@ def test_every_grid_frequency_on_the_panel_is_circled(shape: tuple[int, int], sc
 
 
 def test_mean_energy_map_with_a_zero_seed_keeps_mean_one_and_at_most_the_mean_score() -> None:
-    from upscope.probe import mean_energy_map
+    from upscope.probing import mean_energy_map
 
     scale, side = 2, 24
     grid = np.tile([[2.0, 1.0], [1.0, 1.0]], (side // 2, side // 2))

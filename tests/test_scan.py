@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from upscope import arith
-from upscope.scan import judge, load_model, trace
+from upscope.scanning.judge import judge, load_model, trace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "models.py"
 
@@ -696,7 +696,7 @@ def test_single_channel_figure_is_the_pixel_shuffle_conv_response() -> None:
 def test_compound_panel_states_the_chain_and_its_own_interior() -> None:
     """UNet's up1: the panel is the map of up2 -> up1 (interior 1..9), the figure title the
     layer alone (x4); both numbers checked against torch's chain of all-ones kernels."""
-    from upscope.overlap import stack_overlap
+    from upscope.overlap_map import stack_overlap
     from upscope.render import scan_view
 
     model = load_model(f"{SAMPLES}:UNet", seed=0)

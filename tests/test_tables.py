@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from upscope import compare
+from upscope import comparison as compare
 from upscope.render import cells, compare_view, probe_view
 
 WIDTHS = [50, 80, 100, 120]
@@ -73,7 +73,7 @@ def test_compare_table_keeps_every_number(monkeypatch: pytest.MonkeyPatch, width
 
 
 def _probe_report(method: str, **values: float) -> object:
-    from upscope.probe import Measurement, ProbeConfig, ProbeReport
+    from upscope.probing import Measurement, ProbeConfig, ProbeReport
 
     def row(kind: str) -> Measurement:
         return Measurement(

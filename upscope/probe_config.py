@@ -1,6 +1,6 @@
 """What ``upscope probe`` runs and its checks, torch-free: the CLI answers bad input at once.
 
-:mod:`upscope.probe` (torch) runs a :class:`ProbeConfig` after :func:`check_config`; the command
+:mod:`upscope.probing` (torch) runs a :class:`ProbeConfig` after :func:`check_config`; the command
 checks the same config before it imports torch, so a wrong ``--inputs`` word or ``--size`` is
 refused without loading it (numpy only, for the metrics' size rule).
 

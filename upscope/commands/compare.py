@@ -146,7 +146,7 @@ def compare(
 
     import torch
 
-    from upscope import compare as core
+    from upscope import comparison as core
     from upscope.render import compare_view
 
     settings = core.Settings(

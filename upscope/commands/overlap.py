@@ -100,7 +100,7 @@ def overlap(
             )
     specs = specs * layers
 
-    from upscope.overlap import stack_overlap
+    from upscope.overlap_map import stack_overlap
     from upscope.render import overlap_view
 
     result = stack_overlap(specs, inputs)

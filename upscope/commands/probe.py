@@ -91,7 +91,7 @@ def probe(
     check_config(config)
 
     from upscope.files import prepare_out_dir
-    from upscope.probe import run_probe
+    from upscope.probing import run_probe
     from upscope.render import probe_view
 
     if not no_png:

@@ -70,13 +70,13 @@ def scan(
         int, seed_option("Seed (0 or more) of torch before the model is built, and of the input.")
     ] = 0,
 ) -> None:
-    from upscope.scan_args import parse_input_shape, split_model_spec
+    from upscope.scanning.args import parse_input_shape, split_model_spec
 
     split_model_spec(model)  # a mistyped MODEL or --input-shape is answered before torch loads
     shapes = [parse_input_shape(text) for text in input_shape or []]
 
-    from upscope import scan as core
     from upscope.render import scan_view
+    from upscope.scanning import judge as core
 
     result = core.scan(model, shapes, weights, seed)
     pngs: list[Path] = []

@@ -18,7 +18,7 @@ from upscope.render.plots import centred_panel, new_figure, peak_positions, save
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from upscope.compare import Comparison, MethodResult, Progress, Settings
+    from upscope.comparison import Comparison, MethodResult, Progress, Settings
     from upscope.images import LoadedImage
 
 __all__ = ["print_json", "progress", "document", "show", "save_figures"]
@@ -120,7 +120,7 @@ def _result_doc(r: MethodResult) -> dict[str, Any]:
 
 
 def _best(results: list[MethodResult], key: str) -> float | None:
-    from upscope.compare import HIGHER_IS_BETTER
+    from upscope.comparison import HIGHER_IS_BETTER
 
     values = [r.metric(key) for r in results if np.isfinite(r.metric(key))]
     if not values:
@@ -130,7 +130,7 @@ def _best(results: list[MethodResult], key: str) -> float | None:
 
 def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
     """The table (sorted by ``sort``, best value of each column in bold green) and file list."""
-    from upscope.compare import sort_results
+    from upscope.comparison import sort_results
 
     console = out_console()
     s = result.settings
@@ -170,7 +170,7 @@ def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
 
 def save_figures(result: Comparison, out: Path) -> list[Path]:
     """The crop grid, the 2D spectra and the radial spectra, saved atomically under ``out``."""
-    from upscope.compare import spectra
+    from upscope.comparison import spectra
 
     specs = spectra(result)
     return [
@@ -199,7 +199,7 @@ def _grid_layout(n: int) -> tuple[int, int]:
 def _grid_figure(result: Comparison, path: Path) -> Path:
     from matplotlib.patches import Rectangle
 
-    from upscope.compare import zoom_window
+    from upscope.comparison import zoom_window
 
     s = result.settings.scale
     top, left, side = zoom_window(result)
@@ -247,7 +247,7 @@ def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path
 
 
 def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
-    """One panel per spectrum of :func:`upscope.compare.spectra`, on one colour scale, with a
+    """One panel per spectrum of :func:`upscope.comparison.spectra`, on one colour scale, with a
     cyan circle at each frequency (m/S, n/S) cycles/px (:func:`peak_positions`)."""
     s = result.settings.scale
     peaks = {r.method: r.spectral_peak_db for r in result.results}

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from upscope.arith import LayerSpec
-    from upscope.overlap import OverlapResult
+    from upscope.overlap_map import OverlapResult
 
 __all__ = ["document", "figure", "file_name", "print_json", "show", "write_png"]
 

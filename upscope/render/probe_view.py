@@ -15,7 +15,7 @@ from upscope.render.console import out_console, print_json
 from upscope.render.plots import centred_panel, new_figure, peak_positions, save_figure
 
 if TYPE_CHECKING:
-    from upscope.probe import Measurement, ProbeConfig, ProbeReport
+    from upscope.probing import Measurement, ProbeConfig, ProbeReport
 
 __all__ = ["print_json", "document", "show", "save_figures"]
 

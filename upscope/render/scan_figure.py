@@ -1,7 +1,7 @@
 """The PNG of one flagged op of ``upscope scan``: overlap map, per-channel imbalance, worst channel.
 
-Every number written on the figure comes from the finding (:mod:`upscope.scan`) or the overlap
-core's result for the drawn map; this module only lays them out. Panels, left to right:
+Every number written on the figure comes from the finding (:mod:`upscope.scanning.judge`) or the
+overlap core's result for the drawn map; this module only lays them out. Panels, left to right:
 
 1. transposed convs: the compound overlap-count map of the chain ending at this op, titled with
    the chain and with the interior max/min of that map (not of the layer alone);
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from upscope.overlap import OverlapResult
+from upscope.overlap_map import OverlapResult
 from upscope.render.plots import new_figure
-from upscope.scan import Finding
+from upscope.scanning.judge import Finding
 
 __all__ = ["CELL_LIMIT", "chain_text", "draw", "overlap_stats", "verdict_line"]
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from upscope.files import prepare_out_dir
 from upscope.render.console import out_console, print_json
 from upscope.render.plots import save_figure
-from upscope.scan import Finding, ScanResult, worst
+from upscope.scanning.judge import Finding, ScanResult, worst
 
 __all__ = ["document", "draw", "print_json", "save_pngs", "show", "summary_line", "wants_png"]
 

@@ -2,12 +2,12 @@
 
 Three steps, each returning plain data, each in its own module:
 
-1. loading (:mod:`upscope.scan_load`): :func:`load_model` imports ``file.py:Name`` or
+1. loading (:mod:`upscope.scanning.load`): :func:`load_model` imports ``file.py:Name`` or
    ``package.module:Name`` (this executes that Python file, as any import does), builds it, and
    :func:`load_weights` loads a state dict.
-2. tracing (:mod:`upscope.scan_trace`): :func:`trace` runs one forward pass and returns every
-   call of a transposed conv, ``F.interpolate`` or ``F.pixel_shuffle`` as an :class:`UpOp`, named
-   by the module that made it.
+2. tracing (:mod:`upscope.scanning.torch_front`): :func:`trace` runs one forward pass and returns
+   every call of a transposed conv, ``F.interpolate`` or ``F.pixel_shuffle`` as an
+   :class:`UpOp`, named by the module that made it.
 3. judging (here): :func:`judge` gives each op its overlap verdict, the polyphase weight imbalance
    of its kernel, the compound overlap map of the transposed convs that feed one another, and a
    flag; :func:`scan` does all three.
@@ -27,15 +27,16 @@ import numpy as np
 from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
-from upscope.overlap import OverlapResult, convt_overlap, stack_overlap
-from upscope.scan_load import (
+from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
+from upscope.scanning.load import (
     Shape,
     default_input_shapes,
     load_model,
     load_weights,
     parse_input_shape,
 )
-from upscope.scan_trace import UpOp, make_inputs, trace
+from upscope.scanning.records import UpOp
+from upscope.scanning.torch_front import make_inputs, trace
 
 __all__ = [
     "IMBALANCE_THRESHOLD",

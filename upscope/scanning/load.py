@@ -4,7 +4,7 @@
 file, as any import does) and builds it: an ``nn.Module`` subclass, a no-argument factory, or an
 instance. :func:`load_weights` loads a state dict with ``torch.load(weights_only=True)``, so no
 code in it runs. :func:`default_input_shapes` reads the model's ``example_input_array`` when
-``--input-shape`` is not given (which :mod:`upscope.scan_args` reads, without torch).
+``--input-shape`` is not given (which :mod:`upscope.scanning.args` reads, without torch).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from upscope.errors import UpscopeError
-from upscope.scan_args import Shape, parse_input_shape, split_model_spec
+from upscope.scanning.args import Shape, parse_input_shape, split_model_spec
 
 __all__ = ["Shape", "parse_input_shape", "load_model", "load_weights", "default_input_shapes"]
 

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from upscope.errors import UpscopeError
-from upscope.scan_load import Shape
+from upscope.scanning.args import Shape
+from upscope.scanning.records import UpOp
 
 _CONVT_MODULES = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _FUNC_KIND: dict[Any, tuple[str, str]] = {
@@ -45,25 +45,6 @@ _ARG_NAMES = {
     "interpolate": ("input", "size", "scale_factor", "mode", "align_corners"),
     "pixelshuffle": ("input", "upscale_factor"),
 }
-
-
-@dataclass
-class UpOp:
-    """One upsampling operation as it was called in the forward pass."""
-
-    name: str
-    type: str
-    kind: str  # "convT" | "interpolate" | "pixelshuffle"
-    input_shape: Shape
-    output_shape: Shape
-    params: dict[str, Any] = field(default_factory=dict)
-    weight: np.ndarray | None = None  # convT: (C_in, C_out / groups, *kernel)
-    feeding_conv: tuple[str, np.ndarray] | None = None  # pixel shuffle: the conv right before
-    feeding_bias: np.ndarray | None = None  # ... and that conv's bias (None: it has none)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.input_shape) - 2
 
 
 @dataclass

@@ -76,7 +76,7 @@ def scan(
     shapes = [parse_input_shape(text) for text in input_shape or []]
 
     from upscope.render import scan_view
-    from upscope.scanning import judge as core
+    from upscope.scanning import run as core
 
     result = core.scan(model, shapes, weights, seed)
     pngs: list[Path] = []

@@ -151,14 +151,19 @@ def tensor_bytes(shape: Sequence[int], itemsize: int = 4) -> int:
     return math.prod(shape) * itemsize
 
 
-def probe_bytes(scale: int, methods: int, inputs: int, seeds: int, size: int, channels: int) -> int:
+def probe_bytes(
+    scale: int, methods: int, inputs: int, seeds: int, size: int, channels: int, grad: bool
+) -> int:
     """Peak bytes of ``upscope probe``: every seed's float64 response to every input is kept
-    per method (and the previous method's until it is replaced), plus one forward pass (the
-    input, a conv at C*S^2 channels, the float32 output and its float64 copy)."""
+    per method, and what the earlier methods leave behind grows the heap by about as much again
+    per method (measured); plus one forward pass (the input, a conv at C*S^2 channels, the
+    float32 output and its float64 copy). ``grad`` adds four strided convs, like four methods.
+    """
     out = channels * (scale * size) ** 2
     kept = seeds * inputs * out * 8
     forward = channels * size * size * 4 * (1 + scale * scale) + out * (4 + 8)
-    return 2 * kept + forward + out * 8 * 2
+    runs = methods + (4 if grad else 0)
+    return (2 + runs) * kept + forward + out * 8 * 2
 
 
 def compare_bytes(channels: int, height: int, width: int, methods: int, net_width: int) -> int:
@@ -166,9 +171,9 @@ def compare_bytes(channels: int, height: int, width: int, methods: int, net_widt
 
     Every method's output is kept (float32, then a float64 copy for the metrics); a learned
     method runs its network of ``net_width`` channels over the whole image once, holding up to
-    about four such activations at full resolution at a time.
+    about five such activations at full resolution at a time.
     """
     image = channels * height * width
     kept = (methods + 4) * image * 8  # outputs, the original, the low-res image, metric copies
-    network = 4 * net_width * height * width * 4
+    network = 5 * net_width * height * width * 4
     return kept + network

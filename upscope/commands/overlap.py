@@ -13,6 +13,7 @@ from upscope.commands import (
     DilationOpt,
     JsonFlag,
     KernelOpt,
+    MaxMemoryOpt,
     NoPngFlag,
     OutPadOpt,
     StrideOpt,
@@ -71,7 +72,9 @@ def overlap(
     seed: Annotated[
         int, seed_option("Seed (0 or more), accepted by every command; the map is not random.")
     ] = 0,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
+    del max_memory  # applied by upscope.cli.guarded
     from upscope import arith
     from upscope.commands.size import layer_specs
 

@@ -28,6 +28,7 @@ from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
+from upscope.scanning.args import check_input_memory
 from upscope.scanning.load import (
     Shape,
     default_input_shapes,
@@ -312,5 +313,6 @@ def scan(
                 "no example_input_array"
             )
         shapes, from_model = default, True
+    check_input_memory(shapes)
     ops = trace(model, make_inputs(model, shapes, seed))
     return ScanResult(spec, shapes, from_model, judge(ops))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from upscope.errors import UpscopeError
+from upscope.scanning.args import check_input_memory
 from upscope.scanning.judge import ScanResult, judge
 from upscope.scanning.load import default_input_shapes, load_model, load_weights
 from upscope.scanning.records import Shape
@@ -37,5 +38,6 @@ def scan(
                 "no example_input_array"
             )
         shapes, from_model = default, True
+    check_input_memory(shapes)
     ops = trace(model, make_inputs(model, shapes, seed))
     return ScanResult(spec, shapes, from_model, judge(ops))

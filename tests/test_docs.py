@@ -21,11 +21,9 @@ fails here. New pages under docs/ are picked up automatically.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,29 +147,6 @@ def test_parser_reads_the_convention() -> None:
     assert _find_run(["x", "b", "c"], ["c", "b"], 0) == -1
     assert not _same_json({"a": 1}, {"a": 1, "b": 2})
     assert _same_json({"seconds": 0.5}, {"seconds": 0.7})
-
-
-@pytest.fixture
-def installed_samples(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make ``upscope.samples`` importable as ``pip install`` does (samples/ is mapped to it).
-
-    In a checkout that is not installed (the development venv) the package does not exist; the
-    docs name the installed module form (``upscope.samples.models:UNet``), which works from any
-    directory, so the examples run the way a user who installed upscope runs them.
-    """
-    if importlib.util.find_spec("upscope.samples") is not None:
-        return
-    spec = importlib.util.spec_from_file_location(
-        "upscope.samples",
-        ROOT / "samples" / "__init__.py",
-        submodule_search_locations=[str(ROOT / "samples")],
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    monkeypatch.setitem(sys.modules, "upscope.samples", module)
-    for name in [n for n in sys.modules if n.startswith("upscope.samples.")]:
-        monkeypatch.delitem(sys.modules, name)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])

@@ -190,3 +190,28 @@ def test_example_runs_as_shown(
         found = next((i for i in range(position, len(real)) if real[i] == line), -1)
         assert found >= 0, f"{where}: line not in the output (in order):\n{line}"
         position = found + 1
+
+
+def _command_options() -> list[tuple[str, str]]:
+    import typer
+
+    from upscope.cli import app
+
+    group = typer.main.get_command(app)
+    return [
+        (name, opt)
+        for name, command in sorted(group.commands.items())  # type: ignore[attr-defined]
+        for param in command.params
+        for opt in param.opts
+        if opt.startswith("-") and opt not in ("-h", "--help")
+    ]
+
+
+@pytest.mark.parametrize("command, option", _command_options())
+def test_every_option_is_on_its_page(command: str, option: str) -> None:
+    """docs/COMMAND.md names every option of the command, short forms included."""
+    page = ROOT / "docs" / f"{command}.md"
+    assert page.exists(), f"no reference page {page.name} for `upscope {command}`"
+    assert re.search(re.escape(option) + r"(?![\w-])", page.read_text()), (
+        f"docs/{command}.md does not mention {option}"
+    )

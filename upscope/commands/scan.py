@@ -13,6 +13,7 @@ from upscope.commands import (
     MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
@@ -25,16 +26,20 @@ HELP = (
     "Find every upsampling op in your model (ConvTranspose, Upsample, PixelShuffle, and "
     "F.interpolate / F.conv_transpose2d / F.pixel_shuffle calls), in call order, and say which "
     "can make a checkerboard: overlap verdict and the weight imbalance of the actual kernels. "
-    "MODEL's Python file is executed, as with any import. "
-    "Example (a model bundled with upscope): "
-    "upscope scan upscope.samples.models:DCGANGenerator --input-shape 1x100x1x1"
+    "MODEL's Python file is executed, as with any import."
+)
+EPILOG = examples_epilog(
+    "upscope scan upscope.samples.models:DCGANGenerator --no-png",
+    "upscope scan upscope.samples.models:UNet --json --no-png",
 )
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("scan", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(scan))
+    app.command("scan", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(scan)
+    )
 
 
 def scan(

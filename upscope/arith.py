@@ -612,8 +612,8 @@ class Solution:
     padding: int
     output_padding: int
     dilation: int
-    interior: int = 0
-    size: int = 0
+    interior: int = field(default=0, compare=False)  # facts of the problem, not parameters:
+    size: int = field(default=0, compare=False)  # equal parameters are the same solution
 
     @property
     def even_overlap(self) -> bool:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from upscope import limits
 from upscope.errors import UpscopeError
 
 Axes = tuple[int, ...]
@@ -48,7 +49,13 @@ def parse_axes(text: str | int, name: str) -> Axes:
         return (text,)
     if not _DIMS_RE.match(text):
         raise UpscopeError(f"{name} must be an int or AxB per axis (e.g. 4 or 4x3), got {text!r}")
-    return tuple(int(part) for part in re.split(r"[xX]", text.replace(" ", "")))
+    parts = re.split(r"[xX]", text.replace(" ", ""))
+    for part in parts:  # refuse a huge number before int() spends time on its digits
+        if len(part.lstrip("-")) > 18:
+            raise UpscopeError(
+                f"{name} must be at most {limits.MAX_INT}, got a {len(part)}-digit number"
+            )
+    return tuple(int(part) for part in parts)
 
 
 def broadcast(values: dict[str, Axes], ndim: int | None = None) -> dict[str, Axes]:
@@ -66,22 +73,20 @@ def broadcast(values: dict[str, Axes], ndim: int | None = None) -> dict[str, Axe
 # ---------------------------------------------------------------- one-axis formulas (PyTorch)
 
 
-def _check_positive(name: str, value: int) -> None:
-    if value < 1:
-        raise UpscopeError(f"{name} must be at least 1, got {value}")
+def _check_positive(name: str, value: int, high: int = limits.MAX_INT) -> None:
+    limits.check_int(name, value, 1, high)
 
 
 def _check_non_negative(name: str, value: int) -> None:
-    if value < 0:
-        raise UpscopeError(f"{name} must be 0 or more, got {value}")
+    limits.check_int(name, value, 0, limits.MAX_INT)
 
 
 def convt_output(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
     """PyTorch ConvTranspose: O = (I-1)*S - 2P + D*(K-1) + P_out + 1; refuses what torch refuses."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     _check_non_negative("padding p", p)
     _check_non_negative("output padding op", op)
     if op >= s and op >= d:
@@ -107,8 +112,8 @@ def conv_output(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     """PyTorch Conv: O = floor((I + 2P - D*(K-1) - 1) / S) + 1."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     _check_non_negative("padding p", p)
     span = d * (k - 1) + 1
     if i + 2 * p < span:
@@ -131,8 +136,8 @@ def pool_output(
     s = k if s is None else s
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     _check_non_negative("padding p", p)
     if mode not in ("max", "avg"):
         raise UpscopeError(f"pool type must be max or avg, got {mode!r}")
@@ -174,6 +179,7 @@ def phase_coverage(k: int, s: int, d: int = 1) -> tuple[int, ...]:
     """c_r = #{j < K : j*D = r (mod S)}: how many kernel taps land on output phase r."""
     # j*D mod S repeats with period L = S / gcd(D, S): count one period, then the remainder,
     # so a huge K costs O(S), not O(K).
+    _check_positive("stride s", s, limits.MAX_STEP)
     period = s // math.gcd(d, s)
     full, rest = divmod(k, period)
     counts = [0] * s
@@ -369,7 +375,7 @@ def _axis_output(spec: LayerSpec, axis: int, i: int) -> int:
             return upsample_output(i, size=g("size", axis, 1))
         return upsample_output(i, scale=float(spec.options["scale"]))
     r = g("r", axis, 1)
-    _check_positive("r", r)
+    _check_positive("r", r, limits.MAX_STEP)
     if spec.kind == "pixelshuffle":
         return i * r
     if i % r:
@@ -481,8 +487,8 @@ def keras_output(
     """Keras ``deconv_output_length`` (Conv2DTranspose), with and without output_padding."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     if padding not in ("same", "valid", "full"):
         raise UpscopeError(f"keras padding must be same, valid or full, got {padding!r}")
     k_eff = k + (k - 1) * (d - 1)
@@ -521,8 +527,8 @@ def jax_output(i: int, k: int, s: int, padding: str, d: int = 1) -> int:
     """JAX/Flax ConvTranspose: SAME -> I*S, VALID -> I*S + max(k_eff - S, 0)."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     k_eff = k + (k - 1) * (d - 1)
     if padding == "same":
         return i * s
@@ -549,6 +555,7 @@ def torch_equivalent(i: int, k: int, s: int, o: int, d: int = 1) -> tuple[int, i
 
 
 MAX_COMBINATIONS = 100_000
+MAX_SOLVER_TRIES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -612,8 +619,10 @@ class Solution:
     padding: int
     output_padding: int
     dilation: int
-    interior: int = field(default=0, compare=False)  # facts of the problem, not parameters:
-    size: int = field(default=0, compare=False)  # equal parameters are the same solution
+    # Derived figures, not part of the layer's identity: a solution equals another with the
+    # same five parameters whether or not its interior was computed.
+    interior: int = field(default=0, compare=False)
+    size: int = field(default=0, compare=False)
 
     @property
     def even_overlap(self) -> bool:
@@ -656,6 +665,12 @@ def solve_axis(i: int, t: int, bounds: Bounds = Bounds()) -> list[Solution]:
         _check_positive(name, value)
     if bounds.max_p is not None:
         _check_non_negative("max-p", bounds.max_p)
+    tries = bounds.max_k * bounds.max_s * bounds.max_d * max(bounds.max_s, bounds.max_d)
+    if tries > MAX_SOLVER_TRIES:  # the loops below run this many times
+        raise UpscopeError(
+            f"solver bounds max-k={bounds.max_k} max-s={bounds.max_s} max-d={bounds.max_d} mean "
+            f"{tries} tries per axis, more than {MAX_SOLVER_TRIES}; lower them"
+        )
     found = []
     for s in range(1, bounds.max_s + 1):
         for d in range(1, bounds.max_d + 1):

@@ -13,6 +13,7 @@ from upscope.commands import (
     DilationOpt,
     JsonFlag,
     KernelOpt,
+    MaxMemoryOpt,
     NoPngFlag,
     OutPadOpt,
     StrideOpt,
@@ -74,7 +75,9 @@ def overlap(
             "Seed (0 or more), accepted by every command; no effect here: the map is exact."
         ),
     ] = 0,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
+    del max_memory  # applied by upscope.cli.guarded
     from upscope import arith
     from upscope.commands.size import layer_specs
 

@@ -629,10 +629,21 @@ def figure(result: OverlapResult) -> Figure:
         pax.set_xlabel("output column")
     pax.xaxis.set_major_locator(MaxNLocator(integer=True))
     pax.grid(alpha=0.3)
-    ratio = _fmt_ratio(result.interior_ratio)
-    fig.suptitle(
-        f"{title(result)}\nverdict: {result.verdict}  (interior min {opt(result.interior_min)}, "
-        f"max {opt(result.interior_max)}, ratio {ratio}, period {_x(list(result.period))})",
-        fontsize=11,
-    )
+    fig.suptitle(suptitle(result, fig.get_figwidth()), fontsize=11)
     return fig
+
+
+def suptitle(result: OverlapResult, width_in: float) -> str:
+    """The figure's title: the layers and the verdict, wrapped to the figure's width (a long
+    stack would be cut at the edges); about 11 characters per inch at 11 pt."""
+    import textwrap
+
+    ratio = _fmt_ratio(result.interior_ratio)
+    verdict = (
+        f"verdict: {result.verdict}  (interior min {opt(result.interior_min)}, max "
+        f"{opt(result.interior_max)}, ratio {ratio}, period {_x(list(result.period))})"
+    )
+    if result.verdict_rule != "interior":
+        verdict += f"; judged on {RULE_TEXT[result.verdict_rule]}"
+    width = max(40, int(width_in * 11))
+    return "\n".join(textwrap.fill(line, width) for line in (title(result), verdict))

@@ -223,7 +223,9 @@ def show(result: ScanResult, pngs: list[Path]) -> None:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "op"
+    """A layer name in a file name: lowercase, runs of other characters one hyphen
+    (``decoder.Up_1`` -> ``decoder.up-1``), as every upscope PNG is named."""
+    return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.") or "op"
 
 
 def draw(finding: Finding, threshold: float) -> Any:

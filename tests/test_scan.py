@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from upscope import arith
-from upscope.scanning.judge import judge, load_model, trace
+from upscope.scanning.judge import judge
+from upscope.scanning.load import load_model
+from upscope.scanning.torch_front import trace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "models.py"
 

@@ -97,6 +97,11 @@ class OverlapResult:
     ``verdict`` describe the interior pattern; they come from the map of ``verdict_input``,
     which is ``input_size`` unless this map's interior was too small to hold two periods, in
     which case the same stack on a larger input was used (the explanation says so).
+    ``verdict_rule`` says what was judged: ``"interior"``, that interior pattern; ``"layers"``,
+    each layer's own interior pattern, because no input tried gives the stack an interior of
+    two periods' worth (border fall-off is not a checkerboard). ``period`` is exact
+    (:func:`periodic_pattern`) unless a layer is not shift-invariant; then it is measured on
+    that interior.
     """
 
     map: np.ndarray
@@ -114,6 +119,7 @@ class OverlapResult:
     profiles: tuple[AxisProfile, ...] = ()
     verdict_input: Axes = ()
     specs: tuple[LayerSpec, ...] = field(default=())
+    verdict_rule: str = "interior"
 
     @property
     def has_interior(self) -> bool:
@@ -345,17 +351,107 @@ def axis_profile(results: list[LayerResult], axis: int) -> AxisProfile:
 # ---------------------------------------------------------------- period, verdict, explanation
 
 
-def _period(seq: np.ndarray, limit: int = 4096) -> int:
+def _period(seq: np.ndarray) -> int:
     """The smallest p with seq[x] == seq[x + p] everywhere, seen at least twice (else len).
 
-    Periods up to ``limit`` are tried; a cheap look at the first values rules most out.
+    Used only where :func:`periodic_pattern` has no answer; no cap on p. A cheap look at the
+    first values rules most candidates out.
     """
     n = seq.size
-    for p in range(1, min(n // 2, limit) + 1):
+    for p in range(1, n // 2 + 1):
         head = min(n - p, 64)
         if np.array_equal(seq[p : p + head], seq[:head]) and np.array_equal(seq[p:], seq[:-p]):
             return p
     return max(n, 1)
+
+
+PATTERN_LIMIT = 1 << 22  # longest period (per axis) computed exactly; past it, measured
+
+
+def _minimal_cycle(x: np.ndarray) -> np.ndarray:
+    """The shortest prefix whose repetition is the cyclic sequence ``x`` (a divisor of len)."""
+    n = x.size
+    small = [q for q in range(1, math.isqrt(n) + 1) if n % q == 0]
+    for q in small + [n // q for q in reversed(small)]:
+        if np.array_equal(x, np.roll(x, q)):
+            return x[:q].copy()
+    return x  # unreachable: q = n always matches
+
+
+def _tap_weights(k: int, d: int, n: int) -> dict[int, int]:
+    """``{offset: multiplicity}`` of the taps ``j*d mod n`` for ``j < k`` (O(n), not O(k))."""
+    cycle = n // math.gcd(d, n)
+    full, rest = divmod(k, cycle)
+    weights: dict[int, int] = {}
+    for j in range(min(k, cycle)):
+        weights[(j * d) % n] = full + (1 if j < rest else 0)
+    return weights
+
+
+def _periodic_step(x: np.ndarray, result: LayerResult, axis: int) -> np.ndarray | None:
+    """One layer applied to the infinite repetition of ``x``: one cycle of the output.
+
+    None when the layer is not shift-invariant (an upsample to a fixed size, a non-integer or
+    float-rounded scale) or the cycle would be longer than ``PATTERN_LIMIT``.
+    """
+    spec, g = result.spec, result.spec.get
+    n = x.size
+    k, s, p, d = g("k", axis, 1), g("s", axis, 1), g("p", axis, 0), g("d", axis, 1)
+    if spec.kind == "convT":
+        cycle = n * s
+        if cycle > PATTERN_LIMIT:
+            return None
+        z = np.zeros(cycle, np.int64)
+        z[::s] = x
+        y = np.zeros(cycle, np.int64)
+        for offset, mult in _tap_weights(k, d, cycle).items():
+            y += mult * np.roll(z, offset)
+        return np.roll(y, -p)  # output o is position o + P before the crop
+    if spec.kind in ("conv", "pool"):
+        if spec.kind == "pool":
+            s = g("s", axis, k)
+        cycle = n // math.gcd(n, s)
+        base = np.arange(cycle, dtype=np.int64) * s - p
+        weights = _tap_weights(k, d, n)
+        if spec.kind == "pool" and spec.options.get("type", "max") == "max":
+            return np.max([x[(base + off) % n] for off in weights], axis=0)
+        out = np.zeros(cycle, np.int64)
+        for offset, mult in weights.items():
+            out += mult * x[(base + offset) % n]
+        return out
+    if spec.kind == "pixelshuffle":
+        return np.repeat(x, g("r", axis, 1))
+    # upsample: shift-invariant only as a whole-number scale that torch reads as one
+    if "scale" not in spec.options:
+        return None
+    scale = float(spec.options["scale"])
+    n_in, n_out = result.input[axis], result.output[axis]
+    if not scale.is_integer() or n_out != n_in * int(scale):
+        return None
+    exact = spec.options.get("mode", "nearest") == "nearest-exact"
+    src = _nearest_sources(n_in, n_out, scale, exact, shortcuts=len(result.input) >= 2)
+    if not np.array_equal(src, np.arange(n_out) // int(scale)):
+        return None
+    return np.repeat(x, int(scale))
+
+
+def periodic_pattern(results: list[LayerResult], axis: int) -> np.ndarray | None:
+    """One period of the interior pattern of ``axis`` for an unboundedly large input.
+
+    The input is all ones (period 1); each layer maps a periodic sequence to a periodic one
+    (a transposed convolution with stride S multiplies the period by S, a strided conv divides
+    it by gcd(period, S), nearest x R and pixel shuffle multiply it by R), and the cycle is cut
+    to its shortest repeat after each layer. So the period is exact: the lcm of the per-layer
+    periods scaled through the stack, without a cap. None when a layer is not shift-invariant
+    (then the period is measured on the map).
+    """
+    x = np.ones(1, np.int64)
+    for result in results:
+        y = _periodic_step(x, result, axis)
+        if y is None:
+            return None
+        x = _minimal_cycle(y)
+    return x
 
 
 def _growth_bound(results: list[LayerResult], axis: int) -> int:
@@ -421,6 +517,33 @@ def _combine(seqs: list[np.ndarray]) -> str:
     return "even"
 
 
+def _judge_layers(results: list[LayerResult]) -> tuple[str, str]:
+    """The verdict of a stack without an interior: each layer's own interior pattern.
+
+    A layer alone on a large constant input: its periodic pattern (only a transposed
+    convolution can make one uneven; a layer that is not shift-invariant keeps a constant
+    input constant). Holes beat checkerboard beat even, over every layer and axis.
+    """
+    ones = np.ones(1, np.int64)
+    worst: dict[str, tuple[int, LayerSpec]] = {}
+    for n, result in enumerate(results, start=1):
+        seqs = []
+        for axis in range(len(result.input)):
+            own = _periodic_step(ones, result, axis)
+            seqs.append(ones if own is None else own)
+        worst.setdefault(_combine(seqs), (n, result.spec))
+    head = (
+        "no interior large enough to show the pattern: almost every output pixel is touched by "
+        "the border, and border fall-off is not a checkerboard, so each layer's own interior "
+        "is judged"
+    )
+    for verdict, what in (("holes", "has holes"), ("checkerboard", "spreads its taps unevenly")):
+        if verdict in worst:
+            n, spec = worst[verdict]
+            return verdict, f"{head}: layer {n} ({spec.kind} {spec.describe()}) {what}"
+    return "even", f"{head}: every layer spreads its taps evenly"
+
+
 def _values_text(values: list[int]) -> str:
     if len(values) == 1:
         return str(values[0])
@@ -438,8 +561,6 @@ def _explain(
     specs: list[LayerSpec], seqs: list[np.ndarray], verdict: str, period: tuple[int, ...]
 ) -> str:
     ndim = len(seqs)
-    if any(s.size == 0 for s in seqs):
-        return "no interior: every output pixel is touched by the border; use a larger --input"
     values = functools.reduce(np.multiply.outer, [np.unique(s) for s in seqs])
     distinct = sorted({int(v) for v in np.unique(values)})
     nonzero = [v for v in distinct if v]
@@ -522,17 +643,28 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
     found = [_verdict_sequence(specs, input_size, p, results, a) for a, p in enumerate(profiles)]
     seqs = [seq for seq, _ in found]
     verdict_input = tuple(used for _, used in found)
-    period = tuple(_period(s) if s.size else 1 for s in seqs)
-    verdict = _combine(seqs)
-    explanation = _explain(specs, seqs, verdict, period)
-    if verdict_input != input_size and all(s.size for s in seqs):
-        shown = "x".join(map(str, verdict_input))
-        explanation += (
-            f" (this input is too small to show the whole pattern: verdict and period from "
-            f"input {shown})"
-        )
-    elif not all(s.size for s in seqs):
-        verdict = _combine([p.counts for p in profiles])
+    patterns = [periodic_pattern(results, axis) for axis in range(ndim)]
+    period = tuple(
+        pat.size if pat is not None else (_period(seq) if seq.size else 1)
+        for pat, seq in zip(patterns, seqs, strict=True)
+    )
+    # two periods' worth of interior shows the whole pattern; less (none, or too few pixels
+    # after trying larger inputs, e.g. behind an upsample to a fixed size) cannot, so then
+    # each layer's own interior is judged instead
+    needs = [2 * _growth_bound(results, axis) for axis in range(ndim)]
+    if all(seq.size >= need for seq, need in zip(seqs, needs, strict=True)):
+        rule = "interior"
+        verdict = _combine(seqs)
+        explanation = _explain(specs, seqs, verdict, period)
+        if verdict_input != input_size:
+            shown = "x".join(map(str, verdict_input))
+            explanation += (
+                f" (this input is too small to show the whole pattern: verdict and period from "
+                f"input {shown})"
+            )
+    else:
+        rule = "layers"
+        verdict, explanation = _judge_layers(results)
     return OverlapResult(
         map=full,
         min=math.prod(int(p.counts.min()) for p in profiles),  # counts are >= 0, so the
@@ -549,6 +681,7 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
         profiles=profiles,
         verdict_input=verdict_input,
         specs=tuple(specs),
+        verdict_rule=rule,
     )
 
 

@@ -70,7 +70,10 @@ def overlap(
     out: Annotated[Path, out_option("Folder for the PNG figure.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
     seed: Annotated[
-        int, seed_option("Seed (0 or more), accepted by every command; the map is not random.")
+        int,
+        seed_option(
+            "Seed (0 or more), accepted by every command; no effect here: the map is exact."
+        ),
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:

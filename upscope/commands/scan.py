@@ -85,7 +85,7 @@ def scan(
     protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
     from upscope.render import scan_view
-    from upscope.scanning import judge as core
+    from upscope.scanning import run as core
 
     result = core.scan(model, shapes, weights, seed)
     pngs: list[Path] = []

@@ -1,6 +1,6 @@
-"""Walk a user's model, find every upsampling operation in call order, and judge it.
+"""Judge every upsampling op record of a scan (torch-free: any front end's records).
 
-Three steps, each returning plain data, each in its own module:
+A scan has three steps, each returning plain data, each in its own module:
 
 1. loading (:mod:`upscope.scanning.load`): :func:`load_model` imports ``file.py:Name`` or
    ``package.module:Name`` (this executes that Python file, as any import does), builds it, and
@@ -10,9 +10,9 @@ Three steps, each returning plain data, each in its own module:
    :class:`UpOp`, named by the module that made it.
 3. judging (here): :func:`judge` gives each op its overlap verdict, the polyphase weight imbalance
    of its kernel, the compound overlap map of the transposed convs that feed one another, and a
-   flag; :func:`scan` does all three.
+   flag. :func:`upscope.scanning.run.scan` does all three for a PyTorch model.
 
-The names of the first two steps are importable from here too.
+This module imports no torch, so a front end for another format can use it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -28,33 +27,9 @@ from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
-from upscope.scanning.args import check_input_memory
-from upscope.scanning.load import (
-    Shape,
-    default_input_shapes,
-    load_model,
-    load_weights,
-    parse_input_shape,
-)
-from upscope.scanning.records import UpOp
-from upscope.scanning.torch_front import make_inputs, trace
+from upscope.scanning.records import Shape, UpOp
 
-__all__ = [
-    "IMBALANCE_THRESHOLD",
-    "Finding",
-    "ScanResult",
-    "Shape",
-    "UpOp",
-    "default_input_shapes",
-    "judge",
-    "load_model",
-    "load_weights",
-    "make_inputs",
-    "parse_input_shape",
-    "scan",
-    "trace",
-    "worst",
-]
+__all__ = ["IMBALANCE_THRESHOLD", "Finding", "ScanResult", "judge", "worst"]
 
 #: An op whose mean per-channel weight imbalance exceeds this is flagged (see the README).
 IMBALANCE_THRESHOLD = 0.1
@@ -291,28 +266,3 @@ class ScanResult:
     shapes_from_model: bool
     findings: list[Finding]
     threshold: float = IMBALANCE_THRESHOLD
-
-
-def scan(
-    spec: str,
-    input_shapes: Sequence[Shape] | None = None,
-    weights: Path | None = None,
-    seed: int = 0,
-) -> ScanResult:
-    """Load, trace and judge MODEL; the whole of ``upscope scan`` minus the presentation."""
-    model = load_model(spec, seed)
-    if weights is not None:
-        load_weights(model, weights)
-    shapes = list(input_shapes or [])
-    from_model = False
-    if not shapes:
-        default = default_input_shapes(model)
-        if default is None:
-            raise UpscopeError(
-                "--input-shape is required (e.g. --input-shape 1x100x1x1): the model defines "
-                "no example_input_array"
-            )
-        shapes, from_model = default, True
-    check_input_memory(shapes)
-    ops = trace(model, make_inputs(model, shapes, seed))
-    return ScanResult(spec, shapes, from_model, judge(ops))

@@ -90,6 +90,13 @@ CASES = [
         check=_eight_counts,
     ),
     Case(
+        "overlap-kernel-and-stride-65535",
+        ["overlap", "--k", "65535", "--s", "65536", "--input", "4", "--dims", "1", "--json"]
+        + ["--no-png"],
+        '"verdict": "holes"',
+        code=0,
+    ),
+    Case(
         "overlap-maxpool-huge",
         ["overlap", "--layer", "maxpool k=1000000001 p=500000000", "--input", "8", "--dims", "1"]
         + ["--no-png"],

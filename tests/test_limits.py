@@ -294,3 +294,17 @@ def test_compare_estimate_covers_its_peak_rss(tmp_path: Path) -> None:
     need, used = _measure("compare", args)
     assert used > 32 << 20
     assert used <= need <= 4 * used, (used, need)
+
+
+@pytest.mark.parametrize("n", [1, 2, 6, 7, 12])
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 12])
+@pytest.mark.parametrize("k", [1, 3, 5, 13, 40])
+def test_cyclic_windows_equal_the_direct_sums(n: int, d: int, k: int) -> None:
+    from upscope.overlap_map import _cyclic_window_max, _cyclic_window_sums
+
+    x = np.random.default_rng(n * 100 + d * 10 + k).integers(0, 9, n)
+    starts = np.arange(-2 * n, 2 * n, dtype=np.int64) * 3 - 1
+    taps = (starts[:, None] + np.arange(k)[None, :] * d) % n  # O(K) per window: the reference
+    assert _cyclic_window_sums(x, starts, k, d).tolist() == x[taps].sum(axis=1).tolist()
+    found = _cyclic_window_max(x, starts, k, d)
+    assert found is not None and found.tolist() == x[taps].max(axis=1).tolist()

@@ -378,14 +378,52 @@ def _minimal_cycle(x: np.ndarray) -> np.ndarray:
     return x  # unreachable: q = n always matches
 
 
-def _tap_weights(k: int, d: int, n: int) -> dict[int, int]:
-    """``{offset: multiplicity}`` of the taps ``j*d mod n`` for ``j < k`` (O(n), not O(k))."""
-    cycle = n // math.gcd(d, n)
-    full, rest = divmod(k, cycle)
-    weights: dict[int, int] = {}
-    for j in range(min(k, cycle)):
-        weights[(j * d) % n] = full + (1 if j < rest else 0)
-    return weights
+PATTERN_WORK = 1 << 26  # element operations of a cyclic max pool, past which it is measured
+
+
+def _cyclic_walks(n: int, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Z_n walked by steps of d: ``order[c, m] = (c + m*d) mod n``, one row per coset of
+    gcd(d, n), and for each index its row and its place in that row."""
+    g = math.gcd(d % n, n)
+    order = (np.arange(g, dtype=np.int64)[:, None] + np.arange(n // g)[None, :] * (d % n)) % n
+    row = np.empty(n, np.int64)
+    place = np.empty(n, np.int64)
+    row[order] = np.arange(g)[:, None]
+    place[order] = np.arange(n // g)[None, :]
+    return order, row, place
+
+
+def _cyclic_window_sums(x: np.ndarray, starts: np.ndarray, k: int, d: int) -> np.ndarray:
+    """``w[i] = sum_{j<k} x[(starts[i] + j*d) mod n]``, ``x`` one cycle of a periodic sequence.
+
+    O(n + len(starts)) whatever K: the taps of a window walk one coset of gcd(d, n), which
+    they go round ``K // L`` times whole (L = its length) plus a run of ``K % L``, a
+    difference of prefix sums along the coset walked twice.
+    """
+    order, row, place = _cyclic_walks(x.size, d)
+    vals = x[order]
+    length = vals.shape[1]
+    full, rest = divmod(k, length)
+    prefix = np.zeros((vals.shape[0], 2 * length + 1), np.int64)
+    prefix[:, 1:] = np.cumsum(np.concatenate([vals, vals], axis=1), axis=1)
+    r, m = row[starts % x.size], place[starts % x.size]
+    return full * prefix[r, length] + prefix[r, m + rest] - prefix[r, m]
+
+
+def _cyclic_window_max(x: np.ndarray, starts: np.ndarray, k: int, d: int) -> np.ndarray | None:
+    """``max_{j<k} x[(starts[i] + j*d) mod n]``; None past PATTERN_WORK element operations."""
+    order, row, place = _cyclic_walks(x.size, d)
+    vals = x[order]
+    length = vals.shape[1]
+    width = min(k, length)
+    r, m = row[starts % x.size], place[starts % x.size]
+    if width == length:
+        return vals.max(axis=1)[r]
+    if starts.size * width > PATTERN_WORK:
+        return None
+    laid = np.concatenate([np.concatenate([vals, vals], axis=1).reshape(-1), [0]])
+    begin = r * 2 * length + m
+    return np.maximum.reduceat(laid, np.stack([begin, begin + width], axis=1).reshape(-1))[::2]
 
 
 def _periodic_step(x: np.ndarray, result: LayerResult, axis: int) -> np.ndarray | None:
@@ -403,22 +441,17 @@ def _periodic_step(x: np.ndarray, result: LayerResult, axis: int) -> np.ndarray 
             return None
         z = np.zeros(cycle, np.int64)
         z[::s] = x
-        y = np.zeros(cycle, np.int64)
-        for offset, mult in _tap_weights(k, d, cycle).items():
-            y += mult * np.roll(z, offset)
-        return np.roll(y, -p)  # output o is position o + P before the crop
+        # output o is position t = o + P before the crop, y[t] = sum_j z[t - j*D]
+        t = np.arange(cycle, dtype=np.int64) + p
+        return _cyclic_window_sums(z, t - (k - 1) * d, k, d)
     if spec.kind in ("conv", "pool"):
         if spec.kind == "pool":
             s = g("s", axis, k)
         cycle = n // math.gcd(n, s)
         base = np.arange(cycle, dtype=np.int64) * s - p
-        weights = _tap_weights(k, d, n)
         if spec.kind == "pool" and spec.options.get("type", "max") == "max":
-            return np.max([x[(base + off) % n] for off in weights], axis=0)
-        out = np.zeros(cycle, np.int64)
-        for offset, mult in weights.items():
-            out += mult * x[(base + offset) % n]
-        return out
+            return _cyclic_window_max(x, base, k, d)
+        return _cyclic_window_sums(x, base, k, d)
     if spec.kind == "pixelshuffle":
         return np.repeat(x, g("r", axis, 1))
     # upsample: shift-invariant only as a whole-number scale that torch reads as one

@@ -148,7 +148,8 @@ def compare(
     path = images.resolve_image(image)
 
     def fits(width: int, height: int, bands: int) -> None:  # from the header, before decoding
-        need = limits.compare_bytes(min(bands, 3), height, width, len(names), channels)
+        width_net = channels if any(zoo.is_learned(name) for name in names) else 0
+        need = limits.compare_bytes(min(bands, 3), height, width, len(names), width_net)
         limits.check_memory(need, f"compare on a {width}x{height} image")
 
     loaded = images.load_image(path, before_decode=fits)

@@ -15,6 +15,7 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
+from upscope.errors import UpscopeError
 
 SHORT = (
     "Find and judge every upsampling op in your own PyTorch model. "
@@ -70,15 +71,22 @@ def scan(
         int, seed_option("Seed (0 or more) of torch before the model is built, and of the input.")
     ] = 0,
 ) -> None:
-    from upscope.scanning.args import parse_input_shape, split_model_spec
+    from upscope.scanning.args import is_onnx_file, parse_input_shape, split_model_spec
 
-    split_model_spec(model)  # a mistyped MODEL or --input-shape is answered before torch loads
     shapes = [parse_input_shape(text) for text in input_shape or []]
+    if is_onnx_file(model):  # read without torch
+        if weights is not None:
+            raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
+        from upscope.scanning import onnx_front
 
+        result = onnx_front.scan(Path(model), shapes)
+    else:
+        split_model_spec(model)  # a mistyped MODEL is answered before torch loads
+        from upscope.scanning import run as core
+
+        result = core.scan(model, shapes, weights, seed)
     from upscope.render import scan_view
-    from upscope.scanning import run as core
 
-    result = core.scan(model, shapes, weights, seed)
     pngs: list[Path] = []
     if not no_png and any(scan_view.wants_png(f) for f in result.findings):
         pngs = scan_view.save_pngs(result, out)

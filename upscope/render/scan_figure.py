@@ -265,7 +265,10 @@ def _phase_words(finding: Finding) -> tuple[tuple[str, str], str, str]:
     r = op.params["upscale_factor"]
     labels = ("phase b (output column mod r)", "phase a (output row mod r)")
     plus = " + bias" if finding.with_bias else ""
-    return labels, f"weight sums{plus} of conv channels c*{r * r}+a*{r}+b", "value"
+    channel = f"c*{r * r}+a*{r}+b"
+    if op.params.get("mode") == "DCR":  # ONNX DepthToSpace: depth-column-row channel order
+        channel = f"(a*{r}+b)*C'+c"
+    return labels, f"weight sums{plus} of conv channels {channel}", "value"
 
 
 def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:

@@ -26,6 +26,15 @@ def parse_input_shape(text: str) -> Shape:
     return shape
 
 
+def is_onnx_file(spec: str) -> bool:
+    """MODEL names an ONNX file (``model.onnx``), read by :mod:`upscope.scanning.onnx_front`.
+
+    >>> is_onnx_file("exports/decoder.onnx"), is_onnx_file("models.py:Decoder")
+    (True, False)
+    """
+    return spec.lower().endswith(".onnx")
+
+
 def split_model_spec(spec: str) -> tuple[str, str, bool]:
     """``MODEL`` -> (file or module, Name, whether it is a file); a file must exist."""
     where, _, name = spec.rpartition(":")

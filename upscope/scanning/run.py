@@ -11,7 +11,7 @@ from pathlib import Path
 from upscope.errors import UpscopeError
 from upscope.scanning.judge import ScanResult, judge
 from upscope.scanning.load import default_input_shapes, load_model, load_weights
-from upscope.scanning.records import Shape
+from upscope.scanning.records import Dims, Shape
 from upscope.scanning.torch_front import make_inputs, trace
 
 __all__ = ["scan"]
@@ -38,4 +38,4 @@ def scan(
             )
         shapes, from_model = default, True
     ops = trace(model, make_inputs(model, shapes, seed))
-    return ScanResult(spec, shapes, from_model, judge(ops))
+    return ScanResult(spec, list[Dims](shapes), from_model, judge(ops))

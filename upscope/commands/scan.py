@@ -18,14 +18,16 @@ from upscope.commands import (
 from upscope.errors import UpscopeError
 
 SHORT = (
-    "Find and judge every upsampling op in your own PyTorch model. "
+    "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
     "Example: upscope scan upscope.samples.models:DCGANGenerator"
 )
 HELP = (
     "Find every upsampling op in your model (ConvTranspose, Upsample, PixelShuffle, and "
     "F.interpolate / F.conv_transpose2d / F.pixel_shuffle calls), in call order, and say which "
     "can make a checkerboard: overlap verdict and the weight imbalance of the actual kernels. "
-    "MODEL's Python file is executed, as with any import. "
+    "MODEL's Python file is executed, as with any import. A MODEL ending in .onnx is an ONNX "
+    "graph (any framework's export), read without torch: its ConvTranspose, Resize/Upsample "
+    "and DepthToSpace nodes, judged the same way (needs pip install 'upscope[onnx]'). "
     "Example (a model bundled with upscope): "
     "upscope scan upscope.samples.models:DCGANGenerator --input-shape 1x100x1x1"
 )
@@ -42,7 +44,7 @@ def scan(
         str,
         typer.Argument(
             help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass "
-            "or a factory taking no arguments.",
+            "or a factory taking no arguments. Or path/to/model.onnx.",
             metavar="MODEL",
             show_default=False,
         ),
@@ -53,7 +55,8 @@ def scan(
             "--input-shape",
             metavar="SHAPE",
             help="Shape of the dummy input, e.g. 1x100x1x1; repeat for a model with several "
-            "inputs. Required unless the model sets example_input_array.",
+            "inputs. Required unless the model sets example_input_array. For an ONNX file: "
+            "fixes the symbolic dimensions of its inputs, in order (optional).",
         ),
     ] = None,
     weights: Annotated[

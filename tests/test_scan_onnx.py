@@ -27,7 +27,7 @@ from onnx.reference import ReferenceEvaluator
 from torch import nn
 
 from upscope.overlap_map import convt_overlap
-from upscope.scanning import onnx_front
+from upscope.scanning import onnx_front, onnx_graph
 from upscope.scanning.judge import Finding, judge
 from upscope.scanning.torch_front import trace
 
@@ -310,6 +310,63 @@ def test_upsample_opset9_and_a_resize_down_is_left_out(tmp_path: Path) -> None:
     assert_same_judgment(found, expected)
 
 
+@pytest.mark.parametrize("opset", [7, 10, 13])
+def test_scales_in_every_form_an_exporter_writes(tmp_path: Path, opset: int) -> None:
+    """Upsample-7 (an attribute), Resize-10 (X, scales), Resize-13 (scales from a Constant node
+    through an Identity): each is x2 nearest, read without running the graph."""
+    scales = np.array([1, 1, 2, 2], np.float32)
+    arrays: dict[str, np.ndarray] = {}
+    if opset == 7:
+        nodes = [oh.make_node("Upsample", ["x"], ["y"], mode="nearest", scales=scales.tolist())]
+    elif opset == 10:
+        nodes = [oh.make_node("Resize", ["x", "sc"], ["y"], mode="nearest")]
+        arrays["sc"] = scales
+    else:
+        tensor = numpy_helper.from_array(scales)
+        nodes = [
+            oh.make_node("Constant", [], ["c"], value=tensor),
+            oh.make_node("Identity", ["c"], ["sc"]),
+            oh.make_node("Resize", ["x", "", "sc"], ["y"], mode="nearest"),
+        ]
+    path = save_graph(tmp_path / "m.onnx", nodes, [1, 2, 3, 4], "y", arrays, opset=opset)
+    (found,) = onnx_front.scan(path).findings
+    assert found.op.params["scale_factor"] == (2.0, 2.0)
+    assert found.op.output_shape == (1, 2, 6, 8)
+    (expected,) = torch_findings(nn.Sequential(nn.Upsample(scale_factor=2)), (1, 2, 3, 4))
+    assert_same_judgment(found, expected)
+
+
+def test_quantized_weight_is_dequantized_and_a_computed_one_refused(
+    tmp_path: Path, run_cli
+) -> None:
+    """DequantizeLinear of a stored int8 weight, per input channel (axis 0): the judged weight
+    is (q - zero_point) * scale, as the graph computes it."""
+    q = np.random.default_rng(4).integers(-100, 100, (2, 3, 3, 3)).astype(np.int8)
+    scale = np.array([0.02, 0.05], np.float32)
+    zero = np.array([3, -1], np.int8)
+    nodes = [
+        oh.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=0),
+        oh.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2], pads=[1] * 4),
+    ]
+    arrays = {"q": q, "s": scale, "z": zero}
+    path = save_graph(tmp_path / "m.onnx", nodes, [1, 2, 5, 5], "y", arrays)
+    (found,) = onnx_front.scan(path).findings
+    w = (q.astype(np.float64) - zero.reshape(2, 1, 1, 1)) * scale.reshape(2, 1, 1, 1)
+    twin = nn.ConvTranspose2d(2, 3, 3, 2, 1, bias=False)
+    with torch.no_grad():
+        twin.weight.copy_(torch.from_numpy(w))
+    (expected,) = torch_findings(nn.Sequential(twin), (1, 2, 5, 5))
+    assert_same_judgment(found, expected)
+    np.testing.assert_allclose(found.op.weight, w, rtol=1e-6)
+    computed = [
+        oh.make_node("Relu", ["wi"], ["w"]),
+        oh.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2]),
+    ]
+    path = save_graph(tmp_path / "c.onnx", computed, [1, 2, 5, 5], "y", {"wi": w.astype("f4")})
+    line = one_error_line(run_cli("scan", str(path)))
+    assert "its weight 'w' is computed in the graph" in line
+
+
 # ---------------------------------------------------------------- DepthToSpace
 
 
@@ -472,7 +529,7 @@ def test_missing_onnx_package_and_no_torch(tmp_path: Path) -> None:
         [sys.executable, "-c", missing], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 2
-    assert done.stderr.strip() == f"upscope: error: {onnx_front.MISSING_ONNX}"
+    assert done.stderr.strip() == f"upscope: error: {onnx_graph.MISSING_ONNX}"
     clean = (
         "import sys\nfrom upscope.cli import main\ntry:\n"
         f"    main(['scan', {str(path)!r}, '--json', '--no-png'])\n"

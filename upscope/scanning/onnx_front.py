@@ -1,5 +1,7 @@
 """Read an ONNX file for ``upscope scan FILE.onnx``: every upsampling node, in graph order.
 
+Loading, checking and shape inference are :mod:`.onnx_graph`'s.
+
 The second front end of the scan (the first is the torch tracer,
 :mod:`upscope.scanning.torch_front`): it fills the same :class:`~.records.UpOp` records, with the
 same ``kind`` and ``params`` keys, so one judge (:mod:`upscope.scanning.judge`), one table and
@@ -39,194 +41,13 @@ import numpy as np
 
 from upscope.errors import UpscopeError
 from upscope.scanning.judge import STAND_IN_SIZE, ScanResult, judge
+from upscope.scanning.onnx_graph import ReadGraph, attrs, dims, graph_inputs, load, text
 from upscope.scanning.records import Dims, Shape, UpOp
 
-__all__ = ["MIN_OPSET", "MISSING_ONNX", "ReadGraph", "import_onnx", "read", "scan"]
+__all__ = ["read", "scan"]
 
-#: The oldest opset of the default domain read (Upsample-7 holds its scales as an attribute;
-#: the newest is the one the installed onnx package knows).
-MIN_OPSET = 7
-MISSING_ONNX = "upscope scan FILE.onnx needs the onnx package: pip install 'upscope[onnx]'"
 _UPSAMPLING = ("ConvTranspose", "Resize", "Upsample", "DepthToSpace")
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
-
-
-def import_onnx() -> Any:
-    """The ``onnx`` module, or :class:`UpscopeError` with the install line when it is missing."""
-    try:
-        import onnx
-        import onnx.numpy_helper
-        import onnx.shape_inference
-    except ImportError:
-        raise UpscopeError(MISSING_ONNX) from None
-    return onnx
-
-
-class ReadGraph:
-    """An ONNX model after shape inference: its constants, value shapes and producers."""
-
-    def __init__(self, model: Any, onnx: Any) -> None:
-        self.model, self.onnx = model, onnx
-        graph = model.graph
-        self.constants: dict[str, np.ndarray] = {}
-        for tensor in graph.initializer:
-            self.constants[tensor.name] = onnx.numpy_helper.to_array(tensor)
-        self.shapes: dict[str, Dims] = {}
-        for info in [*graph.input, *graph.value_info, *graph.output]:
-            dims = _dims(info)
-            if dims is not None:
-                self.shapes[info.name] = dims
-        for name, value in self.constants.items():
-            self.shapes.setdefault(name, tuple(int(v) for v in value.shape))
-        self.producer: dict[str, Any] = {}
-        for node in graph.node:
-            for out in node.output:
-                self.producer[out] = node
-            if node.domain in ("", "ai.onnx"):
-                self._fold(node)
-
-    def _fold(self, node: Any) -> None:
-        """Keep the value of a Constant node and of an Identity of a constant."""
-        if node.op_type == "Constant" and node.output:
-            attrs = {a.name: a for a in node.attribute}
-            if "value" in attrs:
-                value = self.onnx.numpy_helper.to_array(attrs["value"].t)
-            elif "value_floats" in attrs:
-                value = np.array(attrs["value_floats"].floats, np.float32)
-            elif "value_ints" in attrs:
-                value = np.array(attrs["value_ints"].ints, np.int64)
-            elif "value_float" in attrs:
-                value = np.array(attrs["value_float"].f, np.float32)
-            elif "value_int" in attrs:
-                value = np.array(attrs["value_int"].i, np.int64)
-            else:
-                return
-            self.constants[node.output[0]] = value
-            self.shapes.setdefault(node.output[0], tuple(int(v) for v in value.shape))
-        elif node.op_type == "Identity" and node.input and node.input[0] in self.constants:
-            self.constants[node.output[0]] = self.constants[node.input[0]]
-
-    def constant(self, node: Any, index: int) -> np.ndarray | None:
-        """The stored value of input ``index`` of ``node`` (None: absent, empty name, computed)."""
-        if index >= len(node.input) or not node.input[index]:
-            return None
-        return self.constants.get(node.input[index])
-
-    def merged(self, name: str, computed: Dims) -> Dims:
-        """``computed`` with each unknown dimension taken from shape inference, if it knows it."""
-        inferred = self.shapes.get(name)
-        if inferred is None or len(inferred) != len(computed):
-            return computed
-        return tuple(v if v is not None else w for v, w in zip(computed, inferred, strict=True))
-
-    def shape(self, name: str, rank: int | None = None) -> Dims:
-        dims = self.shapes.get(name)
-        if dims is None:
-            return (None,) * (rank or 0)
-        return dims
-
-
-def _dims(info: Any) -> Dims | None:
-    """A value's shape, None per dimension that is symbolic or unset; None without a shape."""
-    kind = info.type.WhichOneof("value")
-    if kind != "tensor_type" or not info.type.tensor_type.HasField("shape"):
-        return None
-    return tuple(
-        int(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0 else None
-        for d in info.type.tensor_type.shape.dim
-    )
-
-
-def _attrs(onnx: Any, node: Any) -> dict[str, Any]:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _text(value: Any, default: str) -> str:
-    if value is None:
-        return default
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-# ---------------------------------------------------------------- loading
-
-
-def load(path: Path, input_shapes: Sequence[Shape]) -> ReadGraph:
-    """Read, check, fix the inputs' dimensions and infer shapes; every failure is one line."""
-    onnx = import_onnx()
-    if not path.is_file():
-        raise UpscopeError(f"ONNX file {str(path)!r} not found")
-    try:
-        model = onnx.load(str(path))
-    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends: one line
-        raise UpscopeError(
-            f"{path.name} is not a readable ONNX model ({type(exc).__name__}: "
-            f"{_short(exc)}); is the file complete?"
-        ) from None
-    if not model.ir_version or not model.HasField("graph"):
-        raise UpscopeError(f"{path.name} is not an ONNX model (no IR version or graph)")
-    _check_opset(onnx, model, path.name)
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:  # noqa: BLE001 - onnx's ValidationError: one line
-        raise UpscopeError(f"{path.name} is not a valid ONNX model: {_short(exc)}") from None
-    _fix_inputs(model, input_shapes)
-    try:
-        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
-    except Exception as exc:  # noqa: BLE001 - onnx's InferenceError: one line
-        raise UpscopeError(f"shape inference failed on {path.name}: {_short(exc)}") from None
-    return ReadGraph(model, onnx)
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:300] + " ..."
-
-
-def _check_opset(onnx: Any, model: Any, name: str) -> None:
-    newest = int(onnx.defs.onnx_opset_version())
-    versions = [int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")]
-    if not versions:
-        raise UpscopeError(f"{name} imports no opset of the default ONNX domain")
-    version = versions[0]
-    if not MIN_OPSET <= version <= newest:
-        raise UpscopeError(
-            f"{name} uses opset {version}; upscope reads opsets {MIN_OPSET} to {newest} (the "
-            "newest the installed onnx package knows)"
-        )
-
-
-def graph_inputs(model: Any) -> list[Any]:
-    """The graph's real inputs (not initializers listed as inputs, as old exporters did)."""
-    stored = {t.name for t in model.graph.initializer}
-    return [i for i in model.graph.input if i.name not in stored]
-
-
-def _fix_inputs(model: Any, input_shapes: Sequence[Shape]) -> None:
-    inputs = graph_inputs(model)
-    if len(input_shapes) > len(inputs):
-        raise UpscopeError(
-            f"{len(input_shapes)} --input-shape given, but the graph has {len(inputs)} input(s)"
-        )
-    for info, shape in zip(inputs, input_shapes, strict=False):
-        given = "x".join(map(str, shape))
-        dims = _dims(info)
-        if dims is not None and len(dims) != len(shape):
-            raise UpscopeError(
-                f"input {info.name!r} has {len(dims)} dimensions; --input-shape {given} has "
-                f"{len(shape)}"
-            )
-        if dims is not None:
-            for have, want in zip(dims, shape, strict=True):
-                if have is not None and have != want:
-                    shown = "x".join("?" if v is None else str(v) for v in dims)
-                    raise UpscopeError(
-                        f"input {info.name!r} is {shown} in the graph; --input-shape {given} "
-                        "disagrees"
-                    )
-        proto = info.type.tensor_type.shape
-        del proto.dim[:]
-        for value in shape:
-            proto.dim.add().dim_value = value
 
 
 # ---------------------------------------------------------------- one node each
@@ -236,17 +57,17 @@ def _convt(g: ReadGraph, node: Any, name: str) -> UpOp:
     weight = g.constant(node, 1)
     if weight is None or weight.ndim < 3:
         raise UpscopeError(
-            f"ConvTranspose {name!r}: its weight {node.input[1]!r} is not stored in the file "
-            "(computed or quantized in the graph); upscope reads only stored weights"
+            f"ConvTranspose {name!r}: its weight {node.input[1]!r} is computed in the graph, "
+            "not stored in the file (upscope reads stored and DequantizeLinear-ed weights)"
         )
     n = weight.ndim - 2
-    a = _attrs(g.onnx, node)
+    a = attrs(g.onnx, node)
     kernel = tuple(int(v) for v in weight.shape[2:])
     stride = tuple(int(v) for v in a.get("strides", [1] * n))
     dilation = tuple(int(v) for v in a.get("dilations", [1] * n))
     out_pad = tuple(int(v) for v in a.get("output_padding", [0] * n))
     groups = int(a.get("group", 1))
-    auto_pad = _text(a.get("auto_pad"), "NOTSET")
+    auto_pad = text(a.get("auto_pad"), "NOTSET")
     x_shape = g.shape(node.input[0], n + 2)
     spatial = x_shape[2:]
     target = a.get("output_shape")
@@ -328,7 +149,7 @@ def _derived_pads(
 
 
 def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
-    a = _attrs(g.onnx, node)
+    a = attrs(g.onnx, node)
     if node.op_type == "Upsample" and "scales" in a:  # Upsample-7: an attribute
         scales: np.ndarray | None = np.asarray(a["scales"], np.float64)
         sizes = None
@@ -355,8 +176,8 @@ def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
     full_scales = _full(scales, axes, rank, 1.0)
     full_sizes = _full(sizes, axes, rank, None)
     n = rank - 2
-    mode = _text(a.get("mode"), "nearest")
-    ctm = _text(
+    mode = text(a.get("mode"), "nearest")
+    ctm = text(
         a.get("coordinate_transformation_mode"), "half_pixel" if opset >= 11 else "asymmetric"
     )
     params: dict[str, Any] = {
@@ -369,7 +190,7 @@ def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
         "coordinate_transformation_mode": ctm,
     }
     if mode == "nearest":
-        params["nearest_mode"] = _text(a.get("nearest_mode"), "round_prefer_floor")
+        params["nearest_mode"] = text(a.get("nearest_mode"), "round_prefer_floor")
     out_spatial: list[int | None] = []
     for axis, i in enumerate(x_dims[2:]):
         if full_sizes is not None:
@@ -410,9 +231,9 @@ def _enlarges(ins: Dims, outs: Dims, scales: tuple[float, ...] | None) -> bool:
 
 
 def _depth_to_space(g: ReadGraph, node: Any, name: str) -> UpOp:
-    a = _attrs(g.onnx, node)
+    a = attrs(g.onnx, node)
     r = int(a.get("blocksize", 1))
-    mode = _text(a.get("mode"), "DCR")
+    mode = text(a.get("mode"), "DCR")
     x_dims = g.shape(node.input[0], 4)
     n_c = x_dims[1] if len(x_dims) > 1 else None
     out_shape: Dims = (
@@ -473,7 +294,7 @@ def read(path: Path, input_shapes: Sequence[Shape] = ()) -> tuple[list[UpOp], li
         if op is not None:
             names[base] += 1
             ops.append(op)
-    shapes = [_dims(i) or () for i in graph_inputs(g.model)]
+    shapes = [dims(i) or () for i in graph_inputs(g.model)]
     return ops, shapes
 
 

@@ -336,6 +336,33 @@ def test_scales_in_every_form_an_exporter_writes(tmp_path: Path, opset: int) -> 
     assert_same_judgment(found, expected)
 
 
+def test_sizes_computed_from_the_input_shape(tmp_path: Path, run_cli) -> None:
+    """sizes = Shape(x)[2:] * 2, as exporters write a dynamic resize: the size is the output
+    size shape inference finds once --input-shape fixes H and W, and '?' before."""
+    nodes = [
+        oh.make_node("Shape", ["x"], ["s"]),
+        oh.make_node("Slice", ["s", "lo", "hi"], ["hw"]),
+        oh.make_node("Mul", ["hw", "two"], ["hw2"]),
+        oh.make_node("Slice", ["s", "zero", "lo"], ["nc"]),
+        oh.make_node("Concat", ["nc", "hw2"], ["sz"], axis=0),
+        oh.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="nearest", name="up"),
+    ]
+    arrays = {
+        "lo": np.array([2], np.int64),
+        "hi": np.array([4], np.int64),
+        "zero": np.array([0], np.int64),
+        "two": np.array([2, 2], np.int64),
+    }
+    path = save_graph(tmp_path / "m.onnx", nodes, [1, 3, "H", "W"], "y", arrays)
+    (found,) = onnx_front.scan(path, [(1, 3, 5, 7)]).findings
+    assert found.op.params["size"] == (10, 14) and found.op.output_shape == (1, 3, 10, 14)
+    assert "computed in the graph, not stored (size: its output size" in found.note
+    assert run_reference(path, weights(1, 3, 5, 7)).shape == (1, 3, 10, 14)
+    done = run_cli("scan", str(path), "--no-png")
+    assert done.exit_code == 0, done.stderr
+    assert "x? nearest" in done.stdout and "3x?x?" in done.stdout
+
+
 def test_quantized_weight_is_dequantized_and_a_computed_one_refused(
     tmp_path: Path, run_cli
 ) -> None:

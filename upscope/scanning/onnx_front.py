@@ -202,6 +202,11 @@ def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
     out_shape = g.merged(node.output[0], (*x_dims[:2], *out_spatial))
     if not _enlarges(x_dims[2:], out_shape[2:], params["scale_factor"]):
         return None
+    if full_scales is None and full_sizes is None:  # computed in the graph (Shape -> ... ->)
+        params["computed"] = True
+        known = _known_ints(out_shape[2:])
+        if known is not None:  # the size shape inference found, as torch's size= would be
+            params["size"] = known
     return UpOp(name, node.op_type, "interpolate", x_dims, out_shape, params)
 
 
@@ -218,6 +223,10 @@ def _full(values: np.ndarray | None, axes: Any, rank: int, fill: Any) -> list[An
     if any(v is None for v in full):
         return None
     return full
+
+
+def _known_ints(values: Dims) -> Shape | None:
+    return None if any(v is None for v in values) else tuple(int(v or 0) for v in values)
 
 
 def _enlarges(ins: Dims, outs: Dims, scales: tuple[float, ...] | None) -> bool:
@@ -319,8 +328,9 @@ def _onnx_note(op: UpOp) -> str:
         if "nearest_mode" in prm:
             extra += f", nearest_mode={prm['nearest_mode']}"
         parts.append(f"ONNX {extra}")
-        if prm["size"] is None and prm["scale_factor"] is None:
-            parts.append("its scales and sizes are computed in the graph, not stored")
+        if prm.get("computed"):
+            found = "" if prm["size"] is None else " (size: its output size, by shape inference)"
+            parts.append(f"its scales or sizes are computed in the graph, not stored{found}")
     if op.kind == "convT" and op.spatial_in is None:
         parts.append(
             f"input size unknown (give --input-shape): judged on a {STAND_IN_SIZE}-pixel "

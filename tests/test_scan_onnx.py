@@ -570,3 +570,39 @@ def test_missing_onnx_package_and_no_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("torch-free")
     assert json.loads(done.stdout.strip()[: -len("torch-free")])["layers"][0]["verdict"] == "even"
+
+
+# ---------------------------------------------------------------- the bundled sample
+
+
+def test_sample_decoder_is_its_generator_and_judged_as_documented(run_cli) -> None:
+    from samples.decoder_onnx import build
+
+    path = ROOT / "samples" / "decoder.onnx"
+    assert path.read_bytes() == build().SerializeToString()
+    result = onnx_front.scan(path)
+    by_name = {f.op.name: f for f in result.findings}
+    assert list(by_name) == ["up1", "up2", "resize", "shuffle"]
+    up1, up2, shuffle = by_name["up1"], by_name["up2"], by_name["shuffle"]
+    assert (up1.op.params["padding"], up1.op.params["padding_end"]) == ((0, 0), (1, 1))
+    assert up1.verdict == "checkerboard" and up2.verdict == "even"
+    assert up2.chain == ["up1", "up2"]
+    # the compound map, by torch: up1 unpadded then cropped by its pads (0, 1), then up2
+    ones = torch.ones((1, 1, 8, 8), dtype=torch.float64)
+    h = F.conv_transpose2d(ones, torch.ones((1, 1, 3, 3), dtype=torch.float64), stride=2)
+    h = h[:, :, :-1, :-1]
+    y = F.conv_transpose2d(h, torch.ones((1, 1, 4, 4), dtype=torch.float64), stride=2, padding=1)
+    np.testing.assert_array_equal(up2.compound_map(), y[0, 0].numpy().astype(np.int64))
+    # ICNR in DCR order reads as balanced; the same weights taken in CRD order would not be
+    assert shuffle.imbalance_mean == 0.0 and not shuffle.flagged
+    assert shuffle.op.feeding_conv is not None
+    (_, stored) = shuffle.op.feeding_conv
+    raw = numpy_helper.to_array(
+        next(t for t in onnx.load(str(path)).graph.initializer if t.name == "to_rgb.weight")
+    ).astype(np.float64)
+    assert not np.allclose(
+        raw.reshape(3, 4, -1).sum(axis=2).std(axis=1), 0
+    )  # in CRD order its 4 phases differ
+    np.testing.assert_allclose(stored.reshape(3, 4, -1).sum(axis=2).std(axis=1), 0, atol=1e-6)
+    done = run_cli("scan", str(path), "--no-png")
+    assert done.exit_code == 0 and "2 of 4 upsampling ops can make a checkerboard" in done.stdout

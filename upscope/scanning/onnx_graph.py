@@ -159,7 +159,7 @@ def load(path: Path, input_shapes: Sequence[Shape]) -> ReadGraph:
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends: one line
         raise UpscopeError(
             f"{path.name} is not a readable ONNX model ({type(exc).__name__}: "
-            f"{_short(exc)}); is the file complete?"
+            f"{_short(exc)}): truncated, or not an ONNX file"
         ) from None
     if not model.ir_version or not model.HasField("graph"):
         raise UpscopeError(f"{path.name} is not an ONNX model (no IR version or graph)")

@@ -649,3 +649,11 @@ def test_sample_decoder_is_its_generator_and_judged_as_documented(run_cli) -> No
     np.testing.assert_allclose(stored.reshape(3, 4, -1).sum(axis=2).std(axis=1), 0, atol=1e-6)
     done = run_cli("scan", str(path), "--no-png")
     assert done.exit_code == 0 and "2 of 4 upsampling ops can make a checkerboard" in done.stdout
+    # the one door of every scan (the CLI's and the Python API's) takes the file too
+    from upscope.scanning.run import scan
+
+    again = scan(str(path))
+    assert again.model_format == "onnx"
+    assert [(f.op.name, f.verdict, f.reasons) for f in again.findings] == [
+        (f.op.name, f.verdict, f.reasons) for f in result.findings
+    ]

@@ -15,7 +15,6 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
-from upscope.errors import UpscopeError
 
 SHORT = (
     "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
@@ -77,18 +76,13 @@ def scan(
     from upscope.scanning.args import is_onnx_file, parse_input_shape, split_model_spec
 
     shapes = [parse_input_shape(text) for text in input_shape or []]
-    if is_onnx_file(model):  # read without torch
-        if weights is not None:
-            raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
-        from upscope.scanning import onnx_front
-
-        result = onnx_front.scan(Path(model), shapes)
-    else:
+    if not is_onnx_file(model):  # an ONNX file is read without torch
         split_model_spec(model)  # a mistyped MODEL is answered before torch loads
-        from upscope.scanning import run as core
 
-        result = core.scan(model, shapes, weights, seed)
     from upscope.render import scan_view
+    from upscope.scanning import run as core
+
+    result = core.scan(model, shapes, weights, seed)
 
     pngs: list[Path] = []
     if not no_png and any(scan_view.wants_png(f) for f in result.findings):

@@ -4,11 +4,69 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from pathlib import Path
 
 from upscope.errors import UpscopeError
+
+
+def check_regular_file(path: Path, what: str) -> None:
+    """Raise UpscopeError unless ``path`` is a regular file (symbolic links followed).
+
+    Decided from ``os.stat`` alone, before anything opens the path, so a FIFO is never waited
+    on and a device never read: each gets its own message, naming ``what`` (e.g. "image").
+    """
+    name = str(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UpscopeError(f"{what} {name!r} not found (no such file)") from None
+    except OSError as exc:
+        raise UpscopeError(f"{what} {name!r} cannot be read: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    kind = next((word for test, word in kinds if test(mode)), "not a regular file")
+    raise UpscopeError(f"{what} {name!r} is {kind}, not a file; upscope reads only regular files")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` both exist and are one file (links and ``..`` seen through)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+_inputs: ContextVar[tuple[tuple[str, Path], ...]] = ContextVar("upscope_inputs", default=())
+
+
+def protect_inputs(**named: Path | str | None) -> None:
+    """Name the files this run reads (``IMAGE=path``): :func:`atomic_write` then refuses to
+    write over any of them, whatever path leads there. The CLI runs each command in its own
+    context, so the list ends with the command."""
+    given = tuple((what, Path(path)) for what, path in named.items() if path is not None)
+    _inputs.set(_inputs.get() + given)
+
+
+def refuse_inputs(targets: Iterable[Path]) -> None:
+    """Raise UpscopeError if one of ``targets`` is a file named by :func:`protect_inputs`."""
+    for target in targets:
+        for what, source in _inputs.get():
+            if same_file(target, source):
+                raise UpscopeError(
+                    f"refusing to write {str(target)!r}: it is the {what} this command reads "
+                    f"({str(source)!r}); choose another --out"
+                )
 
 
 def prepare_out_dir(out: Path) -> Path:
@@ -67,6 +125,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     Either the complete file appears at ``path`` or nothing changes there.
     """
     path = Path(path)
+    refuse_inputs([path])
     try:
         fd, tmp_name = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix or ".tmp"

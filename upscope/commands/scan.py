@@ -10,6 +10,7 @@ import typer
 from upscope.commands import (
     OUT_DEFAULT,
     JsonFlag,
+    MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
     out_option,
@@ -72,12 +73,27 @@ def scan(
     seed: Annotated[
         int, seed_option("Seed (0 or more) of torch before the model is built, and of the input.")
     ] = 0,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
-    from upscope.scanning.args import is_onnx_file, parse_input_shape, split_model_spec
+    del max_memory  # applied by upscope.cli.guarded
+    from upscope.files import check_regular_file, protect_inputs
+    from upscope.scanning.args import (
+        check_input_memory,
+        is_onnx_file,
+        parse_input_shape,
+        split_model_spec,
+    )
 
     shapes = [parse_input_shape(text) for text in input_shape or []]
-    if not is_onnx_file(model):  # an ONNX file is read without torch
-        split_model_spec(model)  # a mistyped MODEL is answered before torch loads
+    if is_onnx_file(model):  # read without torch, and without a forward pass to budget
+        protect_inputs(MODEL=Path(model))
+    else:
+        # a mistyped MODEL or --input-shape is answered before torch loads
+        where, _, is_file = split_model_spec(model)
+        check_input_memory(shapes)
+        if weights is not None:
+            check_regular_file(weights, "--weights file")
+        protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
     from upscope.render import scan_view
     from upscope.scanning import run as core

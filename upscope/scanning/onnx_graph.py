@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from upscope import limits
 from upscope.errors import UpscopeError
+from upscope.files import check_regular_file
 from upscope.scanning.records import Dims, Shape, dims_text
 
 __all__ = [
@@ -32,6 +34,9 @@ __all__ = [
 #: The oldest opset of the default domain read (Upsample-7 holds its scales as an attribute;
 #: the newest is the one the installed onnx package knows).
 MIN_OPSET = 7
+#: Memory to read a file, in file sizes: the bytes, the parsed protobuf, the shape-inferred copy
+#: and the weights as float64 arrays (an estimate, checked before anything is read).
+LOAD_FACTOR = 6
 MISSING_ONNX = "upscope scan FILE.onnx needs the onnx package: pip install 'upscope[onnx]'"
 
 
@@ -152,8 +157,9 @@ def text(value: Any, default: str) -> str:
 def load(path: Path, input_shapes: Sequence[Shape]) -> ReadGraph:
     """Read, check, fix the inputs' dimensions and infer shapes; every failure is one line."""
     onnx = import_onnx()
-    if not path.is_file():
-        raise UpscopeError(f"ONNX file {str(path)!r} not found")
+    check_regular_file(path, "ONNX file")
+    size = path.stat().st_size
+    limits.check_memory(LOAD_FACTOR * size, f"reading the ONNX file {path.name}")
     try:
         model = onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends: one line

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from upscope.errors import UpscopeError
-from upscope.scanning.args import is_onnx_file
+from upscope.scanning.args import check_input_memory, is_onnx_file
 from upscope.scanning.judge import ScanResult, judge
 from upscope.scanning.records import Dims, Shape
 
@@ -49,5 +49,6 @@ def scan(
                 "no example_input_array"
             )
         shapes, from_model = default, True
+    check_input_memory(shapes)
     ops = trace(model, make_inputs(model, shapes, seed))
     return ScanResult(spec, list[Dims](shapes), from_model, judge(ops))

@@ -577,6 +577,12 @@ def test_truncated_and_foreign_files(tmp_path: Path, run_cli) -> None:
     assert "not found" in line
     line = one_error_line(run_cli("scan", str(good), "--weights", str(good)))
     assert "--weights is for PyTorch models" in line
+    folder = tmp_path / "folder.onnx"
+    folder.mkdir()
+    assert "is a folder, not a file" in one_error_line(run_cli("scan", str(folder)))
+    size = good.stat().st_size
+    line = one_error_line(run_cli("scan", str(good), "--max-memory", str(size)))
+    assert "reading the ONNX file m.onnx needs about" in line and "--max-memory" in line
 
 
 @pytest.mark.parametrize("opset", [6, onnx.defs.onnx_opset_version() + 1])

@@ -515,6 +515,22 @@ def test_unknown_spatial_size_is_shown_as_unknown(tmp_path: Path, run_cli) -> No
     assert json.loads(fixed.stdout)["layers"][0]["output_shape"] == [1, 2, 10, 12]
 
 
+def test_figure_of_an_unknown_size_says_it_is_a_stand_in(tmp_path: Path) -> None:
+    from upscope.render import scan_view
+    from upscope.scanning.judge import STAND_IN_SIZE
+
+    node = oh.make_node("ConvTranspose", ["x", "W"], ["y"], strides=[2, 2], pads=[1] * 4)
+    w = weights(3, 2, 3, 3)
+    path = save_graph(tmp_path / "m.onnx", [node], ["N", 3, "H", "W"], "y", {"W": w})
+    (found,) = onnx_front.scan(path).findings
+    assert found.chain_input == (STAND_IN_SIZE, STAND_IN_SIZE)
+    fig = scan_view.draw(found, 0.1)
+    title = fig.axes[0].get_title()
+    assert f"input size unknown: a {STAND_IN_SIZE}x{STAND_IN_SIZE} stand-in" in title
+    fixed = onnx_front.scan(path, [(1, 3, 5, 5)]).findings[0]
+    assert "stand-in" not in scan_view.draw(fixed, 0.1).axes[0].get_title()
+
+
 def test_input_shape_that_disagrees_with_the_graph(tmp_path: Path, run_cli) -> None:
     path = dynamic_graph(tmp_path, ["N", 3, 8, 8])
     line = one_error_line(run_cli("scan", str(path), "--input-shape", "1x3x9x8"))

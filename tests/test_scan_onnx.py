@@ -406,6 +406,32 @@ def test_sizes_computed_from_the_input_shape(tmp_path: Path, run_cli) -> None:
     assert "x? nearest" in done.stdout and "3x?x?" in done.stdout
 
 
+@pytest.mark.parametrize(
+    "inputs, array, attrs, expected",
+    [
+        (["x", "", "v"], np.array([2.0], np.float32), {"axes": [3]}, {"scale_factor": (1.0, 2.0)}),
+        (["x", "", "", "v"], np.array([9], np.int64), {"axes": [2]}, {"size": (9, 6)}),
+        (
+            ["x", "", "", "v"],
+            np.array([12, 12], np.int64),
+            {"axes": [2, 3], "keep_aspect_ratio_policy": "not_larger"},
+            {"size": (8, 12)},
+        ),
+    ],
+)
+def test_resize18_axes_and_aspect_policy_against_reference(
+    tmp_path: Path, inputs: list[str], array: np.ndarray, attrs: dict[str, Any], expected: dict
+) -> None:
+    node = oh.make_node("Resize", inputs, ["y"], mode="nearest", **attrs)
+    path = save_graph(tmp_path / "m.onnx", [node], [1, 1, 4, 6], "y", {"v": array}, opset=18)
+    (found,) = onnx_front.scan(path).findings
+    ref = run_reference(path, weights(1, 1, 4, 6))
+    assert found.op.output_shape == ref.shape
+    assert {key: found.op.params[key] for key in expected} == expected
+    if "keep_aspect_ratio_policy" in attrs:
+        assert "keep_aspect_ratio_policy=not_larger rescales its sizes" in found.note
+
+
 def test_quantized_weight_is_dequantized_and_a_computed_one_refused(
     tmp_path: Path, run_cli
 ) -> None:

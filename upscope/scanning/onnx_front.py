@@ -173,15 +173,18 @@ def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
     if rank is None or rank < 3:
         return None  # not an N x C x spatial image resize that upscope can name
     x_dims: Dims = x_shape if x_shape is not None else (None,) * rank
-    full_scales = _full(scales, axes, rank, 1.0)
-    full_sizes = _full(sizes, axes, rank, None)
+    full_scales = _full(scales, axes, [1.0] * rank)
+    full_sizes = _full(sizes, axes, list(x_dims))  # an axis Resize-18's axes leave out keeps
+    policy = text(a.get("keep_aspect_ratio_policy"), "stretch")
+    if policy != "stretch":  # not_larger / not_smaller rescale the sizes: shape inference's
+        full_sizes = None
     n = rank - 2
     mode = text(a.get("mode"), "nearest")
     ctm = text(
         a.get("coordinate_transformation_mode"), "half_pixel" if opset >= 11 else "asymmetric"
     )
     params: dict[str, Any] = {
-        "size": None if full_sizes is None else tuple(int(v) for v in full_sizes[2:]),
+        "size": None if full_sizes is None else _known_ints(tuple(full_sizes[2:])),
         "scale_factor": None if full_scales is None else tuple(float(v) for v in full_scales[2:]),
         "mode": {"nearest": "nearest", "linear": _LINEAR.get(n, "linear")}.get(
             mode, "bicubic" if n == 2 else mode
@@ -194,7 +197,7 @@ def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
     out_spatial: list[int | None] = []
     for axis, i in enumerate(x_dims[2:]):
         if full_sizes is not None:
-            out_spatial.append(int(full_sizes[axis + 2]))
+            out_spatial.append(full_sizes[axis + 2])
         elif full_scales is not None and i is not None:
             out_spatial.append(math.floor(i * float(full_scales[axis + 2])))
         else:
@@ -202,26 +205,26 @@ def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
     out_shape = g.merged(node.output[0], (*x_dims[:2], *out_spatial))
     if not _enlarges(x_dims[2:], out_shape[2:], params["scale_factor"]):
         return None
-    if full_scales is None and full_sizes is None:  # computed in the graph (Shape -> ... ->)
-        params["computed"] = True
-        known = _known_ints(out_shape[2:])
-        if known is not None:  # the size shape inference found, as torch's size= would be
-            params["size"] = known
+    if full_scales is None and full_sizes is None:  # computed in the graph, or rescaled
+        params["computed"] = "keep_aspect_ratio_policy=" + policy if sizes is not None else True
+        # the output size shape inference found, as torch's size= would give it
+        params["size"] = _known_ints(out_shape[2:])
     return UpOp(name, node.op_type, "interpolate", x_dims, out_shape, params)
 
 
-def _full(values: np.ndarray | None, axes: Any, rank: int, fill: Any) -> list[Any] | None:
-    """Per-axis scales or sizes over all ``rank`` axes (Resize-18's ``axes`` lists some)."""
+def _full(values: np.ndarray | None, axes: Any, base: list[Any]) -> list[Any] | None:
+    """Per-axis scales or sizes over every axis: ``base`` with the given ones put in (all, or
+    those Resize-18's ``axes`` lists); None without values or with a wrong count."""
     if values is None:
         return None
     flat = [v.item() for v in np.asarray(values).reshape(-1)]
     if axes is None:
-        return flat if len(flat) == rank else None
-    full: list[Any] = [fill] * rank
-    for axis, value in zip(axes, flat, strict=False):
-        full[int(axis) % rank] = value
-    if any(v is None for v in full):
+        return flat if len(flat) == len(base) else None
+    if len(flat) != len(axes):
         return None
+    full = list(base)
+    for axis, value in zip(axes, flat, strict=True):
+        full[int(axis) % len(base)] = value
     return full
 
 
@@ -328,8 +331,11 @@ def _onnx_note(op: UpOp) -> str:
         if "nearest_mode" in prm:
             extra += f", nearest_mode={prm['nearest_mode']}"
         parts.append(f"ONNX {extra}")
-        if prm.get("computed"):
-            found = "" if prm["size"] is None else " (size: its output size, by shape inference)"
+        computed = prm.get("computed")
+        found = "" if prm["size"] is None else " (size: its output size, by shape inference)"
+        if isinstance(computed, str):
+            parts.append(f"{computed} rescales its sizes{found}")
+        elif computed:
             parts.append(f"its scales or sizes are computed in the graph, not stored{found}")
     if op.kind == "convT" and op.spatial_in is None:
         parts.append(

@@ -463,6 +463,30 @@ def test_quantized_weight_is_dequantized_and_a_computed_one_refused(
     assert "its weight 'w' is computed in the graph" in line
 
 
+def test_nodes_inside_an_if_body_are_read(tmp_path: Path) -> None:
+    """Both branches of an If hold a resize; each is found, after the If, with its branch."""
+    branches = {}
+    for key, scale in (("then", 2.0), ("else", 3.0)):
+        scales = numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32), f"s_{key}")
+        resize = oh.make_node("Resize", ["x", "", f"s_{key}"], [f"y_{key}"], mode="nearest")
+        branches[key] = oh.make_graph(
+            [resize], key, [], [value(f"y_{key}", None)], initializer=[scales]
+        )
+    nodes = [
+        oh.make_node("Constant", [], ["c"], value=oh.make_tensor("t", TensorProto.BOOL, [], [1])),
+        oh.make_node(
+            "If", ["c"], ["y"], then_branch=branches["then"], else_branch=branches["else"]
+        ),
+    ]
+    path = save_graph(tmp_path / "m.onnx", nodes, [1, 2, 3, 3], "y", {})
+    found = onnx_front.scan(path).findings
+    by_name = {f.op.name: (f.op.params["scale_factor"], f.op.output_shape) for f in found}
+    assert by_name == {  # in the order the If stores its attributes
+        "Resize_1.then_branch.0": ((2.0, 2.0), (1, 2, 6, 6)),
+        "Resize_1.else_branch.0": ((3.0, 3.0), (1, 2, 9, 9)),
+    }
+
+
 # ---------------------------------------------------------------- DepthToSpace
 
 

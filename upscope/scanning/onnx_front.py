@@ -26,7 +26,9 @@ optional extra ``upscope[onnx]``) is imported when a file is read.
 Shapes come from the graph after ``onnx.shape_inference`` (with ``--input-shape`` fixing the
 inputs' symbolic dimensions first); a dimension it cannot determine is None (``?`` in the
 table, null in the JSON), never guessed. A node is named by its ``name``, or ``<OpType>_<index>``
-(its position in the graph) when it has none; a name seen again gets ``#2``, ``#3``.
+(its position in the graph) when it has none; a name seen again gets ``#2``, ``#3``. The
+nodes of an ``If``/``Loop``/``Scan`` body follow the node that holds them, indexed by its
+index and the attribute (``Resize_3.then_branch.0``).
 """
 
 from __future__ import annotations
@@ -261,7 +263,7 @@ def _depth_to_space(g: ReadGraph, node: Any, name: str) -> UpOp:
     weight, bias = g.constant(conv, 1), g.constant(conv, 2)
     if weight is None or weight.shape[0] % (r * r):
         return op
-    label = conv.name or f"Conv_{list(g.model.graph.node).index(conv)}"
+    label = conv.name or f"Conv_{g.index[id(conv)]}"
     op.feeding_conv = (label, _to_crd(weight.astype(np.float64), r, mode))
     if bias is not None:
         op.feeding_bias = _to_crd(bias.astype(np.float64), r, mode)
@@ -291,7 +293,7 @@ def read(path: Path, input_shapes: Sequence[Shape] = ()) -> tuple[list[UpOp], li
     opset = next(int(o.version) for o in g.model.opset_import if o.domain in ("", "ai.onnx"))
     ops: list[UpOp] = []
     names: Counter[str] = Counter()
-    for index, node in enumerate(g.model.graph.node):
+    for index, node in g.nodes:
         if node.domain not in ("", "ai.onnx") or node.op_type not in _UPSAMPLING:
             continue
         base = node.name or f"{node.op_type}_{index}"

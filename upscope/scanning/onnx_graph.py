@@ -8,7 +8,7 @@ that disagrees with the graph) is one :class:`~upscope.errors.UpscopeError` line
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,19 +56,27 @@ class ReadGraph:
 
     def __init__(self, model: Any, onnx: Any) -> None:
         self.model, self.onnx = model, onnx
-        graph = model.graph
+        #: every node in graph order as (index, node); the nodes of an If/Loop/Scan body follow
+        #: the node that holds them
+        self.nodes: list[tuple[str, Any]] = []
+        graphs = [model.graph]
+        for index, node, body in _walk(model.graph):
+            self.nodes.append((index, node))
+            graphs.extend(body)
+        self.index = {id(node): index for index, node in self.nodes}
         self.constants: dict[str, np.ndarray] = {}
-        for tensor in graph.initializer:
-            self.constants[tensor.name] = onnx.numpy_helper.to_array(tensor)
         self.shapes: dict[str, Dims] = {}
-        for info in [*graph.input, *graph.value_info, *graph.output]:
-            known = dims(info)
-            if known is not None:
-                self.shapes[info.name] = known
+        for graph in graphs:
+            for tensor in graph.initializer:
+                self.constants[tensor.name] = onnx.numpy_helper.to_array(tensor)
+            for info in [*graph.input, *graph.value_info, *graph.output]:
+                known = dims(info)
+                if known is not None:
+                    self.shapes[info.name] = known
         for name, value in self.constants.items():
             self.shapes.setdefault(name, tuple(int(v) for v in value.shape))
         self.producer: dict[str, Any] = {}
-        for node in graph.node:
+        for _, node in self.nodes:
             for out in node.output:
                 self.producer[out] = node
             if node.domain in ("", "ai.onnx"):
@@ -131,6 +139,18 @@ class ReadGraph:
         if dims is None:
             return (None,) * (rank or 0)
         return dims
+
+
+def _walk(graph: Any, prefix: str = "") -> Iterator[tuple[str, Any, list[Any]]]:
+    """(index, node, the graphs it holds) for every node, its bodies' nodes right after it,
+    indexed by the holder's index and the attribute: ``3.then_branch.0``."""
+    for i, node in enumerate(graph.node):
+        index = f"{prefix}{i}"
+        bodies = [(a.name, a.g) for a in node.attribute if a.HasField("g")]
+        bodies += [(f"{a.name}{n}", g) for a in node.attribute for n, g in enumerate(a.graphs)]
+        yield index, node, [body for _, body in bodies]
+        for name, body in bodies:
+            yield from _walk(body, f"{index}.{name}.")
 
 
 def dims(info: Any) -> Dims | None:

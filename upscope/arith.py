@@ -663,8 +663,10 @@ class Solution:
     padding: int
     output_padding: int
     dilation: int
-    interior: int = 0
-    size: int = 0
+    # Derived figures, not part of the layer's identity: a solution equals another with the
+    # same five parameters whether or not its interior was computed.
+    interior: int = field(default=0, compare=False)
+    size: int = field(default=0, compare=False)
 
     @property
     def even_overlap(self) -> bool:

@@ -729,3 +729,29 @@ def test_sample_decoder_is_its_generator_and_judged_as_documented(run_cli) -> No
     assert [(f.op.name, f.verdict, f.reasons) for f in again.findings] == [
         (f.op.name, f.verdict, f.reasons) for f in result.findings
     ]
+
+
+# ---------------------------------------------------------------- a real exporter
+
+
+@pytest.mark.parametrize("name", ["DCGANGenerator", "UNet", "ESPCN", "ResizeConvDecoder"])
+def test_torch_exported_samples_judged_as_their_pytorch_models(tmp_path: Path, name: str) -> None:
+    """The bundled PyTorch samples exported by torch.onnx.export (TorchScript exporter): the
+    ONNX scan's judgments equal the torch scan's, op by op."""
+    import warnings
+
+    import samples.models as zoo
+
+    torch.manual_seed(0)
+    model = getattr(zoo, name)().eval()
+    example = model.example_input_array
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (example,), str(path), dynamo=False, opset_version=17)
+    with torch.no_grad():
+        expected = judge(trace(model, [example]))
+    found = onnx_front.scan(path).findings
+    assert len(found) == len(expected) > 0
+    for a, b in zip(found, expected, strict=True):
+        assert_same_judgment(a, b)

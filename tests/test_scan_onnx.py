@@ -616,6 +616,14 @@ def test_table_json_and_png_like_a_pytorch_scan(tmp_path: Path, run_cli) -> None
     assert layer["flagged"] and layer["verdict"] == "checkerboard"
 
 
+def test_help_names_onnx_files_and_the_extra(run_cli) -> None:
+    done = run_cli("scan", "--help")
+    assert done.exit_code == 0
+    text = " ".join(done.stdout.replace("│", " ").split())
+    assert "A MODEL ending in .onnx is an ONNX graph" in text
+    assert "pip install 'upscope[onnx]'" in text and "path/to/model.onnx" in text
+
+
 def test_graph_without_upsampling_is_answered_as_by_torch(tmp_path: Path, run_cli) -> None:
     node = oh.make_node("Relu", ["x"], ["y"])
     path = save_graph(tmp_path / "m.onnx", [node], [1, 3, 4, 4], "y", {})

@@ -27,7 +27,7 @@ HELP = (
     "can make a checkerboard: overlap verdict and the weight imbalance of the actual kernels. "
     "MODEL's Python file is executed, as with any import. A MODEL ending in .onnx is an ONNX "
     "graph (any framework's export), read without torch: its ConvTranspose, Resize/Upsample "
-    "and DepthToSpace nodes, judged the same way (needs pip install 'upscope[onnx]'). "
+    "and DepthToSpace nodes, judged the same way (needs pip install 'upscope\\[onnx]'). "
     "Example (a model bundled with upscope): "
     "upscope scan upscope.samples.models:DCGANGenerator --input-shape 1x100x1x1"
 )

@@ -735,11 +735,16 @@ def convt_overlap(
     d: tuple[int, ...],
     input_size: tuple[int, ...],
     layers: int = 1,
+    pe: tuple[int, ...] | None = None,
 ) -> OverlapResult:
     """The overlap-count map of ``layers`` identical ConvTranspose layers on ``input_size``.
 
     Each parameter is one value per axis (a 1-tuple applies to every axis); the map has
-    ``len(input_size)`` axes.
+    ``len(input_size)`` axes. ``pe``: the padding at the end of each axis, when it differs from
+    ``p`` at the start (ONNX's asymmetric pads; :func:`upscope.arith.convt_output_asym`).
+
+    >>> convt_overlap((3,), (2,), (0,), (0,), (1,), (4,), pe=(1,)).map.tolist()
+    [1, 1, 2, 1, 2, 1, 2, 1]
     """
     input_size = tuple(int(i) for i in input_size)
     ndim = len(input_size)
@@ -752,9 +757,10 @@ def convt_overlap(
         "op": _axes(op, "op", ndim),
         "d": _axes(d, "d", ndim),
     }
+    ends = None if pe is None else _axes(pe, "pe", ndim)
     per_axis = {name for name, v in values.items() if len(set(v)) > 1}
     spec = arith.convt_spec(
-        values["k"], values["s"], values["p"], values["op"], values["d"], per_axis
+        values["k"], values["s"], values["p"], values["op"], values["d"], per_axis, ends
     )
     return stack_overlap([spec] * layers, input_size)
 

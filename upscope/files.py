@@ -59,10 +59,12 @@ def protect_inputs(**named: Path | str | None) -> None:
     _inputs.set(_inputs.get() + given)
 
 
-def refuse_inputs(targets: Iterable[Path]) -> None:
-    """Raise UpscopeError if one of ``targets`` is a file named by :func:`protect_inputs`."""
+def refuse_inputs(targets: Iterable[Path], **named: Path | str | None) -> None:
+    """Raise UpscopeError if one of ``targets`` is a file named by :func:`protect_inputs`, or
+    one of ``named`` (``IMAGE=path``, as for :func:`protect_inputs`)."""
+    extra = tuple((what, Path(path)) for what, path in named.items() if path is not None)
     for target in targets:
-        for what, source in _inputs.get():
+        for what, source in _inputs.get() + extra:
             if same_file(target, source):
                 raise UpscopeError(
                     f"refusing to write {str(target)!r}: it is the {what} this command reads "

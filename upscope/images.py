@@ -111,27 +111,27 @@ def load_image(
     pixel data is decoded, so a decompression bomb costs nothing; so is ``before_decode(width,
     height, bands)`` when given (a memory estimate, say), which may raise UpscopeError.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     path = Path(path)
     name = str(path)
     check_regular_file(path, "image")
+
+    def read() -> LoadedImage:
+        with Image.open(path) as img:
+            return _decode(img, name, max_pixels, before_decode)
+
+    return _pillow_errors(read, name)
+
+
+def _pillow_errors(read: Callable[[], LoadedImage], name: str) -> LoadedImage:
+    """``read()``, with whatever Pillow raises turned into one UpscopeError line."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise UpscopeError(
-                        f"image {name!r} is {width}x{height} pixels (WxH), more than the limit of "
-                        f"{max_pixels} pixels (a decompression bomb?); crop or shrink it first"
-                    )
-                if width < 1 or height < 1:
-                    raise UpscopeError(f"image {name!r} has no pixels ({width}x{height}, WxH)")
-                if before_decode is not None:
-                    before_decode(width, height, len(img.getbands()))
-                img.load()
-                pixels, alpha = _to_array(_oriented(img))
+            return read()
     except UpscopeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -143,7 +143,115 @@ def load_image(
         raise UpscopeError(f"cannot decode image {name!r}: {reason}") from None
     except MemoryError:
         raise UpscopeError(f"image {name!r} does not fit in memory") from None
+
+
+def _check_pixels(
+    name: str,
+    width: int,
+    height: int,
+    bands: int,
+    max_pixels: int,
+    before_decode: Callable[[int, int, int], None] | None,
+) -> None:
+    if width * height > max_pixels:
+        raise UpscopeError(
+            f"image {name!r} is {width}x{height} pixels (WxH), more than the limit of "
+            f"{max_pixels} pixels (a decompression bomb?); crop or shrink it first"
+        )
+    if width < 1 or height < 1:
+        raise UpscopeError(f"image {name!r} has no pixels ({width}x{height}, WxH)")
+    if before_decode is not None:
+        before_decode(width, height, bands)
+
+
+def _decode(
+    img: PILImage.Image,
+    name: str,
+    max_pixels: int,
+    before_decode: Callable[[int, int, int], None] | None,
+) -> LoadedImage:
+    width, height = img.size
+    _check_pixels(name, width, height, len(img.getbands()), max_pixels, before_decode)
+    img.load()
+    pixels, alpha = _to_array(_oriented(img))
     return LoadedImage(pixels=pixels, mode=img.mode, alpha=alpha, source=name)
+
+
+#: the Pillow mode of an in-memory (H, W, C) image, by its channel count C
+ARRAY_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+def from_object(
+    image: object,
+    max_pixels: int = MAX_PIXELS,
+    before_decode: Callable[[int, int, int], None] | None = None,
+) -> LoadedImage:
+    """An image already in memory, as :func:`load_image` reads the same pixels from a file.
+
+    - a PIL image: read as a file of its mode is read (EXIF orientation, alpha on white);
+    - a numpy array, ``(H, W)`` or ``(H, W, C)`` with C = 1 (grey), 2 (grey and alpha), 3 (RGB)
+      or 4 (RGBA): uint8 (0 to 255) or floats in [0, 1]; its mode is ``ARRAY_MODES[C]``;
+    - a torch tensor, ``(C, H, W)`` or ``(1, C, H, W)``: the same channels, dtypes and values.
+
+    ``max_pixels`` and ``before_decode`` are checked as by :func:`load_image`.
+    """
+    module = type(image).__module__.split(".")[0]
+    if module == "PIL" and hasattr(image, "getbands"):
+        img: PILImage.Image = image  # type: ignore[assignment]
+        return _pillow_errors(
+            lambda: _decode(img, "PIL image", max_pixels, before_decode), "PIL image"
+        )
+    if module == "torch" and hasattr(image, "detach"):
+        tensor = image.detach().cpu()  # type: ignore[attr-defined]
+        if tensor.ndim == 4 and tensor.shape[0] == 1:
+            tensor = tensor[0]
+        if tensor.ndim != 3 or not 1 <= tensor.shape[0] <= 4:
+            raise UpscopeError(
+                "a tensor image is (C, H, W) or (1, C, H, W) with C of 1 to 4, got shape "
+                f"{tuple(tensor.shape)}"
+            )
+        if tensor.is_floating_point():
+            tensor = tensor.float()  # numpy has no bfloat16
+        return _from_array(
+            np.moveaxis(tensor.numpy(), 0, -1), "torch tensor", max_pixels, before_decode
+        )
+    if isinstance(image, np.ndarray):
+        if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
+            raise UpscopeError(
+                f"a numpy image is (H, W) or (H, W, C) with C of 1 to 4, got shape {image.shape}"
+            )
+        return _from_array(image, "numpy array", max_pixels, before_decode)
+    raise UpscopeError(
+        "image must be a file path, a bundled sample name, a PIL image, a numpy array or a "
+        f"torch tensor, got {type(image).__name__}"
+    )
+
+
+def _from_array(
+    data: np.ndarray,
+    name: str,
+    max_pixels: int,
+    before_decode: Callable[[int, int, int], None] | None,
+) -> LoadedImage:
+    """(H, W) or (H, W, C) uint8 or floats in [0, 1] -> :class:`LoadedImage`."""
+    height, width = data.shape[:2]
+    bands = data.shape[2] if data.ndim == 3 else 1
+    _check_pixels(name, width, height, bands, max_pixels, before_decode)
+    if data.dtype == np.uint8:
+        values = data.astype(np.float32) / 255.0
+    elif np.issubdtype(data.dtype, np.floating):
+        values = data.astype(np.float32)
+        low, high = float(np.min(values)), float(np.max(values))
+        if not (low >= 0.0 and high <= 1.0):  # NaN fails both
+            raise UpscopeError(
+                f"a float {name} must hold values in [0, 1], got {low:.4g} to {high:.4g}"
+            )
+    else:
+        raise UpscopeError(f"a {name} image must be uint8 or float in [0, 1], got {data.dtype}")
+    mode = ARRAY_MODES[bands]
+    if bands in (2, 4):
+        return LoadedImage(_over_white(values), mode, ALPHA_WHITE, name)
+    return LoadedImage(_channels_first(values), mode, ALPHA_NONE, name)
 
 
 def _oriented(img: PILImage.Image) -> PILImage.Image:
@@ -171,10 +279,7 @@ def _to_array(img: PILImage.Image) -> tuple[np.ndarray, str]:
         img, mode = img.convert("RGB"), "RGB"
 
     if mode in ("RGBA", "LA"):
-        data = np.asarray(img, dtype=np.float32) / 255.0
-        colour, alpha = data[..., :-1], data[..., -1:]
-        data = colour * alpha + (1.0 - alpha)  # over a white background
-        return _channels_first(data), ALPHA_WHITE
+        return _over_white(np.asarray(img, dtype=np.float32) / 255.0), ALPHA_WHITE
     if mode.startswith("I;16") or mode == "I":
         data = np.asarray(img).astype(np.float32)
         return _channels_first(np.clip(data / 65535.0, 0.0, 1.0)), ALPHA_NONE
@@ -183,6 +288,12 @@ def _to_array(img: PILImage.Image) -> tuple[np.ndarray, str]:
         return _channels_first(np.clip(data, 0.0, 1.0)), ALPHA_NONE
     data = np.asarray(img, dtype=np.float32) / 255.0
     return _channels_first(data), ALPHA_NONE
+
+
+def _over_white(data: np.ndarray) -> np.ndarray:
+    """(H, W, C) colour and alpha (last channel) -> (C - 1, H, W) composited on white."""
+    colour, alpha = data[..., :-1], data[..., -1:]
+    return _channels_first(colour * alpha + (1.0 - alpha))
 
 
 def _channels_first(data: np.ndarray) -> np.ndarray:

@@ -45,13 +45,17 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from upscope import arith, limits
+from upscope import arith, documents, limits
 from upscope.arith import Axes, LayerResult, LayerSpec
 from upscope.errors import UpscopeError
+from upscope.result import Result
 
 MAX_CELLS = 1 << 25  # 33.5 M cells (256 MiB of int64)
 MAX_AXIS = 1 << 24
@@ -88,8 +92,8 @@ class AxisProfile:
 
 
 @dataclass(frozen=True, eq=False)
-class OverlapResult:
-    """The overlap-count map of a stack and its figures.
+class OverlapResult(Result):
+    """The overlap-count map of a stack and its figures (what :func:`upscope.overlap` returns).
 
     ``map`` is int64 with one axis per input axis. ``interior`` is the ``(start, stop)`` interval
     of each axis (``start >= stop``: no interior). ``interior_*`` are None without an interior;
@@ -101,7 +105,8 @@ class OverlapResult:
     each layer's own interior pattern, because no input tried gives the stack an interior of
     two periods' worth (border fall-off is not a checkerboard). ``period`` is exact
     (:func:`periodic_pattern`) unless a layer is not shift-invariant; then it is measured on
-    that interior.
+    that interior. ``repeats`` is how many times the user's stack was repeated (``--layers``;
+    it names the PNG file); ``pngs`` is what the last :meth:`save_png` wrote.
     """
 
     map: np.ndarray
@@ -120,6 +125,28 @@ class OverlapResult:
     verdict_input: Axes = ()
     specs: tuple[LayerSpec, ...] = field(default=())
     verdict_rule: str = "interior"
+    repeats: int = 1
+    pngs: list[Path] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return documents.overlap(self)
+
+    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
+        """Write the heatmap and profile figure into ``out`` (created if needed)."""
+        from upscope.files import prepare_out_dir
+        from upscope.render import overlap_view
+
+        folder = prepare_out_dir(Path(out))
+        name = overlap_view.file_name(self, self.repeats)
+        self.pngs[:] = [overlap_view.write_png(self, folder / name)]
+        return list(self.pngs)
+
+    def _renderable(self) -> Any:
+        from upscope.render import overlap_view
+        from upscope.render.console import View
+
+        png = self.pngs[0] if self.pngs else None
+        return View(lambda console: overlap_view.show(self, png, console))
 
     @property
     def has_interior(self) -> bool:

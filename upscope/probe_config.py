@@ -17,6 +17,8 @@ from upscope.errors import UpscopeError
 
 INPUTS: tuple[str, ...] = ("constant", "noise")
 MAX_SIZE = 512
+MAX_SEEDS = 1000
+MAX_CHANNELS = 256
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,9 @@ def check_config(config: ProbeConfig) -> None:
     zoo.check_scale(config.scale)
     zoo.parse_names(",".join(config.methods))
     parse_inputs(",".join(config.inputs))
-    if config.seeds < 1:
-        raise UpscopeError(f"--seeds must be at least 1, got {config.seeds}")
-    if config.channels < 1:
-        raise UpscopeError(f"--channels must be at least 1, got {config.channels}")
+    limits.check_int("--seeds", config.seeds, 1, MAX_SEEDS)
+    limits.check_int("--channels", config.channels, 1, MAX_CHANNELS)
+    limits.check_int("--seed", config.seed, 0, limits.MAX_INT)
     need = metrics.required_size(config.scale)
     if config.size < 1 or config.size * config.scale < need:
         smallest = -(-need // config.scale)

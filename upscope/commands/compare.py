@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from upscope import limits, zoo
+from upscope import api, zoo
+from upscope.api import default_threads as default_threads  # re-exported for tests
 from upscope.commands import (
     OUT_DEFAULT,
     JsonFlag,
@@ -20,7 +20,6 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
-from upscope.errors import UpscopeError
 
 SHORT = (
     "Run every upsampler on a real image: PSNR, SSIM, artifact metrics, spectra. "
@@ -61,15 +60,6 @@ def register(app: typer.Typer) -> None:
     )
 
 
-def default_threads() -> int:
-    """Half the CPUs this process may use, 1 to 4: leaves room on a shared 2-core machine."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus // 2))
-
-
 def compare(
     image: Annotated[
         str | None,
@@ -96,7 +86,7 @@ def compare(
         int,
         typer.Option(
             "--fit",
-            max=100_000,
+            max=api.MAX_FIT,
             metavar="STEPS",
             help="Training steps for learned methods (0: untrained).",
         ),
@@ -104,7 +94,10 @@ def compare(
     channels: Annotated[
         int,
         typer.Option(
-            "--channels", max=512, metavar="W", help="Width W of the learned methods' network."
+            "--channels",
+            max=api.MAX_WIDTH,
+            metavar="W",
+            help="Width W of the learned methods' network.",
         ),
     ] = 16,
     device: Annotated[Device, typer.Option("--device", help="Where torch runs.")] = Device.auto,
@@ -132,62 +125,18 @@ def compare(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     del max_memory  # applied by upscope.cli.guarded
-    # Everything a user can get wrong is checked before torch is imported, so bad input is
-    # answered at once; the options first (standard library only), then the image (Pillow).
-    zoo.check_scale(scale)
-    if fit < 0:
-        raise UpscopeError(f"--fit must be 0 or more, got {fit}")
-    if channels < 1:
-        raise UpscopeError(f"--channels must be at least 1, got {channels}")
-    if threads is not None:
-        limits.check_int("--threads", threads, 1, limits.MAX_THREADS)
-    names = zoo.parse_names(methods, "--methods")
+    from upscope import api
+    from upscope.render.progress import progress
 
-    from upscope import images
-
-    path = images.resolve_image(image)
-
-    def fits(width: int, height: int, bands: int) -> None:  # from the header, before decoding
-        width_net = channels if any(zoo.is_learned(name) for name in names) else 0
-        need = limits.compare_bytes(min(bands, 3), height, width, len(names), width_net)
-        limits.check_memory(need, f"compare on a {width}x{height} image")
-
-    loaded = images.load_image(path, before_decode=fits)
-    original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")
-    images.check_size(original, scale, f"image {str(path)!r}")
-    if not no_png:
-        from upscope.files import prepare_out_dir, protect_inputs, refuse_inputs
-        from upscope.render.compare_view import FIGURES
-
-        prepare_out_dir(out)
-        protect_inputs(IMAGE=path)
-        refuse_inputs(out / name for name in FIGURES)  # before the work, not after it
-
-    import torch
-
-    from upscope import comparison as core
+    with progress(enabled=not json_out) as report:
+        result = api.compare(
+            image, scale, methods, fit, channels, str(device), threads, seed,
+            sort=str(sort), out=None if no_png else out, progress=report,
+        )  # fmt: skip
     from upscope.render import compare_view
+    from upscope.render.console import print_json
 
-    settings = core.Settings(
-        scale=scale,
-        methods=names,
-        fit=fit,
-        seed=seed,
-        device=core.resolve_device(str(device)),
-        width=channels,
-    )
-    label = images.describe_source(image, path)
-    before = torch.get_num_threads()
-    used_threads = threads or default_threads()
-    torch.set_num_threads(used_threads)
-    try:
-        with compare_view.progress(settings, enabled=not json_out) as report:
-            result = core.compare(original, settings, report)
-    finally:
-        torch.set_num_threads(before)
-    pngs = [] if no_png else compare_view.save_figures(result, out)
-    doc = compare_view.document(result, label, loaded, pngs, used_threads)
     if json_out:
-        compare_view.print_json(doc)
+        print_json(result.to_dict())
     else:
-        compare_view.show(result, doc, str(sort))
+        compare_view.show(result, result.to_dict(), result.sort)

@@ -22,7 +22,6 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
-from upscope.errors import UpscopeError
 
 SHORT = (
     "Exact overlap-count map of a transposed conv or stack, and its checkerboard verdict. "
@@ -83,46 +82,16 @@ def overlap(
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
-    from upscope import arith
-    from upscope.commands.size import layer_specs
-
-    del seed
-    if dims not in (1, 2):
-        raise UpscopeError(f"--dims must be 1 or 2, got {dims}")
-    if layers < 1:
-        raise UpscopeError(f"--layers must be at least 1, got {layers}")
-    if layers > 64:
-        raise UpscopeError(f"--layers must be at most 64, got {layers}")
-    inputs = arith.parse_axes(input, "--input")
-    if len(inputs) not in (1, dims):
-        raise UpscopeError(f"--input {input} has {len(inputs)} axes but --dims is {dims}")
-    inputs = inputs * dims if len(inputs) == 1 else inputs
-    if not layer and k is not None:
-        raw = {"--k": k, "--s": s, "--p": p, "--op": op, "--d": d}
-        for name, text in raw.items():
-            if text is not None and len(arith.parse_axes(text, name)) not in (1, dims):
-                raise UpscopeError(f"{name} {text} has more axes than --dims {dims}")
-    specs = layer_specs(layer, k, s, p, op, d)
-    for n, spec in enumerate(specs, start=1):
-        if spec.ndim is not None and spec.ndim != dims:
-            raise UpscopeError(
-                f"layer {n} ({spec.kind} {spec.describe()}) has {spec.ndim} axes but --dims is "
-                f"{dims}"
-            )
-    specs = specs * layers
-
-    from upscope.overlap_map import stack_overlap
+    del max_memory, seed  # the budget is applied by upscope.cli.guarded; the map is exact
+    from upscope import api
     from upscope.render import overlap_view
+    from upscope.render.console import print_json
 
-    result = stack_overlap(specs, inputs)
-    png: Path | None = None
-    if not no_png:
-        from upscope.files import prepare_out_dir
-
-        folder = prepare_out_dir(out)
-        png = overlap_view.write_png(result, folder / overlap_view.file_name(result, layers))
+    result = api.overlap(
+        k, s, p, op, d, layers=layers, input=input, dims=dims, stack=layer,
+        out=None if no_png else out,
+    )  # fmt: skip
     if json_out:
-        overlap_view.print_json(overlap_view.document(result, png))
+        print_json(result.to_dict())
     else:
-        overlap_view.show(result, png)
+        overlap_view.show(result, result.pngs[0] if result.pngs else None)

@@ -18,7 +18,7 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
-from upscope.probe_config import INPUTS, ProbeConfig, check_config, parse_inputs
+from upscope.probe_config import INPUTS, MAX_CHANNELS, MAX_SEEDS
 
 SHORT = (
     "Score every upsampler for checkerboard on constant and noise inputs at init. "
@@ -64,14 +64,17 @@ def probe(
     seeds: Annotated[
         int,
         typer.Option(
-            "--seeds", max=1000, metavar="N", help="Random initialisations averaged per method."
+            "--seeds",
+            max=MAX_SEEDS,
+            metavar="N",
+            help="Random initialisations averaged per method.",
         ),
     ] = 8,
     size: Annotated[
         int, typer.Option("--size", max=1024, metavar="N", help="Input side N (output S*N).")
     ] = 32,
     channels: Annotated[
-        int, typer.Option("--channels", max=256, metavar="C", help="Channels C.")
+        int, typer.Option("--channels", max=MAX_CHANNELS, metavar="C", help="Channels C.")
     ] = 4,
     seed: Annotated[int, seed_option("First seed (0 or more); seeds are seed..seed+N-1.")] = 0,
     grad: Annotated[
@@ -83,33 +86,14 @@ def probe(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     del max_memory  # applied by upscope.cli.guarded
-    # Everything a user can get wrong is checked before torch is imported (numpy at most), so
-    # bad input is answered at once.
-    zoo.check_scale(scale)
-    names = zoo.parse_names(methods, "--methods")
-    kinds = parse_inputs(inputs, "--inputs")
-    config = ProbeConfig(
-        scale=scale,
-        methods=names,
-        inputs=kinds,
-        seeds=seeds,
-        size=size,
-        channels=channels,
-        seed=seed,
-        grad=grad,
-    )
-    check_config(config)
-
-    from upscope.files import prepare_out_dir
-    from upscope.probing import run_probe
+    from upscope import api
     from upscope.render import probe_view
+    from upscope.render.console import print_json
 
-    if not no_png:
-        prepare_out_dir(out)
-    report = run_probe(config)
-    png = [] if no_png else probe_view.save_figures(report, out)
-    doc = probe_view.document(report, png)
+    report = api.probe(
+        scale, methods, inputs, seeds, size, channels, seed, grad, out=None if no_png else out
+    )
     if json_out:
-        probe_view.print_json(doc)
+        print_json(report.to_dict())
     else:
-        probe_view.show(report, png)
+        probe_view.show(report, report.pngs)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from upscope import arith
-from upscope.arith import Bounds, Framework
+from upscope import api
+from upscope.arith import Framework
 from upscope.commands import (
     INPUT_HELP,
     DilationOpt,
@@ -75,20 +75,38 @@ def size(
     ] = Framework.torch,
     max_k: Annotated[
         int | None,
-        typer.Option("--max-k", max=64, metavar="K", help="Solver: largest kernel (default 8)."),
+        typer.Option(
+            "--max-k",
+            max=api.SOLVER_MAX["--max-k"],
+            metavar="K",
+            help="Solver: largest kernel (default 8).",
+        ),
     ] = None,
     max_s: Annotated[
         int | None,
-        typer.Option("--max-s", max=16, metavar="S", help="Solver: largest stride (default 4)."),
+        typer.Option(
+            "--max-s",
+            max=api.SOLVER_MAX["--max-s"],
+            metavar="S",
+            help="Solver: largest stride (default 4).",
+        ),
     ] = None,
     max_d: Annotated[
         int | None,
-        typer.Option("--max-d", max=8, metavar="D", help="Solver: largest dilation (default 2)."),
+        typer.Option(
+            "--max-d",
+            max=api.SOLVER_MAX["--max-d"],
+            metavar="D",
+            help="Solver: largest dilation (default 2).",
+        ),
     ] = None,
     max_p: Annotated[
         int | None,
         typer.Option(
-            "--max-p", max=1024, metavar="P", help="Solver: largest padding (default: D*(K-1))."
+            "--max-p",
+            max=api.SOLVER_MAX["--max-p"],
+            metavar="P",
+            help="Solver: largest padding (default: D*(K-1)).",
         ),
     ] = None,
     limit: Annotated[
@@ -104,12 +122,12 @@ def size(
     ] = 0,
 ) -> None:
     from upscope.render import size_view
+    from upscope.render.console import print_json
 
     del seed
 
     if not input:
         raise UpscopeError("--input is required (e.g. --input 14 or --input 14x20)")
-    inputs = arith.parse_axes(input, "--input")
     solver_options = {
         "--max-k": max_k,
         "--max-s": max_s,
@@ -125,16 +143,15 @@ def size(
             raise UpscopeError("--target solves for PyTorch parameters; drop --framework")
         if layer:
             raise UpscopeError("--target solves one layer; it cannot be combined with --layer")
-        targets = arith.parse_axes(target, "--target")
-        both = arith.broadcast({"--input": inputs, "--target": targets})
-        bounds = Bounds(max_k or 8, max_s or 4, max_d or 2, max_p)
-        solutions = arith.solve(both["--input"], both["--target"], bounds)
-        per_axis = len(inputs) > 1 or len(targets) > 1
-        doc = size_view.solve_document(both["--input"], both["--target"], solutions, per_axis)
+        given = {
+            name[2:].replace("-", "_"): v for name, v in solver_options.items() if v is not None
+        }
+        solutions = api.solve(input, target, **given)
         if json_out:
-            size_view.print_json(doc)
+            print_json(solutions.to_dict())
         else:
-            size_view.show_solutions(doc, solutions, bounds, limit or 20)
+            doc, sols = solutions.to_dict(), list(solutions.solutions)
+            size_view.show_solutions(doc, sols, solutions.bounds, solutions.limit)
         return
     unused = [name for name, v in solver_options.items() if v is not None]
     if unused:
@@ -144,107 +161,22 @@ def size(
             raise UpscopeError(f"--framework {framework} computes one layer; drop --layer")
         if k is None:
             raise UpscopeError("--k is required")
-        doc = _other_framework(framework, inputs, k, s or "1", p or "valid", op, d or "1")
+        other = api.framework_size(str(framework), input, k, s or "1", p or "valid", op, d or "1")
         if json_out:
-            size_view.print_json(doc)
+            print_json(other.to_dict())
         else:
-            size_view.show_framework(doc)
+            size_view.show_framework(other.to_dict())
         return
-    specs = layer_specs(layer, k, s, p, op, d)
-    ndims = {spec.ndim for spec in specs if spec.ndim is not None}
-    ndim = len(inputs) if len(inputs) > 1 or not ndims else max(ndims)
-    inputs = inputs * ndim if len(inputs) == 1 else inputs
-    # a stack's errors name the failing layer; one layer's errors name the bad value alone
-    run = arith.stack_output if layer else lambda s, i: [arith.layer_output(s[0], i)]
-    results = run(specs, inputs)
-    doc = size_view.stack_document(results, per_axis=len(inputs) > 1 or bool(ndims))
-    if json_out:
-        size_view.print_json(doc)
-    else:
-        size_view.show_stack(doc, results)
-
-
-def _other_framework(
-    framework: Framework, inputs: arith.Axes, k: str, s: str, p: str, op: str | None, d: str
-) -> dict[str, object]:
-    padding = p.lower()
-    values = {
-        "--input": inputs,
-        "--k": arith.parse_axes(k, "--k"),
-        "--s": arith.parse_axes(s, "--s"),
-        "--d": arith.parse_axes(d, "--d"),
-    }
-    if op is not None:
-        if framework is Framework.jax:
-            raise UpscopeError("--op has no meaning with --framework jax")
-        values["--op"] = arith.parse_axes(op, "--op")
-    per_axis = any(len(v) > 1 for v in values.values())
-    values = arith.broadcast(values)
-    if framework is Framework.keras:
-        arith.check_keras(values["--s"], values["--d"])
-    if padding == "0":
-        padding = "valid"
-    outputs, equivalents = [], []
-    for axis, i in enumerate(values["--input"]):
-        kk, ss, dd = values["--k"][axis], values["--s"][axis], values["--d"][axis]
-        if framework is Framework.keras:
-            oo = values["--op"][axis] if "--op" in values else None
-            out = arith.keras_output(i, kk, ss, padding, oo, dd)
-        else:
-            out = arith.jax_output(i, kk, ss, padding, dd)
-        outputs.append(out)
-        equivalents.append(arith.torch_equivalent(i, kk, ss, out, dd))
-    return {
-        "framework": str(framework),
-        "padding": padding,
-        "per_axis": per_axis,
-        "input": list(values["--input"]),
-        "kernel": list(values["--k"]),
-        "stride": list(values["--s"]),
-        "dilation": list(values["--d"]),
-        "output_padding": list(values["--op"]) if "--op" in values else None,
-        "output": outputs,
-        "torch_equivalent": [
-            None if e is None else {"padding": e[0], "output_padding": e[1]} for e in equivalents
-        ],
-    }
-
-
-def layer_specs(
-    layer: list[str] | None,
-    k: str | None,
-    s: str | None,
-    p: str | None,
-    op: str | None,
-    d: str | None,
-) -> list[arith.LayerSpec]:
-    """The layers named by ``--layer`` (a stack) or by ``--k --s --p --op --d`` (one convT).
-
-    Options that would be silently ignored are refused instead.
-    """
-    given = _given(k, s, p, op, d)
-    if layer:
-        if given:
-            raise UpscopeError(
-                f"{_listing(given)} one layer; with --layer, put the parameters in "
-                "each spec (e.g. --layer 'convT k=4 s=2 p=1')"
-            )
-        return [arith.parse_layer(text) for text in layer]
-    if k is None:
+    if layer:  # refused: --k ... beside --layer
+        result = api.stack(input, api.layer_specs(layer, k, s, p, op, d))
+    elif k is None:
         raise UpscopeError("--k is required (or give a stack with --layer)")
-    raw = {"--k": k, "--s": s or "1", "--p": p or "0", "--op": op or "0", "--d": d or "1"}
-    values = {name: arith.parse_axes(text, name) for name, text in raw.items()}
-    per_axis = {name[2:] for name, v in values.items() if len(v) > 1}
-    values = arith.broadcast(values)
-    spec = arith.convt_spec(
-        values["--k"], values["--s"], values["--p"], values["--op"], values["--d"], per_axis
-    )
-    return [spec]
-
-
-def _listing(names: list[str]) -> str:
-    """``--s describes`` / ``--s/--p describe``."""
-    return f"{'/'.join(names)} {'describes' if len(names) == 1 else 'describe'}"
+    else:
+        result = api.size(input, k, s or 1, p or 0, op or 0, d or 1)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        size_view.show_stack(result.to_dict(), list(result.layers))
 
 
 def _given(*values: str | None) -> list[str]:

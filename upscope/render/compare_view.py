@@ -1,9 +1,8 @@
-"""Presentation of ``upscope compare``: progress bars, the table, the JSON document, the figures."""
+"""Presentation of ``upscope compare``: the table, the figures (the JSON is
+``upscope.documents``)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,16 +12,16 @@ from rich.table import Table
 from rich.text import Text
 
 from upscope.render.cells import Name, fixed, print_table
-from upscope.render.console import err_console, out_console, print_json
+from upscope.render.console import out_console
 from upscope.render.plots import centred_panel, new_figure, peak_positions, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from rich.console import Console
 
-    from upscope.comparison import Comparison, MethodResult, Progress, Settings
-    from upscope.images import LoadedImage
+    from upscope.comparison import Comparison, MethodResult
 
-__all__ = ["print_json", "progress", "document", "show", "save_figures"]
+__all__ = ["show", "save_figures"]
 
 #: (JSON key, column title, decimals); short titles, explained by LEGEND under the table
 COLUMNS = (
@@ -41,96 +40,10 @@ LEGEND = (
     "fit and upsample."
 )
 
-#: what a bundled sample shows, printed under the table and given as the JSON "note"
-SAMPLE_NOTES = {
-    "bundled:zoneplate": (
-        "zone plate: rings whose frequency rises from 0 at the centre to the Nyquist limit at "
-        "the edges. Box-downsampling by S folds every frequency above the input's Nyquist limit "
-        "(1/(2S) cycles/px) back as aliasing (moire rings) that no upsampler can undo, so every "
-        "method scores low and alike (about 10 dB PSNR at S=2): compare the checker and peak "
-        "columns and the figures, not PSNR."
-    ),
-}
-
 #: the axes reach this share of the panel beyond each edge, so that no spine covers a bin
 _SPINE_PAD = 0.02
 
 FIGURES = ("compare-grid.png", "compare-spectra.png", "compare-radial.png")
-
-
-@contextlib.contextmanager
-def progress(settings: Settings, enabled: bool) -> Iterator[Progress | None]:
-    """A rich progress bar per learned method on stderr; yields the core's callback."""
-    from upscope import zoo
-
-    learned = [m for m in settings.methods if zoo.is_learned(m)]
-    if not enabled or settings.fit == 0 or not learned:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    bars = Progress(
-        TextColumn("fitting [bold]{task.description:<21}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console(),
-        transient=False,
-    )
-    tasks: dict[str, Any] = {}
-
-    def report(method: str, done: int, total: int) -> None:
-        if method not in tasks:  # a bar appears when its method starts: its clock starts then
-            tasks[method] = bars.add_task(method, total=total)
-        bars.update(tasks[method], completed=done, total=total)
-
-    with bars:
-        yield report
-
-
-def document(
-    result: Comparison, label: str, loaded: LoadedImage, pngs: list[Path], threads: int
-) -> dict[str, Any]:
-    """The ``--json`` document (keys documented in the README, section compare)."""
-    s = result.settings
-    _, height, width = result.original.shape
-    return {
-        "image": label,
-        "size": [height, width],
-        "original_size": [loaded.height, loaded.width],
-        "channels": loaded.channels,
-        "mode": loaded.mode,
-        "scale": s.scale,
-        "alpha": loaded.alpha,
-        "fit": s.fit,
-        "device": s.device,
-        "threads": threads,
-        "seed": s.seed,
-        "results": [_result_doc(r) for r in result.results],
-        "note": SAMPLE_NOTES.get(label),
-        "png": [str(p) for p in pngs],
-    }
-
-
-def _result_doc(r: MethodResult) -> dict[str, Any]:
-    return {
-        "method": r.method,
-        "learned": r.learned,
-        "params": r.params,
-        "psnr": r.psnr,
-        "ssim": r.ssim,
-        "checkerboard": r.checkerboard,
-        "checkerboard_error": r.checkerboard_error,
-        "spectral_peak_db": r.spectral_peak_db,
-        "seconds": r.seconds,
-        "final_loss": r.final_loss,
-    }
 
 
 def _best(results: list[MethodResult], key: str) -> float | None:
@@ -142,11 +55,13 @@ def _best(results: list[MethodResult], key: str) -> float | None:
     return max(values) if HIGHER_IS_BETTER.get(key, False) else min(values)
 
 
-def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
+def show(
+    result: Comparison, doc: dict[str, Any], sort: str, console: Console | None = None
+) -> None:
     """The table (sorted by ``sort``, best value of each column in bold green) and file list."""
     from upscope.comparison import sort_results
 
-    console = out_console()
+    console = console or out_console()
     s = result.settings
     height, width = doc["size"]
     fit = f"learned methods fitted {s.fit} steps" if s.fit else "learned methods untrained"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
-import math
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from upscope.documents import plain
+
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
 
 
 MIN_COLUMNS = 20
@@ -42,22 +45,43 @@ def err_console() -> Console:
 _PRETTY_LIMIT = 200_000  # characters of compact JSON above which indentation is dropped
 
 
-def _clean(value: Any) -> Any:
-    """Make a value JSON-safe: NaN and infinities become null, tuples lists."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def print_json(document: dict[str, Any]) -> None:
     """Write exactly one JSON document to stdout (indented unless it is very large)."""
-    clean = _clean(document)
+    clean = plain(document)
     text = json.dumps(clean, separators=(",", ":"))
     if len(text) <= _PRETTY_LIMIT:  # pretty for people; a huge map stays one compact line
         text = json.dumps(clean, indent=2)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+class View:
+    """A rich renderable of what ``show(console)`` prints: the CLI's text for ``rich.print``
+    and notebooks (:meth:`upscope.result.Result._renderable`).
+
+    ``show`` prints to a console of the same width and colours as the one rendering this, and
+    its output (styles included) becomes one :class:`rich.text.Text`, so the text is exactly
+    what the CLI prints at that width.
+    """
+
+    def __init__(self, show: Callable[[Console], None]) -> None:
+        self._show = show
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.console import Console
+        from rich.text import Text
+
+        inner = Console(
+            file=io.StringIO(),
+            width=options.max_width,
+            color_system=console.color_system,  # type: ignore[arg-type]
+            force_terminal=console.color_system is not None,
+            no_color=console.no_color,
+            highlight=False,
+            legacy_windows=False,
+        )
+        with inner.capture() as captured:
+            self._show(inner)
+        text = Text.from_ansi(captured.get(), no_wrap=True)
+        text.rstrip()
+        yield text

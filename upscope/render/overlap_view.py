@@ -1,4 +1,5 @@
-"""Presentation of ``upscope overlap``: JSON document, coloured terminal grid, PNG heatmap.
+"""Presentation of ``upscope overlap``: coloured terminal grid, PNG heatmap (the JSON is
+``upscope.documents``).
 
 matplotlib is imported only inside :func:`write_png`.
 """
@@ -10,22 +11,22 @@ import itertools
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from upscope.render.console import out_console, print_json
+from upscope.documents import layer_text
+from upscope.render.console import out_console
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from rich.console import Console
 
-    from upscope.arith import LayerSpec
     from upscope.overlap_map import OverlapResult
 
-__all__ = ["document", "figure", "file_name", "print_json", "show", "write_png"]
+__all__ = ["figure", "file_name", "show", "write_png"]
 
 _VERDICT_STYLE = {"even": "bold green", "checkerboard": "bold red", "holes": "bold magenta"}
 # viridis at 9 stops: a perceptual scale that stays readable in a terminal
@@ -58,48 +59,6 @@ _PROFILE_STYLES = [
 
 def _x(values: tuple[int, ...] | list[int]) -> str:
     return "x".join(map(str, values))
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def document(result: OverlapResult, png: Path | None) -> dict[str, Any]:
-    """The ``--json`` document (keys documented in the README)."""
-    one_d = result.map.ndim == 1
-    starts = [a for a, _ in result.interior]
-    stops = [b for _, b in result.interior]
-    return {
-        "map": result.map.tolist(),
-        "min": result.min,
-        "max": result.max,
-        "interior": {
-            "min": result.interior_min,
-            "max": result.interior_max,
-            "ratio": result.interior_ratio,
-            "start": starts[0] if one_d else starts,
-            "stop": stops[0] if one_d else stops,
-        },
-        "period": list(result.period),
-        "verdict": result.verdict,
-        "verdict_rule": result.verdict_rule,
-        "explanation": result.explanation,
-        "input": list(result.input_size),
-        "output": list(result.output_size),
-        "verdict_input": list(result.verdict_input),
-        "layers": [_layer_text(spec) for spec in result.specs],
-        "png": None if png is None else str(png),
-    }
-
-
-def _layer_text(spec: LayerSpec) -> str:
-    if spec.kind == "convT":
-        keys, defaults = ("k", "s", "p", "op", "d"), {"s": 1, "p": 0, "op": 0, "d": 1}
-        parts = []
-        for key in keys:
-            values = spec.params.get(key, (defaults.get(key, 1),))
-            parts.append(f"{key}={_x(list(values))}")
-        return "convT " + " ".join(parts)
-    return f"{spec.kind} {spec.describe()}".strip()
 
 
 # ---------------------------------------------------------------- terminal
@@ -276,9 +235,9 @@ def title(result: OverlapResult) -> str:
     """``convT k=3 s=2 p=0 op=0 d=1 (x2), input 8x8 -> 29x29``."""
     specs = result.specs
     if all(spec == specs[0] for spec in specs):
-        layers = _layer_text(specs[0]) + (f" (x{len(specs)})" if len(specs) > 1 else "")
+        layers = layer_text(specs[0]) + (f" (x{len(specs)})" if len(specs) > 1 else "")
     else:
-        layers = " -> ".join(_layer_text(spec) for spec in specs)
+        layers = " -> ".join(layer_text(spec) for spec in specs)
     return f"{layers}, input {_x(result.input_size)} -> {_x(result.output_size)}"
 
 
@@ -371,7 +330,7 @@ def file_name(result: OverlapResult, layers: int = 1) -> str:
     reps = layers if layers >= 1 and len(specs) % layers == 0 else 1
     parts = []
     for spec in specs[: len(specs) // reps]:
-        text = _layer_text(spec).lower().replace("=", "").replace(" ", "-")
+        text = layer_text(spec).lower().replace("=", "").replace(" ", "-")
         parts.append(re.sub(r"[^a-z0-9.x-]", "", text))
     body = "-".join(parts)
     if len(body) > 80:

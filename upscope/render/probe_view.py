@@ -1,4 +1,5 @@
-"""Presentation of ``upscope probe``: the JSON document, the rich tables and the figures."""
+"""Presentation of ``upscope probe``: the rich tables and the figures (the JSON is
+``upscope.documents``)."""
 
 from __future__ import annotations
 
@@ -11,49 +12,18 @@ from rich import box
 from rich.table import Table
 
 from upscope.render.cells import Name, fixed, print_table
-from upscope.render.console import out_console, print_json
+from upscope.render.console import out_console
 from upscope.render.plots import centred_panel, new_figure, peak_positions, save_figure
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from upscope.probing import Measurement, ProbeConfig, ProbeReport
 
-__all__ = ["print_json", "document", "show", "save_figures"]
+__all__ = ["show", "save_figures"]
 
 _VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
 _FLAT = 1e-5
-
-
-def _row(m: Measurement) -> dict[str, Any]:
-    row: dict[str, Any] = {"method": m.method}
-    if m.kernel is not None:
-        row.update(kernel=m.kernel, stride=m.stride, padding=m.padding)
-    row.update(
-        input=m.input,
-        checkerboard=m.checkerboard,
-        checkerboard_std=m.checkerboard_std,
-        spectral_peak_db=m.spectral_peak_db,
-        spectral_peak_db_std=m.spectral_peak_db_std,
-        uniform_checkerboard=m.uniform_checkerboard,
-        weight_imbalance=m.weight_imbalance,
-        verdict=m.verdict,
-        note=m.note,
-    )
-    return row
-
-
-def document(report: ProbeReport, png: list[Path]) -> dict[str, Any]:
-    """``{"scale", "size", "channels", "seeds", "seed", "results", "grad", "png"}``."""
-    cfg = report.config
-    return {
-        "scale": cfg.scale,
-        "size": cfg.size,
-        "channels": cfg.channels,
-        "seeds": cfg.seeds,
-        "seed": cfg.seed,
-        "results": [_row(m) for m in report.results],
-        "grad": None if report.grad is None else [_row(m) for m in report.grad],
-        "png": [str(p) for p in png],
-    }
 
 
 def _label(m: Measurement) -> str:
@@ -119,10 +89,10 @@ def _notes(rows: list[Measurement]) -> Table:
     return notes
 
 
-def show(report: ProbeReport, png: list[Path]) -> None:
+def show(report: ProbeReport, png: list[Path], console: Console | None = None) -> None:
     """The methods table, the gradient table if any, a legend and the PNG paths."""
     cfg = report.config
-    console = out_console()
+    console = console or out_console()
     inputs = cfg.inputs
     print_table(
         console,

@@ -1,102 +1,18 @@
-"""Presentation of ``upscope size``: JSON documents and rich tables."""
+"""Presentation of ``upscope size``: the rich tables (the JSON is ``upscope.documents``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from upscope.arith import Axes, Bounds, LayerResult, Solution, is_square, overlap_verdict, share
-from upscope.render.console import out_console, print_json
+from upscope.arith import Bounds, LayerResult, Solution, overlap_verdict
+from upscope.render.console import out_console
 
-__all__ = ["print_json", "stack_document", "solve_document", "show_stack", "show_solutions"]
+if TYPE_CHECKING:
+    from rich.console import Console
 
-_LONG = {
-    "k": "kernel",
-    "s": "stride",
-    "p": "padding",
-    "op": "output_padding",
-    "d": "dilation",
-    "r": "r",
-    "size": "size",
-}
+__all__ = ["show_framework", "show_solutions", "show_stack"]
 
 _VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
-
-
-def _axes_value(values: Axes, per_axis: bool) -> int | list[int]:
-    return list(values) if per_axis or len(set(values)) > 1 else values[0]
-
-
-def layer_document(result: LayerResult) -> dict[str, Any]:
-    """One layer as JSON: kind, input, output, its parameters, the overlap verdict."""
-    spec = result.spec
-    doc: dict[str, Any] = {"kind": spec.kind, "input": list(result.input)}
-    doc["output"] = list(result.output)
-    ndim = len(result.input)
-    defaults = {"s": 1, "p": 0, "op": 0, "d": 1}
-    if spec.kind == "pool":
-        defaults["s"] = spec.get("k", 0, 1)
-    keys = list(spec.params)
-    if spec.kind == "convT":
-        keys = ["k", "s", "p", "op", "d"]
-    elif spec.kind == "conv":
-        keys = ["k", "s", "p", "d"]
-    for key in keys:
-        values = tuple(spec.get(key, a, defaults.get(key, 0)) for a in range(ndim))
-        doc[_LONG[key]] = _axes_value(values, key in spec.per_axis)
-    for key, value in spec.options.items():
-        if key == "scale":
-            doc[key] = float(value)
-        elif key == "ceil":
-            doc["ceil_mode"] = value == "1"
-        else:
-            doc[key] = value
-    if spec.kind in ("convT", "conv"):
-        doc["even_overlap"] = None if result.verdict is None else result.verdict == "even"
-    doc["verdict"] = result.verdict
-    doc["note"] = result.note or None
-    if result.formulas:
-        doc["formula"] = list(result.formulas)
-    return doc
-
-
-def stack_document(results: list[LayerResult], per_axis: bool) -> dict[str, Any]:
-    """``{"output": [...], "layers": [...]}`` for one layer or a stack."""
-    return {
-        "output": list(results[-1].output),
-        "layers": [layer_document(r) for r in results],
-    }
-
-
-def solution_document(sols: tuple[Solution, ...], per_axis: bool) -> dict[str, Any]:
-    def field(name: str) -> int | list[int]:
-        values = tuple(getattr(s, name) for s in sols)
-        return list(values) if per_axis else values[0]
-
-    names = ("kernel", "stride", "padding", "output_padding", "dilation")
-    doc: dict[str, Any] = {name: field(name) for name in names}
-    doc["even_overlap"] = all(s.even_overlap for s in sols)
-    doc["interior"] = field("interior")
-    doc["interior_share"] = round(share(sols), 4)
-    return doc
-
-
-def solve_document(
-    inputs: Axes, targets: Axes, solutions: list[tuple[Solution, ...]], per_axis: bool
-) -> dict[str, Any]:
-    """``{"input", "target", "solutions": [...], "recommended", "square"}``; best first.
-
-    ``square`` counts the configurations with the same parameters on every axis when every
-    axis asks the same (they come first), else None.
-    """
-    docs = [solution_document(sols, per_axis) for sols in solutions]
-    same = per_axis and len(set(zip(inputs, targets, strict=True))) == 1
-    return {
-        "input": list(inputs) if per_axis else inputs[0],
-        "target": list(targets) if per_axis else targets[0],
-        "solutions": docs,
-        "recommended": docs[0] if docs else None,
-        "square": sum(is_square(s) for s in solutions) if same else None,
-    }
 
 
 def _fmt(value: Any) -> str:
@@ -124,9 +40,11 @@ def _verdict_text(verdict: str | None) -> str:
     return f"[{_VERDICT_STYLE[verdict]}]{verdict}[/]"
 
 
-def show_stack(doc: dict[str, Any], results: list[LayerResult]) -> None:
+def show_stack(
+    doc: dict[str, Any], results: list[LayerResult], console: Console | None = None
+) -> None:
     """One layer: the formula and the verdict. A stack: a table, one row per layer."""
-    console = out_console()
+    console = console or out_console()
     if len(results) == 1 and results[0].spec.kind == "convT":
         result = results[0]
         for formula in dict.fromkeys(result.formulas):
@@ -157,10 +75,14 @@ def show_stack(doc: dict[str, Any], results: list[LayerResult]) -> None:
 
 
 def show_solutions(
-    doc: dict[str, Any], solutions: list[tuple[Solution, ...]], bounds: Bounds, limit: int
+    doc: dict[str, Any],
+    solutions: list[tuple[Solution, ...]],
+    bounds: Bounds,
+    limit: int,
+    console: Console | None = None,
 ) -> None:
     """The solver's table, even-overlap configurations first, the recommended one marked."""
-    console = out_console()
+    console = console or out_console()
     pad = "D*(K-1)" if bounds.max_p is None else str(bounds.max_p)
     scope = f"K<={bounds.max_k}, S<={bounds.max_s}, D<={bounds.max_d}, P<={pad}"
     if not solutions:
@@ -218,9 +140,9 @@ def show_solutions(
         )
 
 
-def show_framework(doc: dict[str, Any]) -> None:
+def show_framework(doc: dict[str, Any], console: Console | None = None) -> None:
     """A Keras/JAX layer's output size and the PyTorch layer of the same size."""
-    console = out_console()
+    console = console or out_console()
     console.print(
         f"{doc['framework']} ConvTranspose, padding={doc['padding']!r}: "
         f"output size [bold]{_fmt(doc['output'])}[/bold]"

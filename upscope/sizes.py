@@ -1,0 +1,105 @@
+"""What :func:`upscope.size`, :func:`upscope.stack`, :func:`upscope.solve` and
+:func:`upscope.framework_size` return: the numbers as attributes, ``to_dict()`` (the CLI's
+``--json``), the CLI's text for ``rich`` and notebooks. Standard library only; rich is imported
+when a view is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from upscope import documents
+from upscope.arith import Axes, Bounds, LayerResult, Solution
+from upscope.result import Result
+
+__all__ = ["FrameworkSize", "LayerStack", "Solutions"]
+
+
+@dataclass(frozen=True)
+class LayerStack(Result):
+    """The sizes through one layer or a stack (``upscope size``).
+
+    ``layers[n]`` is layer n's :class:`~upscope.arith.LayerResult`: its spec, input and output
+    size per axis, overlap verdict (None where it does not apply), note and formulas.
+    """
+
+    layers: tuple[LayerResult, ...]
+
+    @property
+    def input(self) -> Axes:
+        """The input size, one int per axis."""
+        return self.layers[0].input
+
+    @property
+    def output(self) -> Axes:
+        """The output size of the last layer, one int per axis."""
+        return self.layers[-1].output
+
+    def to_dict(self) -> dict[str, Any]:
+        return documents.size_stack(self)
+
+    def _renderable(self) -> Any:
+        from upscope.render import size_view
+        from upscope.render.console import View
+
+        doc = self.to_dict()
+        return View(lambda console: size_view.show_stack(doc, list(self.layers), console))
+
+
+@dataclass(frozen=True)
+class Solutions(Result):
+    """The transposed convolutions that map ``input`` to ``target`` exactly, best first
+    (``upscope size --target``). Each entry holds one :class:`~upscope.arith.Solution` per axis.
+    """
+
+    input: Axes
+    target: Axes
+    solutions: tuple[tuple[Solution, ...], ...]
+    per_axis: bool
+    bounds: Bounds = Bounds()
+    limit: int = 20  # rows the table shows; to_dict() lists them all
+
+    @property
+    def recommended(self) -> tuple[Solution, ...] | None:
+        """The first (best) solution, one per axis; None when there is none."""
+        return self.solutions[0] if self.solutions else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return documents.solve(self)
+
+    def _renderable(self) -> Any:
+        from upscope.render import size_view
+        from upscope.render.console import View
+
+        doc, sols = self.to_dict(), list(self.solutions)
+        return View(
+            lambda console: size_view.show_solutions(doc, sols, self.bounds, self.limit, console)
+        )
+
+
+@dataclass(frozen=True)
+class FrameworkSize(Result):
+    """A Keras or JAX transposed convolution's output size, per axis, and the PyTorch
+    ``(padding, output_padding)`` giving the same size (None where none does)."""
+
+    framework: str
+    padding: str
+    per_axis: bool
+    input: Axes
+    kernel: Axes
+    stride: Axes
+    dilation: Axes
+    output_padding: Axes | None
+    output: Axes
+    torch_equivalent: tuple[tuple[int, int] | None, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return documents.framework_size(self)
+
+    def _renderable(self) -> Any:
+        from upscope.render import size_view
+        from upscope.render.console import View
+
+        doc = self.to_dict()
+        return View(lambda console: size_view.show_framework(doc, console))

@@ -366,6 +366,7 @@ def _period(seq: np.ndarray) -> int:
 
 
 PATTERN_LIMIT = 1 << 22  # longest period (per axis) computed exactly; past it, measured
+PATTERN_OPS = limits.MAX_OPS // 8  # element operations the exact period may cost, all layers
 
 
 def _minimal_cycle(x: np.ndarray) -> np.ndarray:
@@ -388,33 +389,47 @@ def _tap_weights(k: int, d: int, n: int) -> dict[int, int]:
     return weights
 
 
-def _periodic_step(x: np.ndarray, result: LayerResult, axis: int) -> np.ndarray | None:
+def _tap_count(k: int, d: int, n: int) -> int:
+    """How many distinct offsets :func:`_tap_weights` returns (without building them)."""
+    return min(k, n // math.gcd(d, n))
+
+
+def _periodic_step(
+    x: np.ndarray, result: LayerResult, axis: int, budget: int = PATTERN_OPS
+) -> np.ndarray | None:
     """One layer applied to the infinite repetition of ``x``: one cycle of the output.
 
     None when the layer is not shift-invariant (an upsample to a fixed size, a non-integer or
-    float-rounded scale) or the cycle would be longer than ``PATTERN_LIMIT``.
+    float-rounded scale), or the cycle would be longer than ``PATTERN_LIMIT``, or the step would
+    cost more than ``budget`` element operations (then the period is measured on the map).
     """
     spec, g = result.spec, result.spec.get
     n = x.size
     k, s, p, d = g("k", axis, 1), g("s", axis, 1), g("p", axis, 0), g("d", axis, 1)
     if spec.kind == "convT":
+        # position u = q*S + r before the crop gets tap j from input q - a when j*D = a*S + r:
+        # each distinct j*D mod (n*S) adds one shifted copy of x to one phase r
         cycle = n * s
-        if cycle > PATTERN_LIMIT:
+        if cycle > PATTERN_LIMIT or _tap_count(k, d, cycle) * n > budget:
             return None
-        z = np.zeros(cycle, np.int64)
-        z[::s] = x
-        y = np.zeros(cycle, np.int64)
+        y = np.zeros((n, s), np.int64)  # y[q, r] is position q*S + r
         for offset, mult in _tap_weights(k, d, cycle).items():
-            y += mult * np.roll(z, offset)
-        return np.roll(y, -p)  # output o is position o + P before the crop
+            a, r = divmod(offset, s)
+            y[:, r] += mult * np.roll(x, a)
+        return np.roll(y.reshape(-1), -p)  # output o is position o + P before the crop
     if spec.kind in ("conv", "pool"):
         if spec.kind == "pool":
             s = g("s", axis, k)
         cycle = n // math.gcd(n, s)
+        if _tap_count(k, d, n) * cycle > budget:
+            return None
         base = np.arange(cycle, dtype=np.int64) * s - p
         weights = _tap_weights(k, d, n)
         if spec.kind == "pool" and spec.options.get("type", "max") == "max":
-            return np.max([x[(base + off) % n] for off in weights], axis=0)
+            best = np.full(cycle, -1, np.int64)
+            for off in weights:
+                best = np.maximum(best, x[(base + off) % n])
+            return best
         out = np.zeros(cycle, np.int64)
         for offset, mult in weights.items():
             out += mult * x[(base + offset) % n]
@@ -446,10 +461,13 @@ def periodic_pattern(results: list[LayerResult], axis: int) -> np.ndarray | None
     (then the period is measured on the map).
     """
     x = np.ones(1, np.int64)
+    budget = PATTERN_OPS
     for result in results:
-        y = _periodic_step(x, result, axis)
+        y = _periodic_step(x, result, axis, budget)
         if y is None:
             return None
+        taps = _tap_count(result.spec.get("k", axis, 1), result.spec.get("d", axis, 1), y.size)
+        budget -= x.size * taps + y.size
         x = _minimal_cycle(y)
     return x
 

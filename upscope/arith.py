@@ -108,6 +108,32 @@ def convt_formula(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 
     return f"O = ({i}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {out}"
 
 
+def convt_output_asym(i: int, k: int, s: int, p: int, pe: int, op: int = 0, d: int = 1) -> int:
+    """ONNX ConvTranspose with its own padding at each end: O = (I-1)*S + D*(K-1) + 1 + P_out
+    - P_begin - P_end (``pads`` may be asymmetric; ONNX does not limit P_out as torch does).
+
+    It is torch's ``conv_transpose`` with padding 0, cropped by P_begin at the start and P_end
+    at the end, with P_out extra rows at the end before the crop.
+
+    >>> convt_output_asym(8, 3, 2, 0, 1)  # Keras 'same', K=3, S=2: pads (0, 1)
+    16
+    """
+    _check_positive("input size", i)
+    _check_positive("kernel size k", k)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
+    _check_non_negative("padding at the start", p)
+    _check_non_negative("padding at the end", pe)
+    _check_non_negative("output padding op", op)
+    out = (i - 1) * s + d * (k - 1) + 1 + op - p - pe
+    if out < 1:
+        raise UpscopeError(
+            f"output size would be {out} (input {i}, k={k}, s={s}, pads ({p}, {pe}), op={op}, "
+            f"d={d}): it must be at least 1"
+        )
+    return out
+
+
 def conv_output(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     """PyTorch Conv: O = floor((I + 2P - D*(K-1) - 1) / S) + 1."""
     _check_positive("input size", i)
@@ -333,9 +359,17 @@ def parse_layer(text: str) -> LayerSpec:
     return LayerSpec(kind, params, options, frozenset(per_axis))
 
 
-def convt_spec(k: Axes, s: Axes, p: Axes, op: Axes, d: Axes, per_axis: set[str]) -> LayerSpec:
-    """The LayerSpec of one transposed convolution given by ``--k --s --p --op --d``."""
+def convt_spec(
+    k: Axes, s: Axes, p: Axes, op: Axes, d: Axes, per_axis: set[str], pe: Axes | None = None
+) -> LayerSpec:
+    """The LayerSpec of one transposed convolution given by ``--k --s --p --op --d``.
+
+    ``pe``: the padding at the end of each axis when it differs from ``p`` at the start (ONNX's
+    asymmetric ``pads``); the layer then follows :func:`convt_output_asym`.
+    """
     params = {"k": k, "s": s, "p": p, "op": op, "d": d}
+    if pe is not None:
+        params["pe"] = pe
     return LayerSpec("convT", params, {}, frozenset(per_axis))
 
 
@@ -353,6 +387,16 @@ class LayerResult:
 
 def _axis_output(spec: LayerSpec, axis: int, i: int) -> int:
     g = spec.get
+    if spec.kind == "convT" and "pe" in spec.params:
+        return convt_output_asym(
+            i,
+            g("k", axis, 1),
+            g("s", axis, 1),
+            g("p", axis, 0),
+            g("pe", axis, 0),
+            g("op", axis, 0),
+            g("d", axis, 1),
+        )
     if spec.kind == "convT":
         return convt_output(
             i, g("k", axis, 1), g("s", axis, 1), g("p", axis, 0), g("op", axis, 0), g("d", axis, 1)
@@ -450,7 +494,7 @@ def layer_output(spec: LayerSpec, input_size: Axes) -> LayerResult:
     output = tuple(_axis_output(spec, a, i) for a, i in enumerate(input_size))
     verdict, note = _verdict(spec, ndim)
     formulas: tuple[str, ...] = ()
-    if spec.kind == "convT":
+    if spec.kind == "convT" and "pe" not in spec.params:
         g = spec.get
         formulas = tuple(
             convt_formula(i, g("k", a, 1), g("s", a, 1), g("p", a, 0), g("op", a, 0), g("d", a, 1))

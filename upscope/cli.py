@@ -14,6 +14,7 @@ import functools
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -160,7 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: exit 0 on success, 2 on bad input, 1 on an internal error,
     130 on Ctrl-C, 143 on SIGTERM."""
     original_stdout = _setup_streams()
-    handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():  # only there can Python catch them
+        handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         _run(argv)
     finally:

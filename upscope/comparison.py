@@ -215,7 +215,9 @@ def compare(
     of the scale; the results keep the order of ``settings.methods``."""
     check_size(original, settings.scale)
     channels, height, width = original.shape
-    need = limits.compare_bytes(channels, height, width, len(settings.methods), settings.width)
+    learned = any(upsamplers.is_learned(name) for name in settings.methods)
+    net_width = settings.width if learned else 0
+    need = limits.compare_bytes(channels, height, width, len(settings.methods), net_width)
     limits.check_memory(need, f"compare on a {width}x{height} image")
     low = box_downsample(original, settings.scale)
     result = Comparison(original=original, low=low, settings=settings)

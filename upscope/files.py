@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
@@ -94,6 +95,13 @@ def _not_a_folder(path: Path) -> str:
 
 def _mkdir_failure(out: Path, exc: OSError) -> str:
     """One line saying why ``out.mkdir(parents=True)`` failed, naming the path at fault."""
+    if exc.errno == errno.ENAMETOOLONG:  # before any other look at the path, which fails too
+        longest = max(len(os.fsencode(part)) for part in out.parts)
+        shown = str(out) if len(str(out)) <= 60 else str(out)[:57] + "..."
+        return (
+            f"cannot create output folder {shown!r}: its name is too long for the file system "
+            f"(a part of {longest} bytes; the usual limit is 255 per name)"
+        )
     if out.is_symlink() and not out.exists():
         return f"output path {str(out)!r} is a symbolic link to a missing target"
     if out.exists() and not out.is_dir():
@@ -119,6 +127,21 @@ def _umask() -> int:
     return mask
 
 
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _block_signals() -> bool:
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    return True
+
+
+def _unblock_signals(blocked: bool) -> None:
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
@@ -126,15 +149,19 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """
     path = Path(path)
     refuse_inputs([path])
+    # SIGINT/SIGTERM wait (blocked) until the temporary file is known to the cleanup below
+    blocked = _block_signals()
     try:
         fd, tmp_name = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix or ".tmp"
         )
     except OSError as exc:
+        _unblock_signals(blocked)
         raise UpscopeError(f"cannot write in {str(path.parent)!r}: {exc.strerror}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        _unblock_signals(blocked)
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)

@@ -171,9 +171,11 @@ def compare_bytes(channels: int, height: int, width: int, methods: int, net_widt
 
     Every method's output is kept (float32, then a float64 copy for the metrics); a learned
     method runs its network of ``net_width`` channels over the whole image once, holding up to
-    about five such activations at full resolution at a time.
+    about four such activations at full resolution at a time (``net_width=0``: none learned).
     """
     image = channels * height * width
-    kept = (methods + 4) * image * 8  # outputs, the original, the low-res image, metric copies
-    network = 5 * net_width * height * width * 4
+    # each method's output, plus about twelve image-sized float64 arrays at a time: the decoded
+    # and cropped original, the low-res input, the metrics' copies, spectra (measured)
+    kept = (methods + 12) * image * 8
+    network = 4 * net_width * height * width * 4
     return kept + network

@@ -366,7 +366,6 @@ def _period(seq: np.ndarray) -> int:
 
 
 PATTERN_LIMIT = 1 << 22  # longest period (per axis) computed exactly; past it, measured
-PATTERN_OPS = limits.MAX_OPS // 8  # element operations the exact period may cost, all layers
 
 
 def _minimal_cycle(x: np.ndarray) -> np.ndarray:
@@ -379,61 +378,80 @@ def _minimal_cycle(x: np.ndarray) -> np.ndarray:
     return x  # unreachable: q = n always matches
 
 
-def _tap_weights(k: int, d: int, n: int) -> dict[int, int]:
-    """``{offset: multiplicity}`` of the taps ``j*d mod n`` for ``j < k`` (O(n), not O(k))."""
-    cycle = n // math.gcd(d, n)
-    full, rest = divmod(k, cycle)
-    weights: dict[int, int] = {}
-    for j in range(min(k, cycle)):
-        weights[(j * d) % n] = full + (1 if j < rest else 0)
-    return weights
+PATTERN_WORK = 1 << 26  # element operations of a cyclic max pool, past which it is measured
 
 
-def _tap_count(k: int, d: int, n: int) -> int:
-    """How many distinct offsets :func:`_tap_weights` returns (without building them)."""
-    return min(k, n // math.gcd(d, n))
+def _cyclic_walks(n: int, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Z_n walked by steps of d: ``order[c, m] = (c + m*d) mod n``, one row per coset of
+    gcd(d, n), and for each index its row and its place in that row."""
+    g = math.gcd(d % n, n)
+    order = (np.arange(g, dtype=np.int64)[:, None] + np.arange(n // g)[None, :] * (d % n)) % n
+    row = np.empty(n, np.int64)
+    place = np.empty(n, np.int64)
+    row[order] = np.arange(g)[:, None]
+    place[order] = np.arange(n // g)[None, :]
+    return order, row, place
 
 
-def _periodic_step(
-    x: np.ndarray, result: LayerResult, axis: int, budget: int = PATTERN_OPS
-) -> np.ndarray | None:
+def _cyclic_window_sums(x: np.ndarray, starts: np.ndarray, k: int, d: int) -> np.ndarray:
+    """``w[i] = sum_{j<k} x[(starts[i] + j*d) mod n]``, ``x`` one cycle of a periodic sequence.
+
+    O(n + len(starts)) whatever K: the taps of a window walk one coset of gcd(d, n), which
+    they go round ``K // L`` times whole (L = its length) plus a run of ``K % L``, a
+    difference of prefix sums along the coset walked twice.
+    """
+    order, row, place = _cyclic_walks(x.size, d)
+    vals = x[order]
+    length = vals.shape[1]
+    full, rest = divmod(k, length)
+    prefix = np.zeros((vals.shape[0], 2 * length + 1), np.int64)
+    prefix[:, 1:] = np.cumsum(np.concatenate([vals, vals], axis=1), axis=1)
+    r, m = row[starts % x.size], place[starts % x.size]
+    return full * prefix[r, length] + prefix[r, m + rest] - prefix[r, m]
+
+
+def _cyclic_window_max(x: np.ndarray, starts: np.ndarray, k: int, d: int) -> np.ndarray | None:
+    """``max_{j<k} x[(starts[i] + j*d) mod n]``; None past PATTERN_WORK element operations."""
+    order, row, place = _cyclic_walks(x.size, d)
+    vals = x[order]
+    length = vals.shape[1]
+    width = min(k, length)
+    r, m = row[starts % x.size], place[starts % x.size]
+    if width == length:
+        return vals.max(axis=1)[r]
+    if starts.size * width > PATTERN_WORK:
+        return None
+    laid = np.concatenate([np.concatenate([vals, vals], axis=1).reshape(-1), [0]])
+    begin = r * 2 * length + m
+    return np.maximum.reduceat(laid, np.stack([begin, begin + width], axis=1).reshape(-1))[::2]
+
+
+def _periodic_step(x: np.ndarray, result: LayerResult, axis: int) -> np.ndarray | None:
     """One layer applied to the infinite repetition of ``x``: one cycle of the output.
 
     None when the layer is not shift-invariant (an upsample to a fixed size, a non-integer or
-    float-rounded scale), or the cycle would be longer than ``PATTERN_LIMIT``, or the step would
-    cost more than ``budget`` element operations (then the period is measured on the map).
+    float-rounded scale) or the cycle would be longer than ``PATTERN_LIMIT``.
     """
     spec, g = result.spec, result.spec.get
     n = x.size
     k, s, p, d = g("k", axis, 1), g("s", axis, 1), g("p", axis, 0), g("d", axis, 1)
     if spec.kind == "convT":
-        # position u = q*S + r before the crop gets tap j from input q - a when j*D = a*S + r:
-        # each distinct j*D mod (n*S) adds one shifted copy of x to one phase r
         cycle = n * s
-        if cycle > PATTERN_LIMIT or _tap_count(k, d, cycle) * n > budget:
+        if cycle > PATTERN_LIMIT:
             return None
-        y = np.zeros((n, s), np.int64)  # y[q, r] is position q*S + r
-        for offset, mult in _tap_weights(k, d, cycle).items():
-            a, r = divmod(offset, s)
-            y[:, r] += mult * np.roll(x, a)
-        return np.roll(y.reshape(-1), -p)  # output o is position o + P before the crop
+        z = np.zeros(cycle, np.int64)
+        z[::s] = x
+        # output o is position t = o + P before the crop, y[t] = sum_j z[t - j*D]
+        t = np.arange(cycle, dtype=np.int64) + p
+        return _cyclic_window_sums(z, t - (k - 1) * d, k, d)
     if spec.kind in ("conv", "pool"):
         if spec.kind == "pool":
             s = g("s", axis, k)
         cycle = n // math.gcd(n, s)
-        if _tap_count(k, d, n) * cycle > budget:
-            return None
         base = np.arange(cycle, dtype=np.int64) * s - p
-        weights = _tap_weights(k, d, n)
         if spec.kind == "pool" and spec.options.get("type", "max") == "max":
-            best = np.full(cycle, -1, np.int64)
-            for off in weights:
-                best = np.maximum(best, x[(base + off) % n])
-            return best
-        out = np.zeros(cycle, np.int64)
-        for offset, mult in weights.items():
-            out += mult * x[(base + offset) % n]
-        return out
+            return _cyclic_window_max(x, base, k, d)
+        return _cyclic_window_sums(x, base, k, d)
     if spec.kind == "pixelshuffle":
         return np.repeat(x, g("r", axis, 1))
     # upsample: shift-invariant only as a whole-number scale that torch reads as one
@@ -461,13 +479,10 @@ def periodic_pattern(results: list[LayerResult], axis: int) -> np.ndarray | None
     (then the period is measured on the map).
     """
     x = np.ones(1, np.int64)
-    budget = PATTERN_OPS
     for result in results:
-        y = _periodic_step(x, result, axis, budget)
+        y = _periodic_step(x, result, axis)
         if y is None:
             return None
-        taps = _tap_count(result.spec.get("k", axis, 1), result.spec.get("d", axis, 1), y.size)
-        budget -= x.size * taps + y.size
         x = _minimal_cycle(y)
     return x
 
@@ -720,11 +735,16 @@ def convt_overlap(
     d: tuple[int, ...],
     input_size: tuple[int, ...],
     layers: int = 1,
+    pe: tuple[int, ...] | None = None,
 ) -> OverlapResult:
     """The overlap-count map of ``layers`` identical ConvTranspose layers on ``input_size``.
 
     Each parameter is one value per axis (a 1-tuple applies to every axis); the map has
-    ``len(input_size)`` axes.
+    ``len(input_size)`` axes. ``pe``: the padding at the end of each axis, when it differs from
+    ``p`` at the start (ONNX's asymmetric pads; :func:`upscope.arith.convt_output_asym`).
+
+    >>> convt_overlap((3,), (2,), (0,), (0,), (1,), (4,), pe=(1,)).map.tolist()
+    [1, 1, 2, 1, 2, 1, 2, 1]
     """
     input_size = tuple(int(i) for i in input_size)
     ndim = len(input_size)
@@ -737,9 +757,10 @@ def convt_overlap(
         "op": _axes(op, "op", ndim),
         "d": _axes(d, "d", ndim),
     }
+    ends = None if pe is None else _axes(pe, "pe", ndim)
     per_axis = {name for name, v in values.items() if len(set(v)) > 1}
     spec = arith.convt_spec(
-        values["k"], values["s"], values["p"], values["op"], values["d"], per_axis
+        values["k"], values["s"], values["p"], values["op"], values["d"], per_axis, ends
     )
     return stack_overlap([spec] * layers, input_size)
 

@@ -88,6 +88,15 @@ class UpscopeGroup(TyperGroup):
         return params
 
 
+def examples_epilog(*examples: str) -> str:
+    """The end of a command's help: ``Examples:`` and one runnable command per line.
+
+    Paragraphs (blank-line separated) keep each example on its own line in rich help and in
+    click's plain help alike. tests/test_cli_help.py runs every example shown.
+    """
+    return "\n\n".join(["Examples:", *(f"  {example}" for example in examples)])
+
+
 def out_option(help: str) -> Any:
     """``--out DIR``: where the command's PNG files go (default ``upscope-out``)."""
     return typer.Option("--out", metavar="DIR", help=help)

@@ -16,6 +16,7 @@ from upscope.commands import (
     MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
@@ -28,7 +29,11 @@ SHORT = (
 HELP = (
     "Upsample the box-downsampled version of an image with every upsampler (learned ones fitted "
     "to the image for --fit steps) and compare PSNR, SSIM, checkerboard metrics, spectra and "
-    "zoomed crops. Example: upscope compare photo.png --scale 2"
+    "zoomed crops. IMAGE is a file, or a bundled sample: astronaut (the default) or zoneplate."
+)
+EPILOG = examples_epilog(
+    "upscope compare --methods bicubic,convT-uneven --fit 20 --no-png",
+    "upscope compare zoneplate --fit 0 --out zoneplate-out",
 )
 
 
@@ -51,7 +56,9 @@ class SortKey(StrEnum):
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("compare", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(compare))
+    app.command("compare", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(compare)
+    )
 
 
 def default_threads() -> int:
@@ -141,7 +148,8 @@ def compare(
     path = images.resolve_image(image)
 
     def fits(width: int, height: int, bands: int) -> None:  # from the header, before decoding
-        need = limits.compare_bytes(min(bands, 3), height, width, len(names), channels)
+        width_net = channels if any(zoo.is_learned(name) for name in names) else 0
+        need = limits.compare_bytes(min(bands, 3), height, width, len(names), width_net)
         limits.check_memory(need, f"compare on a {width}x{height} image")
 
     loaded = images.load_image(path, before_decode=fits)

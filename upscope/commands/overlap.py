@@ -18,6 +18,7 @@ from upscope.commands import (
     OutPadOpt,
     StrideOpt,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
@@ -29,15 +30,20 @@ SHORT = (
 )
 HELP = (
     "Exact overlap-count map of a transposed convolution (or a stack): how many kernel taps "
-    "land on each output pixel, its interior figures and an even/checkerboard/holes verdict. "
-    "Example: upscope overlap --k 3 --s 2"
+    "land on each output pixel, its interior figures and an even/checkerboard/holes verdict."
+)
+EPILOG = examples_epilog(
+    "upscope overlap --k 3 --s 2 --p 1 --op 1 --input 6",
+    'upscope overlap --layer "convT k=3 s=2 p=1 op=1" --layers 3 --dims 1',
 )
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("overlap", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(overlap))
+    app.command("overlap", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(overlap)
+    )
 
 
 def overlap(

@@ -14,6 +14,7 @@ from upscope.commands import (
     MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
@@ -26,14 +27,20 @@ SHORT = (
 HELP = (
     "Feed constant and random inputs through every upsampler at initialisation and measure its "
     "checkerboard (phase energy imbalance, spectral peak), averaged over seeds; --grad does the "
-    "same for the gradients of strided convs. Example: upscope probe --scale 2 --seeds 8"
+    "same for the gradients of strided convs."
+)
+EPILOG = examples_epilog(
+    "upscope probe --no-png",
+    "upscope probe --grad --methods convT-uneven --json --no-png",
 )
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("probe", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(probe))
+    app.command("probe", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(probe)
+    )
 
 
 def probe(

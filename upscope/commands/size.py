@@ -16,31 +16,29 @@ from upscope.commands import (
     OutPadOpt,
     StrideOpt,
     UpscopeCommand,
+    examples_epilog,
     seed_option,
 )
 from upscope.errors import UpscopeError
 
 SHORT = "Output sizes of a transposed conv or a layer stack; solve for a target size."
 EXAMPLE = "upscope size --input 14 --k 4 --s 2 --p 1"
-HELP = f"""{SHORT}
-
-Examples:
-
-  {EXAMPLE}
-
-  upscope size --input 4 --layer "convT k=4 s=2 p=1" --layer "convT k=4 s=2 p=1"
-
-  upscope size --input 14 --target 28
-
-  upscope size --input 14 --k 4 --s 2 --p same --framework keras
-"""
+HELP = SHORT
+EPILOG = examples_epilog(
+    EXAMPLE,
+    'upscope size --input 4 --layer "convT k=4 s=2 p=1" --layer "upsample scale=2"',
+    "upscope size --input 14 --target 28",
+    "upscope size --input 14 --k 3 --s 2 --p same --framework keras",
+)
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
     short = f"{SHORT} Example: {EXAMPLE}"
-    app.command("size", help=HELP, short_help=short, cls=UpscopeCommand)(guarded(size))
+    app.command("size", help=HELP, short_help=short, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(size)
+    )
 
 
 def size(

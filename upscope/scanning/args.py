@@ -43,6 +43,15 @@ def check_input_memory(shapes: Sequence[Shape], itemsize: int = 4) -> None:
     limits.check_memory(need, f"a forward pass on input shape {shown}")
 
 
+def is_onnx_file(spec: str) -> bool:
+    """MODEL names an ONNX file (``model.onnx``), read by :mod:`upscope.scanning.onnx_front`.
+
+    >>> is_onnx_file("exports/decoder.onnx"), is_onnx_file("models.py:Decoder")
+    (True, False)
+    """
+    return spec.lower().endswith(".onnx")
+
+
 def split_model_spec(spec: str) -> tuple[str, str, bool]:
     """``MODEL`` -> (file or module, Name, whether it is a file); a file must exist."""
     where, _, name = spec.rpartition(":")

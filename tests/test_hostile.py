@@ -54,7 +54,7 @@ class Outcome:
 
 
 def _unchanged_image(work: Path, _out: str) -> None:
-    assert (work / "dl" / "compare_grid.png").read_bytes() == SAMPLE.read_bytes()
+    assert (work / "dl" / "compare-grid.png").read_bytes() == SAMPLE.read_bytes()
 
 
 def _eight_counts(_work: Path, out: str) -> None:
@@ -149,7 +149,7 @@ CASES = [
     # files
     Case(
         "compare-over-its-image",
-        ["compare", "{work}/dl/compare_grid.png", "--out", "{work}/dl", "--methods", "nearest"],
+        ["compare", "{work}/dl/compare-grid.png", "--out", "{work}/dl", "--methods", "nearest"],
         "refusing to write",
         check=_unchanged_image,
     ),
@@ -252,7 +252,7 @@ def _make_work(work: Path) -> None:
 
     os.mkfifo(work / "fifo")
     (work / "dl").mkdir()
-    (work / "dl" / "compare_grid.png").write_bytes(SAMPLE.read_bytes())
+    (work / "dl" / "compare-grid.png").write_bytes(SAMPLE.read_bytes())
     Image.new("RGB", (6300, 6300), (10, 20, 30)).save(work / "big6300.png", compress_level=1)
     (work / "nets.py").write_text(
         "import torch.nn as nn\n"

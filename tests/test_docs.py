@@ -178,6 +178,9 @@ def test_example_runs_as_shown(
     result = run_cli(*example.args)
     where = f"{example.id}: upscope {shlex.join(example.args)}"
     assert result.exit_code == example.exit_code, f"{where}\n{result.stderr}"
+    # an error example shows its message, so that it cannot pass for another reason (a removed
+    # option is exit 2 too)
+    assert example.output or example.exit_code == 0, f"{where}: show the error line"
     if not example.output:
         return
     text = result.stdout if example.exit_code == 0 else result.stderr

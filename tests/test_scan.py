@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from upscope import arith
-from upscope.scanning.judge import judge, load_model, trace
+from upscope.scanning.judge import judge
+from upscope.scanning.load import load_model
+from upscope.scanning.torch_front import trace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "models.py"
 
@@ -522,15 +524,17 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
     pngs = sorted(out.iterdir())
     assert [p.name for p in pngs] == ["scan-01-up2.png", "scan-02-up1.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    assert set(doc) == {"model", "input_shapes", "layers", "summary", "png"}
+    assert set(doc) == {"model", "format", "input_shapes", "layers", "summary", "png"}
+    assert doc["format"] == "pytorch"
     assert doc["png"] == [str(p) for p in pngs]
     keys = {
         *("name", "type", "input_shape", "output_shape", "kernel", "stride", "padding"),
-        *("output_padding", "dilation", "groups", "scale_factor", "size", "mode"),
+        *("padding_end", "output_padding", "dilation", "groups", "scale_factor", "size", "mode"),
         *("upscale_factor", "verdict", "even_overlap", "interior_ratio"),
         *("weight_checkerboard", "flagged", "reasons", "compound", "note"),
     }
     assert all(set(layer) == keys for layer in doc["layers"])
+    assert all(layer["padding_end"] is None for layer in doc["layers"])  # ONNX's asymmetric pads
     assert set(doc["summary"]) == {"ops", "flagged", "worst", "threshold", "line"}
 
 

@@ -34,6 +34,15 @@ DilationOpt = Annotated[
     str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
 ]
 INPUT_HELP = "Input size: N, or AxB per axis."
+# Read by `upscope.cli.guarded`, which runs the command inside `limits.max_memory(...)`.
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        metavar="SIZE",
+        help="Memory budget, e.g. 2G or 512M (default: half the memory available).",
+    ),
+]
 
 
 def _label_flags(params: Sequence[Any]) -> None:

@@ -13,6 +13,7 @@ from upscope.commands import (
     DilationOpt,
     JsonFlag,
     KernelOpt,
+    MaxMemoryOpt,
     NoPngFlag,
     OutPadOpt,
     StrideOpt,
@@ -75,9 +76,14 @@ def overlap(
     out: Annotated[Path, out_option("Folder for the PNG figure.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
     seed: Annotated[
-        int, seed_option("Seed (0 or more), accepted by every command; the map is not random.")
+        int,
+        seed_option(
+            "Seed (0 or more), accepted by every command; no effect here: the map is exact."
+        ),
     ] = 0,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
+    del max_memory  # applied by upscope.cli.guarded
     from upscope import arith
     from upscope.commands.size import layer_specs
 

@@ -11,6 +11,7 @@ from upscope import zoo
 from upscope.commands import (
     OUT_DEFAULT,
     JsonFlag,
+    MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
     examples_epilog,
@@ -79,7 +80,9 @@ def probe(
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNGs.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
+    del max_memory  # applied by upscope.cli.guarded
     # Everything a user can get wrong is checked before torch is imported (numpy at most), so
     # bad input is answered at once.
     zoo.check_scale(scale)

@@ -10,6 +10,7 @@ import typer
 from upscope.commands import (
     OUT_DEFAULT,
     JsonFlag,
+    MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
     examples_epilog,
@@ -18,14 +19,16 @@ from upscope.commands import (
 )
 
 SHORT = (
-    "Find and judge every upsampling op in your own PyTorch model. "
+    "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
     "Example: upscope scan upscope.samples.models:DCGANGenerator"
 )
 HELP = (
     "Find every upsampling op in your model (ConvTranspose, Upsample, PixelShuffle, and "
     "F.interpolate / F.conv_transpose2d / F.pixel_shuffle calls), in call order, and say which "
     "can make a checkerboard: overlap verdict and the weight imbalance of the actual kernels. "
-    "MODEL's Python file is executed, as with any import."
+    "MODEL's Python file is executed, as with any import. A MODEL ending in .onnx is an ONNX "
+    "graph (any framework's export), read without torch: its ConvTranspose, Resize/Upsample "
+    "and DepthToSpace nodes, judged the same way (needs pip install 'upscope\\[onnx]')."
 )
 EPILOG = examples_epilog(
     "upscope scan upscope.samples.models:DCGANGenerator --no-png",
@@ -46,7 +49,7 @@ def scan(
         str,
         typer.Argument(
             help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass "
-            "or a factory taking no arguments.",
+            "or a factory taking no arguments. Or path/to/model.onnx.",
             metavar="MODEL",
             show_default=False,
         ),
@@ -57,7 +60,8 @@ def scan(
             "--input-shape",
             metavar="SHAPE",
             help="Shape of the dummy input, e.g. 1x100x1x1; repeat for a model with several "
-            "inputs. Required unless the model sets example_input_array.",
+            "inputs. Required unless the model sets example_input_array. For an ONNX file: "
+            "fixes the symbolic dimensions of its inputs, in order (optional).",
         ),
     ] = None,
     weights: Annotated[
@@ -74,16 +78,33 @@ def scan(
     seed: Annotated[
         int, seed_option("Seed (0 or more) of torch before the model is built, and of the input.")
     ] = 0,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
-    from upscope.scanning.args import parse_input_shape, split_model_spec
+    del max_memory  # applied by upscope.cli.guarded
+    from upscope.files import check_regular_file, protect_inputs
+    from upscope.scanning.args import (
+        check_input_memory,
+        is_onnx_file,
+        parse_input_shape,
+        split_model_spec,
+    )
 
-    split_model_spec(model)  # a mistyped MODEL or --input-shape is answered before torch loads
     shapes = [parse_input_shape(text) for text in input_shape or []]
+    if is_onnx_file(model):  # read without torch, and without a forward pass to budget
+        protect_inputs(MODEL=Path(model))
+    else:
+        # a mistyped MODEL or --input-shape is answered before torch loads
+        where, _, is_file = split_model_spec(model)
+        check_input_memory(shapes)
+        if weights is not None:
+            check_regular_file(weights, "--weights file")
+        protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
     from upscope.render import scan_view
-    from upscope.scanning import judge as core
+    from upscope.scanning import run as core
 
     result = core.scan(model, shapes, weights, seed)
+
     pngs: list[Path] = []
     if not no_png and any(scan_view.wants_png(f) for f in result.findings):
         pngs = scan_view.save_pngs(result, out)

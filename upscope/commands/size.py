@@ -17,6 +17,7 @@ from upscope.commands import (
     StrideOpt,
     UpscopeCommand,
     examples_epilog,
+    seed_option,
 )
 from upscope.errors import UpscopeError
 
@@ -95,8 +96,16 @@ def size(
         typer.Option("--limit", min=1, metavar="N", help="Solver: table rows shown (default 20)."),
     ] = None,
     json_out: JsonFlag = False,
+    seed: Annotated[
+        int,
+        seed_option(
+            "Seed (0 or more), accepted by every command; no effect here: sizes are exact."
+        ),
+    ] = 0,
 ) -> None:
     from upscope.render import size_view
+
+    del seed
 
     if not input:
         raise UpscopeError("--input is required (e.g. --input 14 or --input 14x20)")
@@ -171,6 +180,8 @@ def _other_framework(
         values["--op"] = arith.parse_axes(op, "--op")
     per_axis = any(len(v) > 1 for v in values.values())
     values = arith.broadcast(values)
+    if framework is Framework.keras:
+        arith.check_keras(values["--s"], values["--d"])
     if padding == "0":
         padding = "valid"
     outputs, equivalents = [], []

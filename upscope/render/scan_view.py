@@ -14,14 +14,16 @@ from upscope.files import prepare_out_dir
 from upscope.render.console import out_console, print_json
 from upscope.render.plots import save_figure
 from upscope.scanning.judge import Finding, ScanResult, worst
+from upscope.scanning.records import Dims, dims_text
 
 __all__ = ["document", "draw", "print_json", "save_pngs", "show", "summary_line", "wants_png"]
 
 _VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
 
 
-def _shape(shape: tuple[int, ...]) -> list[int]:
-    return [int(v) for v in shape]
+def _shape(shape: Dims) -> list[int | None]:
+    """A shape as JSON: null for a dimension the front end could not determine (ONNX)."""
+    return [None if v is None else int(v) for v in shape]
 
 
 def _weights_doc(finding: Finding) -> dict[str, Any] | None:
@@ -55,6 +57,7 @@ def layer_document(finding: Finding) -> dict[str, Any]:
         "kernel": axes("kernel"),
         "stride": axes("stride"),
         "padding": axes("padding"),
+        "padding_end": axes("padding_end"),
         "output_padding": axes("output_padding"),
         "dilation": axes("dilation"),
         "groups": prm.get("groups"),
@@ -93,6 +96,7 @@ def document(result: ScanResult, pngs: list[Path]) -> dict[str, Any]:
     bad = worst(result.findings)
     return {
         "model": result.model,
+        "format": result.model_format,
         "input_shapes": [_shape(s) for s in result.input_shapes],
         "layers": [layer_document(f) for f in result.findings],
         "summary": {
@@ -119,8 +123,12 @@ def _params(finding: Finding) -> str:
 
     if op.kind == "convT":
         parts = [f"k={short(prm['kernel'])}", f"s={short(prm['stride'])}"]
+        ends = prm.get("padding_end")
+        if ends is not None:  # ONNX pads, start/end per axis
+            pads = tuple(f"{b}/{e}" for b, e in zip(prm["padding"], ends, strict=True))
+            parts.append(f"p={short(pads)}")
         for key, label, default in (
-            ("padding", "p", 0),
+            *((("padding", "p", 0),) if ends is None else ()),
             ("output_padding", "op", 0),
             ("dilation", "d", 1),
         ):
@@ -132,14 +140,17 @@ def _params(finding: Finding) -> str:
     if op.kind == "interpolate":
         if prm["scale_factor"] is not None:
             scale = "x" + short(tuple(f"{v:g}" for v in prm["scale_factor"]))
-        else:
+        elif prm["size"] is not None:
             scale = "size=" + short(prm["size"])
+        else:
+            scale = "x?"
         return f"{scale} {prm['mode']}"
-    return f"r={prm['upscale_factor']}"
+    mode = prm.get("mode")
+    return f"r={prm['upscale_factor']}" + (f" {mode}" if mode else "")
 
 
-def _dims(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape[1:]))
+def _dims(shape: Dims) -> str:
+    return dims_text(shape[1:])
 
 
 def _overlap_cell(finding: Finding) -> str:
@@ -174,11 +185,21 @@ def wants_png(finding: Finding) -> bool:
 def show(result: ScanResult, pngs: list[Path]) -> None:
     """The table in call order, the notes, the summary line and the PNG paths."""
     console = out_console()
-    shapes = ", ".join("x".join(map(str, s)) for s in result.input_shapes)
-    origin = " (the model's example_input_array)" if result.shapes_from_model else ""
-    console.print(f"[bold]{escape(result.model)}[/bold]: input {shapes}{origin}")
+    shapes = ", ".join(
+        "x".join("?" if v is None else str(v) for v in s) for s in result.input_shapes
+    )
+    onnx = result.model_format == "onnx"
+    origin = ""
+    if result.shapes_from_model:
+        origin = " (from the graph)" if onnx else " (the model's example_input_array)"
+    console.print(f"[bold]{escape(result.model)}[/bold]: input {escape(shapes)}{origin}")
     if not result.findings:
-        console.print("No upsampling op was called in the forward pass.")
+        console.print(
+            "The graph has no upsampling node (ConvTranspose, Resize/Upsample enlarging, "
+            "DepthToSpace)."
+            if onnx
+            else "No upsampling op was called in the forward pass."
+        )
         console.print(summary_line(result))
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -223,7 +244,9 @@ def show(result: ScanResult, pngs: list[Path]) -> None:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "op"
+    """A layer name in a file name: lowercase, runs of other characters one hyphen
+    (``decoder.Up_1`` -> ``decoder.up-1``), as every upscope PNG is named."""
+    return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.") or "op"
 
 
 def draw(finding: Finding, threshold: float) -> Any:

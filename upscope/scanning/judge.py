@@ -1,6 +1,6 @@
-"""Walk a user's model, find every upsampling operation in call order, and judge it.
+"""Judge every upsampling op record of a scan (torch-free: any front end's records).
 
-Three steps, each returning plain data, each in its own module:
+A scan has three steps, each returning plain data, each in its own module:
 
 1. loading (:mod:`upscope.scanning.load`): :func:`load_model` imports ``file.py:Name`` or
    ``package.module:Name`` (this executes that Python file, as any import does), builds it, and
@@ -10,9 +10,9 @@ Three steps, each returning plain data, each in its own module:
    :class:`UpOp`, named by the module that made it.
 3. judging (here): :func:`judge` gives each op its overlap verdict, the polyphase weight imbalance
    of its kernel, the compound overlap map of the transposed convs that feed one another, and a
-   flag; :func:`scan` does all three.
+   flag. :func:`upscope.scanning.run.scan` does all three for a PyTorch model.
 
-The names of the first two steps are importable from here too.
+This module imports no torch, so a front end for another format can use it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -28,32 +27,9 @@ from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
-from upscope.scanning.load import (
-    Shape,
-    default_input_shapes,
-    load_model,
-    load_weights,
-    parse_input_shape,
-)
-from upscope.scanning.records import UpOp
-from upscope.scanning.torch_front import make_inputs, trace
+from upscope.scanning.records import Dims, Shape, UpOp
 
-__all__ = [
-    "IMBALANCE_THRESHOLD",
-    "Finding",
-    "ScanResult",
-    "Shape",
-    "UpOp",
-    "default_input_shapes",
-    "judge",
-    "load_model",
-    "load_weights",
-    "make_inputs",
-    "parse_input_shape",
-    "scan",
-    "trace",
-    "worst",
-]
+__all__ = ["IMBALANCE_THRESHOLD", "Finding", "ScanResult", "judge", "worst"]
 
 #: An op whose mean per-channel weight imbalance exceeds this is flagged (see the README).
 IMBALANCE_THRESHOLD = 0.1
@@ -153,7 +129,24 @@ def _spec(op: UpOp) -> arith.LayerSpec:
     keys = {"k": "kernel", "s": "stride", "p": "padding", "op": "output_padding", "d": "dilation"}
     per_axis = {short for short, key in keys.items() if len(set(prm[key])) > 1}
     k, s, p, o, d = (tuple(prm[key]) for key in keys.values())
-    return arith.convt_spec(k, s, p, o, d, per_axis)
+    return arith.convt_spec(k, s, p, o, d, per_axis, _padding_end(op))
+
+
+#: The input size per axis on which an op whose input size a front end could not determine is
+#: judged (the verdict and interior ratio do not depend on the input size; the map drawn does).
+STAND_IN_SIZE = 16
+
+
+def _padding_end(op: UpOp) -> Shape | None:
+    """The padding at the end of each axis when it differs from ``padding`` (ONNX pads)."""
+    pe = op.params.get("padding_end")
+    return None if pe is None else tuple(pe)
+
+
+def _judged_input(op: UpOp) -> Shape:
+    """The op's spatial input size, or :data:`STAND_IN_SIZE` per axis when it is unknown."""
+    known = op.spatial_in
+    return known if known is not None else (STAND_IN_SIZE,) * op.ndim
 
 
 def _overlap(op: UpOp) -> OverlapResult:
@@ -165,11 +158,11 @@ def _overlap(op: UpOp) -> OverlapResult:
     k, s, p, o, d = (
         tuple(prm[key]) for key in ("kernel", "stride", "padding", "output_padding", "dilation")
     )
-    size = tuple(op.input_shape[2:])
+    size, pe = _judged_input(op), _padding_end(op)
     try:
-        return convt_overlap(k, s, p, o, d, size, layers=1)
+        return convt_overlap(k, s, p, o, d, size, layers=1, pe=pe)
     except UpscopeError:
-        return convt_overlap(k, s, p, o, d, tuple(min(n, 32) for n in size), layers=1)
+        return convt_overlap(k, s, p, o, d, tuple(min(n, 32) for n in size), layers=1, pe=pe)
 
 
 def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
@@ -183,7 +176,8 @@ def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
         previous is not None
         and previous.op.kind == "convT"
         and previous.op.ndim == op.ndim
-        and previous.op.output_shape[2:] == op.input_shape[2:]
+        and op.spatial_in is not None
+        and previous.op.spatial_out == op.spatial_in
     )
     if chained:
         assert previous is not None
@@ -192,7 +186,7 @@ def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
         finding.chain_input = previous.chain_input
     else:
         finding.chain, finding.chain_specs = [op.name], [_spec(op)]
-        finding.chain_input = op.input_shape[2:]
+        finding.chain_input = _judged_input(op)
     if verdict == "checkerboard":
         shown = "?" if ratio is None else f"{ratio:g}"
         finding.reasons.append(f"uneven overlap (interior max/min {shown})")
@@ -208,7 +202,11 @@ def _judge_interpolate(op: UpOp) -> Finding:
         f"{mode} resize: the weights of every output pixel sum to 1, so a constant input stays "
         "constant: no overlap checkerboard"
     )
-    ratios = [o / i for o, i in zip(op.output_shape[2:], op.input_shape[2:], strict=True)]
+    ins, outs = op.spatial_in, op.spatial_out
+    if ins is not None and outs is not None:
+        ratios = [o / i for o, i in zip(outs, ins, strict=True)]
+    else:
+        ratios = list(prm.get("scale_factor") or ())
     if mode in ("nearest", "nearest-exact") and any(not float(v).is_integer() for v in ratios):
         note += (
             "; non-integer scale: nearest repeats some rows/columns more often than others "
@@ -286,31 +284,8 @@ def worst(findings: Sequence[Finding]) -> Finding | None:
 @dataclass
 class ScanResult:
     model: str
-    input_shapes: list[Shape]
+    input_shapes: list[Dims]  # None: a dimension the graph leaves symbolic (ONNX)
     shapes_from_model: bool
     findings: list[Finding]
     threshold: float = IMBALANCE_THRESHOLD
-
-
-def scan(
-    spec: str,
-    input_shapes: Sequence[Shape] | None = None,
-    weights: Path | None = None,
-    seed: int = 0,
-) -> ScanResult:
-    """Load, trace and judge MODEL; the whole of ``upscope scan`` minus the presentation."""
-    model = load_model(spec, seed)
-    if weights is not None:
-        load_weights(model, weights)
-    shapes = list(input_shapes or [])
-    from_model = False
-    if not shapes:
-        default = default_input_shapes(model)
-        if default is None:
-            raise UpscopeError(
-                "--input-shape is required (e.g. --input-shape 1x100x1x1): the model defines "
-                "no example_input_array"
-            )
-        shapes, from_model = default, True
-    ops = trace(model, make_inputs(model, shapes, seed))
-    return ScanResult(spec, shapes, from_model, judge(ops))
+    model_format: str = "pytorch"  # "pytorch" | "onnx"

@@ -36,7 +36,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXACT = {"size", "overlap", "scan"}
 EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 COMMENT = re.compile(r"\s+#\s.*$")
-TIME = re.compile(r"\s+\d+\.\d+$")
+TIME = re.compile(r"\s*\d+\.\d+\*?$")
 
 
 @dataclass

@@ -233,3 +233,22 @@ def test_every_option_is_on_its_page(command: str, option: str) -> None:
     assert re.search(re.escape(option) + r"(?![\w-])", page.read_text()), (
         f"docs/{command}.md does not mention {option}"
     )
+
+
+def test_readme_quick_start_is_what_ci_runs() -> None:
+    """The README's first section after the description installs and tests as .ci/run does."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    sections = re.split(r"^## ", readme, flags=re.M)
+    assert sections[1].startswith("Quick start"), "the quick start follows the description"
+    blocks = re.findall(r"```\n(.*?)```", sections[1], flags=re.S)
+    commands = [line.strip() for block in blocks for line in block.splitlines()]
+    # torch pinned, and installed before upscope (an unpinned torch may pull a CUDA build)
+    torch_line = commands.index("pip install torch==2.13.0")
+    assert torch_line < commands.index("pip install .")
+    assert torch_line < commands.index("pip install -e '.[test]'")
+    assert "pip install -q torch==2.13.0" in ci
+    assert ci.index("torch==2.13.0") < ci.index("-e '.[test]'")
+    # the README's test command is the one CI runs
+    assert "python -m pytest -q" in commands
+    assert ci.rstrip().splitlines()[-1] == "python -m pytest -q"

@@ -609,7 +609,7 @@ def test_table_json_and_png_like_a_pytorch_scan(tmp_path: Path, run_cli) -> None
     assert "ConvTranspose" in done.stdout and "p=0/1" in done.stdout
     assert "(from the graph)" in done.stdout
     (png,) = sorted(out.glob("*.png"))
-    assert png.name == "scan-01-ConvTranspose_0.png"
+    assert png.name == "scan-01-convtranspose-0.png"
     doc = json.loads(run_cli("scan", str(path), "--json", "--no-png").stdout)
     (layer,) = doc["layers"]
     assert layer["padding"] == [0, 0] and layer["padding_end"] == [1, 1]

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from upscope.render.compare_view import FIGURES
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "astronaut.png"
 AS_LIMIT = 1 << 30  # bytes of address space every case runs under
@@ -30,6 +32,7 @@ SECONDS = 15.0  # per case refused before torch is imported, on a loaded machine
 TORCH_SECONDS = 60.0  # per case that imports torch (seconds alone, 25 s seen under load 6)
 LONG = "a" * 300
 HUGE = "1" + "0" * 30  # 10**30
+GRID = FIGURES[0]  # the first figure compare writes: an input by that name must survive
 
 
 @dataclass
@@ -54,7 +57,7 @@ class Outcome:
 
 
 def _unchanged_image(work: Path, _out: str) -> None:
-    assert (work / "dl" / "compare-grid.png").read_bytes() == SAMPLE.read_bytes()
+    assert (work / "dl" / GRID).read_bytes() == SAMPLE.read_bytes()
 
 
 def _eight_counts(_work: Path, out: str) -> None:
@@ -149,7 +152,7 @@ CASES = [
     # files
     Case(
         "compare-over-its-image",
-        ["compare", "{work}/dl/compare-grid.png", "--out", "{work}/dl", "--methods", "nearest"],
+        ["compare", "{work}/dl/{grid}", "--out", "{work}/dl", "--methods", "nearest"],
         "refusing to write",
         check=_unchanged_image,
     ),
@@ -217,7 +220,7 @@ sys.exit(code if code >= 0 else 128 - code)
 
 
 def _run(case: Case, work: Path) -> Outcome:
-    args = [a.replace("{work}", str(work)) for a in case.args]
+    args = [a.replace("{work}", str(work)).replace("{grid}", GRID) for a in case.args]
     env = {**os.environ, **case.env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     env.pop("UPSCOPE_DEBUG", None)
     env.setdefault("COLUMNS", "100")
@@ -252,7 +255,7 @@ def _make_work(work: Path) -> None:
 
     os.mkfifo(work / "fifo")
     (work / "dl").mkdir()
-    (work / "dl" / "compare-grid.png").write_bytes(SAMPLE.read_bytes())
+    (work / "dl" / GRID).write_bytes(SAMPLE.read_bytes())
     Image.new("RGB", (6300, 6300), (10, 20, 30)).save(work / "big6300.png", compress_level=1)
     (work / "nets.py").write_text(
         "import torch.nn as nn\n"

@@ -1,9 +1,9 @@
 """Checks for a project's own test suite, e.g. in ``tests/test_decoder.py``::
 
-    from upscope.testing import assert_no_checkerboard
+from upscope.testing import assert_no_checkerboard
 
-    def test_decoder_has_no_checkerboard():
-        assert_no_checkerboard(Decoder(), torch.zeros(1, 64, 8, 8))
+def test_decoder_has_no_checkerboard():
+    assert_no_checkerboard(Decoder(), torch.zeros(1, 64, 8, 8))
 """
 
 from __future__ import annotations

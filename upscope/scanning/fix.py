@@ -80,6 +80,7 @@ class Fix:
     helpers: list[str] = field(default_factory=list)  # names in HELPERS it calls
     keep_out: list[str] = field(default_factory=list)  # paths whose own shape may change
     scales: tuple[int, ...] = ()  # phase period of the target's output
+    touches: list[str] = field(default_factory=list)  # module paths the code replaces or edits
     verified: bool = False
     reason: str | None = None  # why it is not verified
     same_shapes: bool | None = None
@@ -145,6 +146,11 @@ def _call(lhs: str, func: str, args: list[str], width: int = 76) -> str:
             line = f"{line} {piece}" if line else piece
     lines.append(line)
     return head + "\n" + "\n".join(f"    {text}" for text in lines) + "\n)"
+
+
+def _module_path(op: UpOp) -> str:
+    """The module path of a module op (a module called again is named ``path#2``)."""
+    return op.name.split("#")[0]
 
 
 def _tuple(values: tuple[int, ...] | list[int]) -> str:
@@ -229,15 +235,23 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
     n, groups, stride = op.ndim, int(prm["groups"]), tuple(prm["stride"])
     c_in, c_out = op.weight.shape[0], op.weight.shape[1] * groups
     bias = bool(prm.get("bias", True))
-    target = op.name if op.module else None
-    lhs = module_expr(op.name) if op.module else "upsample"
+    path = _module_path(op)
+    target = path if op.module else None
+    lhs = module_expr(path) if op.module else "upsample"
     fixes = []
     deltas = [
         o - i * s for i, o, s in zip(op.input_shape[2:], op.output_shape[2:], stride, strict=True)
     ]
     source, verdict = _resize_conv(c_in, c_out, groups, bias, stride, deltas)
     fixes.append(
-        Fix("resize-conv (nearest + conv)", f"{lhs} = {source}", verdict, target, scales=stride)
+        Fix(
+            "resize-conv (nearest + conv)",
+            f"{lhs} = {source}",
+            verdict,
+            target,
+            scales=stride,
+            touches=[path],
+        )
     )
     sols = _even_convt(op)
     if sols is not None:
@@ -268,7 +282,15 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
             else "ConvTranspose, K a multiple of S"
         )
         title += f" (k={kernel_text}), zero-order-hold init"
-        fix = Fix(title, "\n".join(lines), verdict, target, ["zoh_init_"], scales=stride)
+        fix = Fix(
+            title,
+            "\n".join(lines),
+            verdict,
+            target,
+            ["zoh_init_"],
+            scales=stride,
+            touches=[path],
+        )
         fixes.insert(0 if finding.verdict == "holes" else len(fixes), fix)
     return fixes
 
@@ -287,9 +309,10 @@ def _shuffle_fixes(finding: Finding) -> list[Fix]:
             "ICNR init of the conv feeding it",
             f"icnr_({conv}, scale={r})",
             "even",
-            op.name if op.module and conv_is_module else None,
+            _module_path(op) if op.module and conv_is_module else None,
             ["icnr_"],
             scales=(r, r),
+            touches=[path],
         )
     ]
     pad = fprm.get("padding")
@@ -307,7 +330,7 @@ def _shuffle_fixes(finding: Finding) -> list[Fix]:
         c_out = weight.shape[0] // (r * r)
         bias = op.feeding_bias is not None
         source, verdict = _resize_conv(weight.shape[1], c_out, 1, bias, (r, r), deltas)
-        shuffle = module_expr(op.name) if op.module else "shuffle"
+        shuffle = module_expr(_module_path(op)) if op.module else "shuffle"
         swap = op.module and conv_is_module
         fixes.append(
             Fix(
@@ -317,6 +340,7 @@ def _shuffle_fixes(finding: Finding) -> list[Fix]:
                 path if swap else None,
                 keep_out=[path],
                 scales=(r, r),
+                touches=[path, _module_path(op)],
             )
         )
     return fixes

@@ -8,8 +8,8 @@ constant input) and fills in:
   out, except the op's own path) and the model's output shapes are the ones of the original;
 - ``response``: the replacement's response score, defined as in the scan (the module at the
   op's path applied to its input reduced to per-channel constants,
-  :func:`upscope.scanning.torch_front.constant_like`);
-- ``params_delta``: parameters of the copy minus those of the original.
+  :func:`upscope.scanning.torch_front.constant_like`; the largest over its calls);
+- ``params_delta``: parameters of the copy with the fix minus those of the original.
 
 The user's model object is never modified (only its forward hooks are added and removed, as the
 scan's tracer does). A model that cannot be deep-copied leaves every fix unverified, with the
@@ -59,7 +59,7 @@ def _run(
             if busy[0]:
                 return
             shapes.setdefault(path, []).append(_tensor_shapes(out))
-            if path == target and args and torch.is_tensor(args[0]) and not response:
+            if path == target and args and torch.is_tensor(args[0]):
                 busy[0] = True
                 try:
                     response.append(score_output(mod(constant_like(args[0])), scales))
@@ -74,7 +74,8 @@ def _run(
     finally:
         for handle in handles:
             handle.remove()
-    return shapes, _tensor_shapes(out), (response[0] if response else None)
+    scores = [value for value in response if value is not None]
+    return shapes, _tensor_shapes(out), (max(scores) if scores else None)
 
 
 def _same(before: Shapes, after: Shapes, fix: Fix) -> bool:
@@ -100,34 +101,54 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
+def _get(model: nn.Module, path: str) -> nn.Module:
+    return model.get_submodule(path) if path else model
+
+
+def _put(model: nn.Module, path: str, module: nn.Module) -> None:
+    parent, _, name = path.rpartition(".")
+    setattr(_get(model, parent), name, module)
+
+
 def verify(
     model: nn.Module, inputs: Sequence[torch.Tensor], findings: Sequence[Finding], seed: int = 0
 ) -> None:
-    """Fill the verification fields of every fix of ``findings`` (see the module docstring)."""
+    """Fill the verification fields of every fix of ``findings`` (see the module docstring).
+
+    One deep copy serves every fix: the modules a fix touches are put back (the same objects,
+    with their saved state) before the next fix is tried.
+    """
     fixes = [fix for finding in findings for fix in finding.fixes if fix.target is not None]
     if not fixes:
         return
     try:
-        baseline = copy.deepcopy(model)
+        work = copy.deepcopy(model)
     except Exception as exc:  # noqa: BLE001 - any model: report, do not crash
         for fix in fixes:
             fix.reason = f"the model cannot be deep-copied ({_first_line(exc)}), so fixes are "
             fix.reason += "not tried on a copy"
         return
-    before, outputs, _ = _run(baseline, inputs, None, ())
-    count = _params(baseline)
-    del baseline
+    before, outputs, _ = _run(work, inputs, None, ())
+    count = _params(work)
     for fix in fixes:
-        work = copy.deepcopy(model)
+        saved = {}
+        for path in fix.touches:
+            module = _get(work, path)
+            state = {key: value.clone() for key, value in module.state_dict().items()}
+            saved[path] = (module, state)
         torch.manual_seed(seed)
         try:
             exec(fix.code, {"model": work, "nn": nn, "torch": torch})  # noqa: S102 - our code
             after, new_outputs, response = _run(work, inputs, fix.target, fix.scales)
+            fix.params_delta = _params(work) - count
         except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
             fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
             continue
+        finally:
+            for path, (module, state) in saved.items():
+                _put(work, path, module)
+                module.load_state_dict(state)
         fix.same_shapes = _same(before, after, fix) and new_outputs == outputs
         fix.response = response
-        fix.params_delta = _params(work) - count
         fix.verified = True
         fix.reason = None

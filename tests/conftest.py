@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ _COMMON = {
 settings.register_profile("default", derandomize=True, **_COMMON)
 settings.register_profile("explore", **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +49,29 @@ def golden(request: pytest.FixtureRequest):
         assert text == path.read_text(), f"output differs from {path} (pytest --update-golden)"
 
     return check
+
+
+@pytest.fixture
+def installed_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``upscope.samples`` importable as ``pip install`` does (samples/ is mapped to it).
+
+    In a checkout that is not installed (the development venv) the package does not exist; the
+    docs name the installed module form (``upscope.samples.models:UNet``), which works from any
+    directory, so the examples run the way a user who installed upscope runs them.
+    """
+    if importlib.util.find_spec("upscope.samples") is not None:
+        return
+    spec = importlib.util.spec_from_file_location(
+        "upscope.samples",
+        ROOT / "samples" / "__init__.py",
+        submodule_search_locations=[str(ROOT / "samples")],
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "upscope.samples", module)
+    for name in [n for n in sys.modules if n.startswith("upscope.samples.")]:
+        monkeypatch.delitem(sys.modules, name)
 
 
 @dataclass

@@ -269,8 +269,20 @@ def test_solver_complete_and_verified_by_torch(i: int, t: int, b: Bounds) -> Non
         layer = torch.nn.ConvTranspose1d(1, 1, k, s, p, op, dilation=d, bias=False)
         with torch.no_grad():
             assert layer(torch.zeros(1, 1, i)).shape[-1] == t
-    flags = [x.even_overlap for x in sols]
-    assert flags == sorted(flags, reverse=True), "even-overlap configurations come first"
+    # holes last; before them, at least half the output interior; then even overlap first
+    tiers = [
+        (
+            arith.overlap_verdict(x.kernel, x.stride, x.dilation) == "holes",
+            x.interior_share < arith.USEFUL_SHARE,
+            not x.even_overlap,
+        )
+        for x in sols
+    ]
+    assert tiers == sorted(tiers)
+    for x in sols:
+        assert x.size == t and x.interior == arith.convt_interior(
+            i, x.kernel, x.stride, x.padding, x.output_padding, x.dilation
+        )
 
 
 def test_solver_recommends_the_classic_doubling() -> None:

@@ -8,7 +8,9 @@ and the messages for an --out that cannot be a folder.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,50 @@ def test_out_in_proc_names_the_file_system(run_cli) -> None:
     result = run_cli("overlap", "--k", "3", "--s", "2", "--out", "/proc/upscope-out")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "'/proc'" in result.stderr and "No such file" not in result.stderr
+
+
+def _help_examples(text: str) -> list[str]:
+    """The commands listed under ``Examples:`` at the end of a help screen, one per line."""
+    lines = [re.sub("[│─╭╮╰╯]", " ", line).strip() for line in text.splitlines()]
+    assert "Examples:" in lines, text
+    after = lines[lines.index("Examples:") + 1 :]
+    assert all(not line or line.startswith("upscope ") for line in after), after
+    return [line for line in after if line]
+
+
+@pytest.mark.parametrize("columns", ["80", "100"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_ends_with_examples_on_their_own_lines(
+    run_cli, monkeypatch: pytest.MonkeyPatch, command: str, columns: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    result = run_cli(command, "--help")
+    assert result.exit_code == 0 and result.stderr == ""
+    examples = _help_examples(result.stdout)
+    assert 1 <= len(examples) <= 4, examples
+    # each is one whole command for this subcommand, not wrapped at the usual terminal width
+    for example in examples:
+        assert shlex.split(example)[:2] == ["upscope", command], example
+    assert result.stdout.rstrip().endswith(examples[-1])
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_examples_run(
+    run_cli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    installed_samples: None,
+    command: str,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    examples = _help_examples(run_cli(command, "--help").stdout)
+    monkeypatch.chdir(tmp_path)
+    for example in examples:
+        before = set(tmp_path.rglob("*.png"))
+        result = run_cli(*shlex.split(example)[1:])
+        assert result.exit_code == 0, f"{example}\n{result.stderr}"
+        if "--json" in example:
+            json.loads(result.stdout)
+        # an example that does not say --no-png shows where the figures go: it writes some
+        wrote = set(tmp_path.rglob("*.png")) - before
+        assert bool(wrote) == ("--no-png" not in example and command != "size"), example

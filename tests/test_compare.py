@@ -157,7 +157,7 @@ def test_cli_json_and_pngs(run_cli, tmp_path: Path) -> None:
     for r in doc["results"]:
         assert KEYS | {"seconds", "learned", "params", "final_loss"} == set(r)
     assert sorted(Path(p).name for p in doc["png"]) == sorted(
-        ["compare_grid.png", "compare_spectra.png", "compare_radial.png"]
+        ["compare-grid.png", "compare-spectra.png", "compare-radial.png"]
     )
     assert sorted(p.name for p in out.iterdir()) == sorted(Path(p).name for p in doc["png"])
     for p in doc["png"]:

@@ -183,7 +183,9 @@ def test_cli_json_document(run_cli) -> None:
         "method", "input", "checkerboard", "checkerboard_std", "spectral_peak_db",
         "spectral_peak_db_std", "uniform_checkerboard", "weight_imbalance", "verdict", "note",
     }  # fmt: skip
-    assert all(set(r) == keys for r in doc["results"])
+    params = {"kernel", "stride", "padding"}  # a zoo transposed conv names its K, S, P
+    assert [set(r) for r in doc["results"]] == [keys | params] * 2 + [keys] * 2
+    assert (doc["results"][0]["kernel"], doc["results"][0]["stride"]) == (3, 2)
     assert doc["results"][0]["verdict"] == "checkerboard"
     assert doc["results"][2]["verdict"] is None and doc["results"][2]["weight_imbalance"] is None
     assert len(doc["grad"]) == 8

@@ -529,16 +529,18 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
     pngs = sorted(out.iterdir())
     assert [p.name for p in pngs] == ["scan-01-up2.png", "scan-02-up1.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    assert set(doc) == {"model", "input_shapes", "layers", "summary", "png"}
+    assert set(doc) == {"model", "format", "input_shapes", "layers", "summary", "png"}
+    assert doc["format"] == "pytorch"
     assert doc["png"] == [str(p) for p in pngs]
     keys = {
         *("name", "type", "input_shape", "output_shape", "kernel", "stride", "padding"),
-        *("output_padding", "dilation", "groups", "scale_factor", "size", "mode"),
+        *("padding_end", "output_padding", "dilation", "groups", "scale_factor", "size", "mode"),
         *("upscale_factor", "verdict", "even_overlap", "interior_ratio"),
         *("weight_checkerboard", "flagged", "reasons", "compound", "note"),
         *("geometry", "weights", "response", "status", "fixes"),
     }
     assert all(set(layer) == keys for layer in doc["layers"])
+    assert all(layer["padding_end"] is None for layer in doc["layers"])  # ONNX's asymmetric pads
     fix_keys = {"title", "code", "verified", "reason", "same_shapes", "overlap", "response"}
     fix_keys.add("params_delta")
     assert all(set(fix) == fix_keys for layer in doc["layers"] for fix in layer["fixes"])

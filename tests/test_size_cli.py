@@ -70,6 +70,7 @@ def test_solver_json(run_cli) -> None:
     doc = json.loads(r.stdout)
     assert doc["input"] == 14 and doc["target"] == 28
     keys = {"kernel", "stride", "padding", "output_padding", "dilation", "even_overlap"}
+    keys |= {"interior", "interior_share"}
     assert all(set(s) == keys for s in doc["solutions"])
     assert doc["recommended"] == doc["solutions"][0]
     assert doc["solutions"][0]["even_overlap"] is True

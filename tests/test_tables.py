@@ -41,10 +41,11 @@ RESULTS = [
             checkerboard_error=0.0, spectral_peak_db=-0.0004, seconds=0.001),
 ]  # fmt: skip
 #: what each row must show, written out by hand: (method, PSNR, SSIM, checker, error, peak, s)
+#: ``*`` marks the best finite value of each column (it survives NO_COLOR; inf is not a best)
 EXPECTED = [
-    ("123.46", "0.9382", "0.0035", "0.1189", "-12.3", "123.45"),
+    ("123.46*", "0.9382", "0.0035", "0.1189", "-12.3*", "123.45"),
     ("8.80", "0.3439", "0.2169", "0.4123", "25.0", "0.09"),
-    ("inf", "1.0000", "0.0000", "0.0000", "0.0", "0.00"),
+    ("inf", "1.0000*", "0.0000*", "0.0000*", "0.0", "0.00*"),
 ]
 
 
@@ -121,7 +122,9 @@ def test_cli_tables_at_80_columns(run_cli, monkeypatch: pytest.MonkeyPatch, tmp_
     for r in doc["results"]:
         row = next(line for line in table.stdout.splitlines() if line.startswith(r["method"]))
         for key, decimals in (("psnr", 2), ("ssim", 4), ("checkerboard_error", 4)):
-            assert f"{r[key]:.{decimals}f}" in row.split(), (key, row)
+            assert f"{r[key]:.{decimals}f}" in row.replace("*", "").split(), (key, row)
+    marked = [line for line in table.stdout.splitlines() if "*" in line and "fixed" in line]
+    assert marked  # the winners carry a text marker without colour
 
     args = ["probe", "--seeds", "1", "--size", "12", "--channels", "1", "--no-png"]
     doc = json.loads(run_cli(*args, "--json").stdout)

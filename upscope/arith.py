@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from upscope import limits
 from upscope.errors import UpscopeError
 
 Axes = tuple[int, ...]
@@ -48,7 +49,13 @@ def parse_axes(text: str | int, name: str) -> Axes:
         return (text,)
     if not _DIMS_RE.match(text):
         raise UpscopeError(f"{name} must be an int or AxB per axis (e.g. 4 or 4x3), got {text!r}")
-    return tuple(int(part) for part in re.split(r"[xX]", text.replace(" ", "")))
+    parts = re.split(r"[xX]", text.replace(" ", ""))
+    for part in parts:  # refuse a huge number before int() spends time on its digits
+        if len(part.lstrip("-")) > 18:
+            raise UpscopeError(
+                f"{name} must be at most {limits.MAX_INT}, got a {len(part)}-digit number"
+            )
+    return tuple(int(part) for part in parts)
 
 
 def broadcast(values: dict[str, Axes], ndim: int | None = None) -> dict[str, Axes]:
@@ -66,22 +73,20 @@ def broadcast(values: dict[str, Axes], ndim: int | None = None) -> dict[str, Axe
 # ---------------------------------------------------------------- one-axis formulas (PyTorch)
 
 
-def _check_positive(name: str, value: int) -> None:
-    if value < 1:
-        raise UpscopeError(f"{name} must be at least 1, got {value}")
+def _check_positive(name: str, value: int, high: int = limits.MAX_INT) -> None:
+    limits.check_int(name, value, 1, high)
 
 
 def _check_non_negative(name: str, value: int) -> None:
-    if value < 0:
-        raise UpscopeError(f"{name} must be 0 or more, got {value}")
+    limits.check_int(name, value, 0, limits.MAX_INT)
 
 
 def convt_output(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
     """PyTorch ConvTranspose: O = (I-1)*S - 2P + D*(K-1) + P_out + 1; refuses what torch refuses."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     _check_non_negative("padding p", p)
     _check_non_negative("output padding op", op)
     if op >= s and op >= d:
@@ -103,12 +108,38 @@ def convt_formula(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 
     return f"O = ({i}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {out}"
 
 
+def convt_output_asym(i: int, k: int, s: int, p: int, pe: int, op: int = 0, d: int = 1) -> int:
+    """ONNX ConvTranspose with its own padding at each end: O = (I-1)*S + D*(K-1) + 1 + P_out
+    - P_begin - P_end (``pads`` may be asymmetric; ONNX does not limit P_out as torch does).
+
+    It is torch's ``conv_transpose`` with padding 0, cropped by P_begin at the start and P_end
+    at the end, with P_out extra rows at the end before the crop.
+
+    >>> convt_output_asym(8, 3, 2, 0, 1)  # Keras 'same', K=3, S=2: pads (0, 1)
+    16
+    """
+    _check_positive("input size", i)
+    _check_positive("kernel size k", k)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
+    _check_non_negative("padding at the start", p)
+    _check_non_negative("padding at the end", pe)
+    _check_non_negative("output padding op", op)
+    out = (i - 1) * s + d * (k - 1) + 1 + op - p - pe
+    if out < 1:
+        raise UpscopeError(
+            f"output size would be {out} (input {i}, k={k}, s={s}, pads ({p}, {pe}), op={op}, "
+            f"d={d}): it must be at least 1"
+        )
+    return out
+
+
 def conv_output(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     """PyTorch Conv: O = floor((I + 2P - D*(K-1) - 1) / S) + 1."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     _check_non_negative("padding p", p)
     span = d * (k - 1) + 1
     if i + 2 * p < span:
@@ -131,8 +162,8 @@ def pool_output(
     s = k if s is None else s
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     _check_non_negative("padding p", p)
     if mode not in ("max", "avg"):
         raise UpscopeError(f"pool type must be max or avg, got {mode!r}")
@@ -174,6 +205,7 @@ def phase_coverage(k: int, s: int, d: int = 1) -> tuple[int, ...]:
     """c_r = #{j < K : j*D = r (mod S)}: how many kernel taps land on output phase r."""
     # j*D mod S repeats with period L = S / gcd(D, S): count one period, then the remainder,
     # so a huge K costs O(S), not O(K).
+    _check_positive("stride s", s, limits.MAX_STEP)
     period = s // math.gcd(d, s)
     full, rest = divmod(k, period)
     counts = [0] * s
@@ -327,9 +359,17 @@ def parse_layer(text: str) -> LayerSpec:
     return LayerSpec(kind, params, options, frozenset(per_axis))
 
 
-def convt_spec(k: Axes, s: Axes, p: Axes, op: Axes, d: Axes, per_axis: set[str]) -> LayerSpec:
-    """The LayerSpec of one transposed convolution given by ``--k --s --p --op --d``."""
+def convt_spec(
+    k: Axes, s: Axes, p: Axes, op: Axes, d: Axes, per_axis: set[str], pe: Axes | None = None
+) -> LayerSpec:
+    """The LayerSpec of one transposed convolution given by ``--k --s --p --op --d``.
+
+    ``pe``: the padding at the end of each axis when it differs from ``p`` at the start (ONNX's
+    asymmetric ``pads``); the layer then follows :func:`convt_output_asym`.
+    """
     params = {"k": k, "s": s, "p": p, "op": op, "d": d}
+    if pe is not None:
+        params["pe"] = pe
     return LayerSpec("convT", params, {}, frozenset(per_axis))
 
 
@@ -347,6 +387,16 @@ class LayerResult:
 
 def _axis_output(spec: LayerSpec, axis: int, i: int) -> int:
     g = spec.get
+    if spec.kind == "convT" and "pe" in spec.params:
+        return convt_output_asym(
+            i,
+            g("k", axis, 1),
+            g("s", axis, 1),
+            g("p", axis, 0),
+            g("pe", axis, 0),
+            g("op", axis, 0),
+            g("d", axis, 1),
+        )
     if spec.kind == "convT":
         return convt_output(
             i, g("k", axis, 1), g("s", axis, 1), g("p", axis, 0), g("op", axis, 0), g("d", axis, 1)
@@ -369,7 +419,7 @@ def _axis_output(spec: LayerSpec, axis: int, i: int) -> int:
             return upsample_output(i, size=g("size", axis, 1))
         return upsample_output(i, scale=float(spec.options["scale"]))
     r = g("r", axis, 1)
-    _check_positive("r", r)
+    _check_positive("r", r, limits.MAX_STEP)
     if spec.kind == "pixelshuffle":
         return i * r
     if i % r:
@@ -444,7 +494,7 @@ def layer_output(spec: LayerSpec, input_size: Axes) -> LayerResult:
     output = tuple(_axis_output(spec, a, i) for a, i in enumerate(input_size))
     verdict, note = _verdict(spec, ndim)
     formulas: tuple[str, ...] = ()
-    if spec.kind == "convT":
+    if spec.kind == "convT" and "pe" not in spec.params:
         g = spec.get
         formulas = tuple(
             convt_formula(i, g("k", a, 1), g("s", a, 1), g("p", a, 0), g("op", a, 0), g("d", a, 1))
@@ -481,8 +531,8 @@ def keras_output(
     """Keras ``deconv_output_length`` (Conv2DTranspose), with and without output_padding."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     if padding not in ("same", "valid", "full"):
         raise UpscopeError(f"keras padding must be same, valid or full, got {padding!r}")
     k_eff = k + (k - 1) * (d - 1)
@@ -504,12 +554,25 @@ def keras_output(
     return out
 
 
+def check_keras(strides: Axes, dilations: Axes) -> None:
+    """Keras 3 refuses ``strides > 1`` together with ``dilation_rate > 1`` (any axes)."""
+    if max(strides) > 1 and max(dilations) > 1:
+        shown = ", ".join(
+            f"{name}={values[0] if len(set(values)) == 1 else tuple(values)}"
+            for name, values in (("strides", strides), ("dilation_rate", dilations))
+        )
+        raise UpscopeError(
+            f"keras refuses strides > 1 together with dilation_rate > 1 (got {shown}), as "
+            "Conv2DTranspose does"
+        )
+
+
 def jax_output(i: int, k: int, s: int, padding: str, d: int = 1) -> int:
     """JAX/Flax ConvTranspose: SAME -> I*S, VALID -> I*S + max(k_eff - S, 0)."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
-    _check_positive("stride s", s)
-    _check_positive("dilation d", d)
+    _check_positive("stride s", s, limits.MAX_STEP)
+    _check_positive("dilation d", d, limits.MAX_STEP)
     k_eff = k + (k - 1) * (d - 1)
     if padding == "same":
         return i * s
@@ -536,6 +599,7 @@ def torch_equivalent(i: int, k: int, s: int, o: int, d: int = 1) -> tuple[int, i
 
 
 MAX_COMBINATIONS = 100_000
+MAX_SOLVER_TRIES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -548,26 +612,85 @@ class Bounds:
     max_p: int | None = None
 
 
+def convt_interior(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
+    """How many output pixels of one transposed convolution are interior (on one axis).
+
+    An output pixel is interior when every tap that lands on it comes from an input pixel (or
+    none lands: a hole); the rest is border fall-off. The interior is the longest run of such
+    pixels, as in :mod:`upscope.overlap_map`. Output ``o`` is position ``t = o + P`` before the
+    crop; tap ``j`` reaches it from input ``(t - j*D) / S``. For each phase ``r`` whose taps
+    run from ``first[r]`` to ``last[r]``, ``t`` is interior when ``last[r]*D <= t <=
+    (I-1)*S + first[r]*D``, so the middle run is ``[max(last*D) - S + 1, min((I-1)*S + first*D)
+    + S - 1]``; any other run is shorter than S, so only a middle run shorter than S (a tiny
+    input) needs the pixels looked at one by one.
+
+    >>> convt_interior(13, 4, 2, 1), convt_interior(13, 7, 1, 0, 1, 2)
+    (24, 1)
+    """
+    out = convt_output(i, k, s, p, op, d)
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for j in range(min(k, s)):  # the taps of a phase repeat every S / gcd(D, S) <= S
+        first.setdefault((j * d) % s, j)
+    for j in range(k - 1, max(k - s, 0) - 1, -1):
+        last.setdefault((j * d) % s, j)
+    lo = max([p] + [last[r] * d - s + 1 for r in last])
+    hi = min([p + out - 1] + [(i - 1) * s + first[r] * d + s - 1 for r in first])
+    if hi - lo + 1 >= s:
+        return hi - lo + 1
+
+    def interior(t: int) -> bool:
+        r = t % s
+        return r not in first or (last[r] * d <= t <= (i - 1) * s + first[r] * d)
+
+    best = run = 0
+    for t in range(p, p + out):
+        run = run + 1 if interior(t) else 0
+        best = max(best, run)
+    return best
+
+
 @dataclass(frozen=True)
 class Solution:
-    """One transposed convolution (one axis) that maps the input size to the target exactly."""
+    """One transposed convolution (one axis) that maps the input size to the target exactly.
+
+    ``interior`` is how many of the ``size`` output pixels are free of border fall-off
+    (:func:`convt_interior`); 0 when not computed.
+    """
 
     kernel: int
     stride: int
     padding: int
     output_padding: int
     dilation: int
+    # Derived figures, not part of the layer's identity: a solution equals another with the
+    # same five parameters whether or not its interior was computed.
+    interior: int = field(default=0, compare=False)
+    size: int = field(default=0, compare=False)
 
     @property
     def even_overlap(self) -> bool:
         return overlap_verdict(self.kernel, self.stride, self.dilation) == "even"
 
+    @property
+    def interior_share(self) -> float:
+        """The share of the output that is interior (0 to 1)."""
+        return self.interior / self.size if self.size else 0.0
+
+
+USEFUL_SHARE = 0.5  # a layer with less of its output interior is mostly border fall-off
+
+
+def _tier(holes: bool, even: bool, share: float) -> tuple[bool, bool, bool]:
+    """Holes last; before them, at least half the output interior beats evenness."""
+    return holes, share < USEFUL_SHARE, not even
+
 
 def _rank(sol: Solution, i: int, t: int) -> tuple[float, ...]:
-    """Even overlap first; then a stride matching T/I, no dilation, no output padding, K=2S."""
+    """Tier (:func:`_tier`); then a stride matching T/I, no dilation, no output padding, K=2S."""
+    holes = overlap_verdict(sol.kernel, sol.stride, sol.dilation) == "holes"
     return (
-        not sol.even_overlap,
-        overlap_verdict(sol.kernel, sol.stride, sol.dilation) == "holes",
+        *_tier(holes, sol.even_overlap, sol.interior_share),
         abs(sol.stride - t / i),
         sol.dilation,
         sol.output_padding,
@@ -586,6 +709,12 @@ def solve_axis(i: int, t: int, bounds: Bounds = Bounds()) -> list[Solution]:
         _check_positive(name, value)
     if bounds.max_p is not None:
         _check_non_negative("max-p", bounds.max_p)
+    tries = bounds.max_k * bounds.max_s * bounds.max_d * max(bounds.max_s, bounds.max_d)
+    if tries > MAX_SOLVER_TRIES:  # the loops below run this many times
+        raise UpscopeError(
+            f"solver bounds max-k={bounds.max_k} max-s={bounds.max_s} max-d={bounds.max_d} mean "
+            f"{tries} tries per axis, more than {MAX_SOLVER_TRIES}; lower them"
+        )
     found = []
     for s in range(1, bounds.max_s + 1):
         for d in range(1, bounds.max_d + 1):
@@ -595,15 +724,29 @@ def solve_axis(i: int, t: int, bounds: Bounds = Bounds()) -> list[Solution]:
                     twice_p = (i - 1) * s + d * (k - 1) + op + 1 - t
                     if twice_p < 0 or twice_p % 2 or twice_p // 2 > max_p:
                         continue
-                    found.append(Solution(k, s, twice_p // 2, op, d))
+                    p = twice_p // 2
+                    inner = convt_interior(i, k, s, p, op, d)
+                    found.append(Solution(k, s, p, op, d, inner, t))
     return sorted(found, key=lambda sol: _rank(sol, i, t))
+
+
+def is_square(sols: tuple[Solution, ...]) -> bool:
+    """Every axis has the same parameters."""
+    return all(s == sols[0] for s in sols)
+
+
+def share(sols: tuple[Solution, ...]) -> float:
+    """The share of the output (all axes) that is interior."""
+    return math.prod(s.interior_share for s in sols)
 
 
 def solve(inputs: Axes, targets: Axes, bounds: Bounds = Bounds()) -> list[tuple[Solution, ...]]:
     """Per-axis solutions combined: one tuple (a Solution per axis) per configuration.
 
-    With several axes every combination of per-axis solutions is listed, ranked by the sum of
-    the per-axis ranks (so a configuration that is good on every axis comes first).
+    With several axes every combination of per-axis solutions is listed, ranked by tier (holes
+    last, then less than half the output interior, then uneven) and the sum of the per-axis
+    ranks (so a configuration that is good on every axis comes first). When every axis asks
+    the same (``7x7 -> 28x28``), the square configurations come first.
     """
     per_axis = [solve_axis(i, t, bounds) for i, t in zip(inputs, targets, strict=True)]
     if len(per_axis) == 1:
@@ -617,10 +760,15 @@ def solve(inputs: Axes, targets: Axes, bounds: Bounds = Bounds()) -> list[tuple[
     combos: list[tuple[int, tuple[Solution, ...]]] = [(0, ())]
     for sols in per_axis:
         combos = [(r + n, c + (sol,)) for r, c in combos for n, sol in enumerate(sols)]
+    same = len(set(zip(inputs, targets, strict=True))) == 1
     combos.sort(
         key=lambda rc: (
-            not all(s.even_overlap for s in rc[1]),
-            any(overlap_verdict(s.kernel, s.stride, s.dilation) == "holes" for s in rc[1]),
+            same and not is_square(rc[1]),
+            *_tier(
+                any(overlap_verdict(s.kernel, s.stride, s.dilation) == "holes" for s in rc[1]),
+                all(s.even_overlap for s in rc[1]),
+                share(rc[1]),
+            ),
             rc[0],
         )
     )

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from upscope import metrics, quality, upsamplers
+from upscope import limits, metrics, quality, upsamplers
 from upscope.errors import UpscopeError
 from upscope.images import box_downsample, check_size
 
@@ -214,6 +214,11 @@ def compare(
     """Run every method of ``settings.methods`` on ``original`` (C, H, W), H and W multiples
     of the scale; the results keep the order of ``settings.methods``."""
     check_size(original, settings.scale)
+    channels, height, width = original.shape
+    learned = any(upsamplers.is_learned(name) for name in settings.methods)
+    net_width = settings.width if learned else 0
+    need = limits.compare_bytes(channels, height, width, len(settings.methods), net_width)
+    limits.check_memory(need, f"compare on a {width}x{height} image")
     low = box_downsample(original, settings.scale)
     result = Comparison(original=original, low=low, settings=settings)
     for method in settings.methods:

@@ -4,11 +4,70 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from pathlib import Path
 
 from upscope.errors import UpscopeError
+
+
+def check_regular_file(path: Path, what: str) -> None:
+    """Raise UpscopeError unless ``path`` is a regular file (symbolic links followed).
+
+    Decided from ``os.stat`` alone, before anything opens the path, so a FIFO is never waited
+    on and a device never read: each gets its own message, naming ``what`` (e.g. "image").
+    """
+    name = str(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UpscopeError(f"{what} {name!r} not found (no such file)") from None
+    except OSError as exc:
+        raise UpscopeError(f"{what} {name!r} cannot be read: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    kind = next((word for test, word in kinds if test(mode)), "not a regular file")
+    raise UpscopeError(f"{what} {name!r} is {kind}, not a file; upscope reads only regular files")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` both exist and are one file (links and ``..`` seen through)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+_inputs: ContextVar[tuple[tuple[str, Path], ...]] = ContextVar("upscope_inputs", default=())
+
+
+def protect_inputs(**named: Path | str | None) -> None:
+    """Name the files this run reads (``IMAGE=path``): :func:`atomic_write` then refuses to
+    write over any of them, whatever path leads there. The CLI runs each command in its own
+    context, so the list ends with the command."""
+    given = tuple((what, Path(path)) for what, path in named.items() if path is not None)
+    _inputs.set(_inputs.get() + given)
+
+
+def refuse_inputs(targets: Iterable[Path]) -> None:
+    """Raise UpscopeError if one of ``targets`` is a file named by :func:`protect_inputs`."""
+    for target in targets:
+        for what, source in _inputs.get():
+            if same_file(target, source):
+                raise UpscopeError(
+                    f"refusing to write {str(target)!r}: it is the {what} this command reads "
+                    f"({str(source)!r}); choose another --out"
+                )
 
 
 def prepare_out_dir(out: Path) -> Path:
@@ -36,6 +95,13 @@ def _not_a_folder(path: Path) -> str:
 
 def _mkdir_failure(out: Path, exc: OSError) -> str:
     """One line saying why ``out.mkdir(parents=True)`` failed, naming the path at fault."""
+    if exc.errno == errno.ENAMETOOLONG:  # before any other look at the path, which fails too
+        longest = max(len(os.fsencode(part)) for part in out.parts)
+        shown = str(out) if len(str(out)) <= 60 else str(out)[:57] + "..."
+        return (
+            f"cannot create output folder {shown!r}: its name is too long for the file system "
+            f"(a part of {longest} bytes; the usual limit is 255 per name)"
+        )
     if out.is_symlink() and not out.exists():
         return f"output path {str(out)!r} is a symbolic link to a missing target"
     if out.exists() and not out.is_dir():
@@ -61,21 +127,41 @@ def _umask() -> int:
     return mask
 
 
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _block_signals() -> bool:
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    return True
+
+
+def _unblock_signals(blocked: bool) -> None:
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
     Either the complete file appears at ``path`` or nothing changes there.
     """
     path = Path(path)
+    refuse_inputs([path])
+    # SIGINT/SIGTERM wait (blocked) until the temporary file is known to the cleanup below
+    blocked = _block_signals()
     try:
         fd, tmp_name = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix or ".tmp"
         )
     except OSError as exc:
+        _unblock_signals(blocked)
         raise UpscopeError(f"cannot write in {str(path.parent)!r}: {exc.strerror}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        _unblock_signals(blocked)
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)

@@ -17,6 +17,7 @@ Conventions (documented in the README):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from upscope.errors import UpscopeError
-from upscope.files import atomic_write
+from upscope.files import atomic_write, check_regular_file
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -99,20 +100,22 @@ def describe_source(image: str | None, path: Path) -> str:
     return str(path)
 
 
-def load_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+def load_image(
+    path: Path | str,
+    max_pixels: int = MAX_PIXELS,
+    before_decode: Callable[[int, int, int], None] | None = None,
+) -> LoadedImage:
     """Decode ``path`` into a :class:`LoadedImage`; raise UpscopeError for anything unreadable.
 
     The header is read first and its pixel count checked against ``max_pixels`` before the
-    pixel data is decoded, so a decompression bomb costs nothing.
+    pixel data is decoded, so a decompression bomb costs nothing; so is ``before_decode(width,
+    height, bands)`` when given (a memory estimate, say), which may raise UpscopeError.
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     name = str(path)
-    if not path.exists():
-        raise UpscopeError(f"image {name!r} does not exist")
-    if path.is_dir():
-        raise UpscopeError(f"image {name!r} is a folder, not an image file")
+    check_regular_file(path, "image")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -125,6 +128,8 @@ def load_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> LoadedImage:
                     )
                 if width < 1 or height < 1:
                     raise UpscopeError(f"image {name!r} has no pixels ({width}x{height}, WxH)")
+                if before_decode is not None:
+                    before_decode(width, height, len(img.getbands()))
                 img.load()
                 pixels, alpha = _to_array(_oriented(img))
     except UpscopeError:

@@ -49,12 +49,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from upscope import arith
+from upscope import arith, limits
 from upscope.arith import Axes, LayerResult, LayerSpec
 from upscope.errors import UpscopeError
 
 MAX_CELLS = 1 << 25  # 33.5 M cells (256 MiB of int64)
 MAX_AXIS = 1 << 24
+PROBE_FLOOR = 1 << 28  # bytes a verdict probe on a larger input may take, or 4x the map's
 _COUNT_LIMIT = 1 << 62
 _NEAREST_MODES = ("nearest", "nearest-exact")
 SUPPORTED_KINDS = ("convT", "conv", "pool", "upsample", "pixelshuffle")
@@ -96,6 +97,11 @@ class OverlapResult:
     ``verdict`` describe the interior pattern; they come from the map of ``verdict_input``,
     which is ``input_size`` unless this map's interior was too small to hold two periods, in
     which case the same stack on a larger input was used (the explanation says so).
+    ``verdict_rule`` says what was judged: ``"interior"``, that interior pattern; ``"layers"``,
+    each layer's own interior pattern, because no input tried gives the stack an interior of
+    two periods' worth (border fall-off is not a checkerboard). ``period`` is exact
+    (:func:`periodic_pattern`) unless a layer is not shift-invariant; then it is measured on
+    that interior.
     """
 
     map: np.ndarray
@@ -113,6 +119,7 @@ class OverlapResult:
     profiles: tuple[AxisProfile, ...] = ()
     verdict_input: Axes = ()
     specs: tuple[LayerSpec, ...] = field(default=())
+    verdict_rule: str = "interior"
 
     @property
     def has_interior(self) -> bool:
@@ -126,25 +133,31 @@ class OverlapResult:
 # ---------------------------------------------------------------- 1D building blocks
 
 
-def _window_sums(z: np.ndarray, k: int, d: int) -> np.ndarray:
-    """``w[t] = sum_{j<k} z[t + j*d]`` for every t where the window fits, exact in int64."""
-    n_out = z.size - d * (k - 1)
-    if n_out <= 0:
-        return np.zeros(0, np.int64)
-    if k <= 8:
-        out = z[:n_out].copy()
-        for j in range(1, k):
-            out += z[j * d : j * d + n_out]
-        return out
-    # prefix sums along each residue class mod d: c[t] = z[t] + z[t-d] + ...
+def _residue_prefix(z: np.ndarray, d: int) -> np.ndarray:
+    """``c[u] = z[u] + z[u-d] + z[u-2d] + ...``: prefix sums along each residue class mod d."""
     rows = -(-z.size // d)
     padded = np.zeros(rows * d, np.int64)
     padded[: z.size] = z
-    c = np.cumsum(padded.reshape(rows, d), axis=0).reshape(-1)[: z.size]
-    t = np.arange(n_out)
-    hi = c[t + d * (k - 1)]
-    lo = np.where(t >= d, c[np.maximum(t - d, 0)], 0)
-    return hi - lo
+    return np.cumsum(padded.reshape(rows, d), axis=0).reshape(-1)[: z.size]
+
+
+def _class_sum_upto(c: np.ndarray, t: np.ndarray, d: int) -> np.ndarray:
+    """For each t (any int): the sum of ``z[u]`` over ``0 <= u <= t``, ``u = t (mod d)``."""
+    n = c.size
+    if n == 0:
+        return np.zeros(t.shape, np.int64)
+    u = np.where(t >= n, t - ((t - (n - 1) + d - 1) // d) * d, t)  # last such u inside z
+    return np.where(u >= 0, c[np.clip(u, 0, n - 1)], 0)
+
+
+def _window_sums(z: np.ndarray, starts: np.ndarray, k: int, d: int) -> np.ndarray:
+    """``w[i] = sum_{j<k} z[starts[i] + j*d]``, indices outside ``z`` counting 0; exact int64.
+
+    Memory and time are O(z.size + d + starts.size) whatever K is: the sums come from the
+    residue-class prefix sums, so a huge kernel or padding costs nothing by itself.
+    """
+    c = _residue_prefix(z, d)
+    return _class_sum_upto(c, starts + (k - 1) * d, d) - _class_sum_upto(c, starts - d, d)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -153,14 +166,12 @@ def _ceil_div(a: int, b: int) -> int:
 
 def _convt_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int) -> AxisProfile:
     x = prof.counts
-    span = (x.size - 1) * s + 1
-    reach = d * (k - 1)
-    stretched = np.zeros(span + 2 * reach, np.int64)
-    stretched[reach : reach + span : s] = x
-    full = _convt_full(stretched, k, d)
-    if p + out_size > full.size:  # output padding past the last tap: rows that nothing reaches
-        full = np.concatenate([full, np.zeros(p + out_size - full.size, np.int64)])
-    counts = full[p : p + out_size].copy()
+    stretched = np.zeros((x.size - 1) * s + 1, np.int64)
+    stretched[::s] = x
+    # output o is position t = o + P of the uncropped result, full[t] = sum_j stretched[t - j*D]
+    # (rows past the last tap, from output padding, sum nothing and stay 0)
+    starts = np.arange(out_size, dtype=np.int64) + (p - d * (k - 1))
+    counts = _window_sums(stretched, starts, k, d)
     if prof.stop <= prof.start:
         return AxisProfile(counts, 0, 0)
     # output o is full position t = o + P; tap j reaches it from input (t - j*D) / S when that
@@ -195,39 +206,40 @@ def _longest_run(mask: np.ndarray) -> tuple[int, int]:
     return int(starts[best]), int(stops[best])
 
 
-def _convt_full(stretched: np.ndarray, k: int, d: int) -> np.ndarray:
-    """``full[t] = sum_j stretched_unpadded[t - j*d]``: a window sum of the zero-padded input.
-
-    With the kernel all ones, convolution and correlation agree, so the window sum over the
-    padded stretched input is exactly the transposed convolution before cropping.
-    """
-    return _window_sums(stretched, k, d)
-
-
 def _conv_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int) -> AxisProfile:
-    x = prof.counts
-    reach = d * (k - 1)
-    size = max(x.size + 2 * p, (out_size - 1) * s + reach + 1)
-    padded = np.zeros(size, np.int64)
-    padded[p : p + x.size] = x
-    counts = _window_sums(padded, k, d)[::s][:out_size].copy()
+    starts = np.arange(out_size, dtype=np.int64) * s - p  # window o reads o*S - P + j*D
+    counts = _window_sums(prof.counts, starts, k, d)
     return AxisProfile(counts, *_window_interior(prof, k, s, p, d, out_size))
 
 
 def _max_axis(prof: AxisProfile, k: int, s: int, p: int, d: int, out_size: int) -> AxisProfile:
+    """The largest count in each window, padding left out (torch pads max pool with -inf).
+
+    Each residue class mod D is laid out contiguously, so a window's taps that fall inside the
+    input are one contiguous segment, reduced by ``np.maximum.reduceat``: O(input + output + D
+    + the taps inside the input), never O(K) per window.
+    """
     x = prof.counts
-    reach = d * (k - 1)
-    size = max(x.size + 2 * p, (out_size - 1) * s + reach + 1)
-    padded = np.full(size, -1, np.int64)  # counts are >= 0: padding never wins
-    padded[p : p + x.size] = x
-    windows = np.lib.stride_tricks.sliding_window_view(padded, reach + 1)[::s, ::d]
-    counts = windows[:out_size].max(axis=1)
-    if counts.size and counts.min() < 0:
-        o = int(np.argmin(counts))
+    n = x.size
+    o = np.arange(out_size, dtype=np.int64)
+    base = o * s - p
+    j_lo = np.maximum(-(base // d), 0)  # first tap at or after index 0: ceil(-base / d)
+    j_hi = np.minimum(k - 1, (n - 1 - base) // d)  # last tap at or before index n - 1
+    taps = j_hi - j_lo + 1
+    if out_size and taps.min() < 1:
+        bad = int(np.argmin(taps))
         raise UpscopeError(
-            f"max pool k={k} s={s} p={p} d={d}: the window of output {o} covers only padding "
+            f"max pool k={k} s={s} p={p} d={d}: the window of output {bad} covers only padding "
             "(torch returns -inf there), so it has no count"
         )
+    residues = np.arange(min(d, n), dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum((n - residues + d - 1) // d)])
+    order = np.concatenate([np.arange(r, n, d) for r in range(min(d, n))]) if n else o[:0]
+    first = base + j_lo * d
+    start = offsets[first % d] + first // d
+    bounds = np.stack([start, start + taps], axis=1).reshape(-1)
+    laid = np.concatenate([x[order], [0]])  # one spare slot: reduceat needs bounds < size
+    counts = np.maximum.reduceat(laid, bounds)[::2] if out_size else o[:0]
     return AxisProfile(counts, *_window_interior(prof, k, s, p, d, out_size))
 
 
@@ -339,17 +351,140 @@ def axis_profile(results: list[LayerResult], axis: int) -> AxisProfile:
 # ---------------------------------------------------------------- period, verdict, explanation
 
 
-def _period(seq: np.ndarray, limit: int = 4096) -> int:
+def _period(seq: np.ndarray) -> int:
     """The smallest p with seq[x] == seq[x + p] everywhere, seen at least twice (else len).
 
-    Periods up to ``limit`` are tried; a cheap look at the first values rules most out.
+    Used only where :func:`periodic_pattern` has no answer; no cap on p. A cheap look at the
+    first values rules most candidates out.
     """
     n = seq.size
-    for p in range(1, min(n // 2, limit) + 1):
+    for p in range(1, n // 2 + 1):
         head = min(n - p, 64)
         if np.array_equal(seq[p : p + head], seq[:head]) and np.array_equal(seq[p:], seq[:-p]):
             return p
     return max(n, 1)
+
+
+PATTERN_LIMIT = 1 << 22  # longest period (per axis) computed exactly; past it, measured
+
+
+def _minimal_cycle(x: np.ndarray) -> np.ndarray:
+    """The shortest prefix whose repetition is the cyclic sequence ``x`` (a divisor of len)."""
+    n = x.size
+    small = [q for q in range(1, math.isqrt(n) + 1) if n % q == 0]
+    for q in small + [n // q for q in reversed(small)]:
+        if np.array_equal(x, np.roll(x, q)):
+            return x[:q].copy()
+    return x  # unreachable: q = n always matches
+
+
+PATTERN_WORK = 1 << 26  # element operations of a cyclic max pool, past which it is measured
+
+
+def _cyclic_walks(n: int, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Z_n walked by steps of d: ``order[c, m] = (c + m*d) mod n``, one row per coset of
+    gcd(d, n), and for each index its row and its place in that row."""
+    g = math.gcd(d % n, n)
+    order = (np.arange(g, dtype=np.int64)[:, None] + np.arange(n // g)[None, :] * (d % n)) % n
+    row = np.empty(n, np.int64)
+    place = np.empty(n, np.int64)
+    row[order] = np.arange(g)[:, None]
+    place[order] = np.arange(n // g)[None, :]
+    return order, row, place
+
+
+def _cyclic_window_sums(x: np.ndarray, starts: np.ndarray, k: int, d: int) -> np.ndarray:
+    """``w[i] = sum_{j<k} x[(starts[i] + j*d) mod n]``, ``x`` one cycle of a periodic sequence.
+
+    O(n + len(starts)) whatever K: the taps of a window walk one coset of gcd(d, n), which
+    they go round ``K // L`` times whole (L = its length) plus a run of ``K % L``, a
+    difference of prefix sums along the coset walked twice.
+    """
+    order, row, place = _cyclic_walks(x.size, d)
+    vals = x[order]
+    length = vals.shape[1]
+    full, rest = divmod(k, length)
+    prefix = np.zeros((vals.shape[0], 2 * length + 1), np.int64)
+    prefix[:, 1:] = np.cumsum(np.concatenate([vals, vals], axis=1), axis=1)
+    r, m = row[starts % x.size], place[starts % x.size]
+    return full * prefix[r, length] + prefix[r, m + rest] - prefix[r, m]
+
+
+def _cyclic_window_max(x: np.ndarray, starts: np.ndarray, k: int, d: int) -> np.ndarray | None:
+    """``max_{j<k} x[(starts[i] + j*d) mod n]``; None past PATTERN_WORK element operations."""
+    order, row, place = _cyclic_walks(x.size, d)
+    vals = x[order]
+    length = vals.shape[1]
+    width = min(k, length)
+    r, m = row[starts % x.size], place[starts % x.size]
+    if width == length:
+        return vals.max(axis=1)[r]
+    if starts.size * width > PATTERN_WORK:
+        return None
+    laid = np.concatenate([np.concatenate([vals, vals], axis=1).reshape(-1), [0]])
+    begin = r * 2 * length + m
+    return np.maximum.reduceat(laid, np.stack([begin, begin + width], axis=1).reshape(-1))[::2]
+
+
+def _periodic_step(x: np.ndarray, result: LayerResult, axis: int) -> np.ndarray | None:
+    """One layer applied to the infinite repetition of ``x``: one cycle of the output.
+
+    None when the layer is not shift-invariant (an upsample to a fixed size, a non-integer or
+    float-rounded scale) or the cycle would be longer than ``PATTERN_LIMIT``.
+    """
+    spec, g = result.spec, result.spec.get
+    n = x.size
+    k, s, p, d = g("k", axis, 1), g("s", axis, 1), g("p", axis, 0), g("d", axis, 1)
+    if spec.kind == "convT":
+        cycle = n * s
+        if cycle > PATTERN_LIMIT:
+            return None
+        z = np.zeros(cycle, np.int64)
+        z[::s] = x
+        # output o is position t = o + P before the crop, y[t] = sum_j z[t - j*D]
+        t = np.arange(cycle, dtype=np.int64) + p
+        return _cyclic_window_sums(z, t - (k - 1) * d, k, d)
+    if spec.kind in ("conv", "pool"):
+        if spec.kind == "pool":
+            s = g("s", axis, k)
+        cycle = n // math.gcd(n, s)
+        base = np.arange(cycle, dtype=np.int64) * s - p
+        if spec.kind == "pool" and spec.options.get("type", "max") == "max":
+            return _cyclic_window_max(x, base, k, d)
+        return _cyclic_window_sums(x, base, k, d)
+    if spec.kind == "pixelshuffle":
+        return np.repeat(x, g("r", axis, 1))
+    # upsample: shift-invariant only as a whole-number scale that torch reads as one
+    if "scale" not in spec.options:
+        return None
+    scale = float(spec.options["scale"])
+    n_in, n_out = result.input[axis], result.output[axis]
+    if not scale.is_integer() or n_out != n_in * int(scale):
+        return None
+    exact = spec.options.get("mode", "nearest") == "nearest-exact"
+    src = _nearest_sources(n_in, n_out, scale, exact, shortcuts=len(result.input) >= 2)
+    if not np.array_equal(src, np.arange(n_out) // int(scale)):
+        return None
+    return np.repeat(x, int(scale))
+
+
+def periodic_pattern(results: list[LayerResult], axis: int) -> np.ndarray | None:
+    """One period of the interior pattern of ``axis`` for an unboundedly large input.
+
+    The input is all ones (period 1); each layer maps a periodic sequence to a periodic one
+    (a transposed convolution with stride S multiplies the period by S, a strided conv divides
+    it by gcd(period, S), nearest x R and pixel shuffle multiply it by R), and the cycle is cut
+    to its shortest repeat after each layer. So the period is exact: the lcm of the per-layer
+    periods scaled through the stack, without a cap. None when a layer is not shift-invariant
+    (then the period is measured on the map).
+    """
+    x = np.ones(1, np.int64)
+    for result in results:
+        y = _periodic_step(x, result, axis)
+        if y is None:
+            return None
+        x = _minimal_cycle(y)
+    return x
 
 
 def _growth_bound(results: list[LayerResult], axis: int) -> int:
@@ -383,6 +518,7 @@ def _verdict_sequence(
     same stack on a larger input (doubling, a few times at most).
     """
     need = 2 * _growth_bound(results, axis)
+    cap = min(limits.budget(), max(4 * estimate(results)[0], PROBE_FLOOR))  # bytes per probe
     seq, used = prof.interior, input_size[axis]
     n = used
     for _ in range(12):
@@ -392,7 +528,9 @@ def _verdict_sequence(
         probe = tuple(n if a == axis else i for a, i in enumerate(input_size))
         try:
             probe_results = arith.stack_output(specs, probe)
-            if probe_results[-1].output[axis] > MAX_AXIS:
+            bytes_needed, ops = estimate(probe_results, axes=(axis,))
+            too_big = bytes_needed > cap or ops > limits.MAX_OPS
+            if probe_results[-1].output[axis] > MAX_AXIS or too_big:
                 break
             cand = axis_profile(probe_results, axis)
         except UpscopeError:
@@ -412,6 +550,33 @@ def _combine(seqs: list[np.ndarray]) -> str:
     return "even"
 
 
+def _judge_layers(results: list[LayerResult]) -> tuple[str, str]:
+    """The verdict of a stack without an interior: each layer's own interior pattern.
+
+    A layer alone on a large constant input: its periodic pattern (only a transposed
+    convolution can make one uneven; a layer that is not shift-invariant keeps a constant
+    input constant). Holes beat checkerboard beat even, over every layer and axis.
+    """
+    ones = np.ones(1, np.int64)
+    worst: dict[str, tuple[int, LayerSpec]] = {}
+    for n, result in enumerate(results, start=1):
+        seqs = []
+        for axis in range(len(result.input)):
+            own = _periodic_step(ones, result, axis)
+            seqs.append(ones if own is None else own)
+        worst.setdefault(_combine(seqs), (n, result.spec))
+    head = (
+        "no interior large enough to show the pattern: almost every output pixel is touched by "
+        "the border, and border fall-off is not a checkerboard, so each layer's own interior "
+        "is judged"
+    )
+    for verdict, what in (("holes", "has holes"), ("checkerboard", "spreads its taps unevenly")):
+        if verdict in worst:
+            n, spec = worst[verdict]
+            return verdict, f"{head}: layer {n} ({spec.kind} {spec.describe()}) {what}"
+    return "even", f"{head}: every layer spreads its taps evenly"
+
+
 def _values_text(values: list[int]) -> str:
     if len(values) == 1:
         return str(values[0])
@@ -429,8 +594,6 @@ def _explain(
     specs: list[LayerSpec], seqs: list[np.ndarray], verdict: str, period: tuple[int, ...]
 ) -> str:
     ndim = len(seqs)
-    if any(s.size == 0 for s in seqs):
-        return "no interior: every output pixel is touched by the border; use a larger --input"
     values = functools.reduce(np.multiply.outer, [np.unique(s) for s in seqs])
     distinct = sorted({int(v) for v in np.unique(values)})
     nonzero = [v for v in distinct if v]
@@ -488,6 +651,10 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
             f"the map would be {shown} = {cells} pixels, more than {MAX_CELLS}; "
             "use a smaller input or one axis"
         )
+    bytes_needed, ops = estimate(results)
+    what = f"the overlap map of {_stack_text(specs)} on input {'x'.join(map(str, input_size))}"
+    limits.check_memory(bytes_needed, what)
+    limits.check_ops(ops, what, "use a smaller input or kernel")
     ndim = len(input_size)
     profiles = tuple(axis_profile(results, axis) for axis in range(ndim))
     peaks = [int(p.counts.max()) for p in profiles]
@@ -509,17 +676,28 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
     found = [_verdict_sequence(specs, input_size, p, results, a) for a, p in enumerate(profiles)]
     seqs = [seq for seq, _ in found]
     verdict_input = tuple(used for _, used in found)
-    period = tuple(_period(s) if s.size else 1 for s in seqs)
-    verdict = _combine(seqs)
-    explanation = _explain(specs, seqs, verdict, period)
-    if verdict_input != input_size and all(s.size for s in seqs):
-        shown = "x".join(map(str, verdict_input))
-        explanation += (
-            f" (this input is too small to show the whole pattern: verdict and period from "
-            f"input {shown})"
-        )
-    elif not all(s.size for s in seqs):
-        verdict = _combine([p.counts for p in profiles])
+    patterns = [periodic_pattern(results, axis) for axis in range(ndim)]
+    period = tuple(
+        pat.size if pat is not None else (_period(seq) if seq.size else 1)
+        for pat, seq in zip(patterns, seqs, strict=True)
+    )
+    # two periods' worth of interior shows the whole pattern; less (none, or too few pixels
+    # after trying larger inputs, e.g. behind an upsample to a fixed size) cannot, so then
+    # each layer's own interior is judged instead
+    needs = [2 * _growth_bound(results, axis) for axis in range(ndim)]
+    if all(seq.size >= need for seq, need in zip(seqs, needs, strict=True)):
+        rule = "interior"
+        verdict = _combine(seqs)
+        explanation = _explain(specs, seqs, verdict, period)
+        if verdict_input != input_size:
+            shown = "x".join(map(str, verdict_input))
+            explanation += (
+                f" (this input is too small to show the whole pattern: verdict and period from "
+                f"input {shown})"
+            )
+    else:
+        rule = "layers"
+        verdict, explanation = _judge_layers(results)
     return OverlapResult(
         map=full,
         min=math.prod(int(p.counts.min()) for p in profiles),  # counts are >= 0, so the
@@ -536,6 +714,7 @@ def stack_overlap(specs: list[LayerSpec], input_size: Axes) -> OverlapResult:
         profiles=profiles,
         verdict_input=verdict_input,
         specs=tuple(specs),
+        verdict_rule=rule,
     )
 
 
@@ -556,11 +735,16 @@ def convt_overlap(
     d: tuple[int, ...],
     input_size: tuple[int, ...],
     layers: int = 1,
+    pe: tuple[int, ...] | None = None,
 ) -> OverlapResult:
     """The overlap-count map of ``layers`` identical ConvTranspose layers on ``input_size``.
 
     Each parameter is one value per axis (a 1-tuple applies to every axis); the map has
-    ``len(input_size)`` axes.
+    ``len(input_size)`` axes. ``pe``: the padding at the end of each axis, when it differs from
+    ``p`` at the start (ONNX's asymmetric pads; :func:`upscope.arith.convt_output_asym`).
+
+    >>> convt_overlap((3,), (2,), (0,), (0,), (1,), (4,), pe=(1,)).map.tolist()
+    [1, 1, 2, 1, 2, 1, 2, 1]
     """
     input_size = tuple(int(i) for i in input_size)
     ndim = len(input_size)
@@ -573,8 +757,56 @@ def convt_overlap(
         "op": _axes(op, "op", ndim),
         "d": _axes(d, "d", ndim),
     }
+    ends = None if pe is None else _axes(pe, "pe", ndim)
     per_axis = {name for name, v in values.items() if len(set(v)) > 1}
     spec = arith.convt_spec(
-        values["k"], values["s"], values["p"], values["op"], values["d"], per_axis
+        values["k"], values["s"], values["p"], values["op"], values["d"], per_axis, ends
     )
     return stack_overlap([spec] * layers, input_size)
+
+
+# ---------------------------------------------------------------- cost, before any array exists
+
+
+def _stack_text(specs: list[LayerSpec]) -> str:
+    if all(spec == specs[0] for spec in specs):
+        times = f" x{len(specs)}" if len(specs) > 1 else ""
+        return f"{specs[0].kind} {specs[0].describe()}{times}"
+    return f"a stack of {len(specs)} layers"
+
+
+def _step_cost(result: LayerResult, axis: int) -> tuple[int, int]:
+    """(bytes, element operations) of one layer on one axis, as :func:`_step` computes it."""
+    spec, g = result.spec, result.spec.get
+    x, out = result.input[axis], result.output[axis]
+    k, s, d = g("k", axis, 1), g("s", axis, 1), g("d", axis, 1)
+    if spec.kind == "convT":
+        span = (x - 1) * s + 1  # the stretched input, then its residue prefix sums
+        return 8 * (3 * (span + d) + 20 * out + 2 * s), 3 * span + 20 * out
+    if spec.kind == "pool" and spec.options.get("type", "max") == "max":
+        return 8 * (6 * (x + d) + 12 * out), out * min(k, x // d + 1) + 6 * x
+    if spec.kind in ("conv", "pool"):
+        return 8 * (3 * (x + d) + 20 * out), 3 * x + 20 * out
+    if spec.kind == "upsample":
+        return 8 * 5 * out, 8 * out  # source indices, float32 index arithmetic
+    return 8 * 2 * out, 2 * out  # pixelshuffle: a repeat
+
+
+def estimate(results: list[LayerResult], axes: tuple[int, ...] | None = None) -> tuple[int, int]:
+    """(peak bytes, element operations) of :func:`stack_overlap` for a sized stack.
+
+    Per axis, the largest layer's arrays plus the profile it reads; then the full map (and one
+    temporary of its size). Only ``axes`` when given (the verdict's larger-input probes).
+    """
+    ndim = len(results[0].input) if results else 0
+    chosen = range(ndim) if axes is None else axes
+    total_bytes = total_ops = 0
+    for axis in chosen:
+        costs = [_step_cost(r, axis) for r in results]
+        total_bytes += max(b for b, _ in costs) + 8 * max(r.input[axis] for r in results)
+        total_ops += sum(o for _, o in costs)
+    if axes is None:
+        cells = math.prod(results[-1].output)
+        total_bytes += 2 * 8 * cells
+        total_ops += 4 * cells
+    return total_bytes, total_ops

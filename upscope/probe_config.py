@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from upscope import zoo
+from upscope import limits, zoo
 from upscope.errors import UpscopeError
 
 INPUTS: tuple[str, ...] = ("constant", "noise")
@@ -60,3 +60,17 @@ def check_config(config: ProbeConfig) -> None:
         )
     if config.size > MAX_SIZE:
         raise UpscopeError(f"--size {config.size} is larger than the limit {MAX_SIZE}")
+    need = limits.probe_bytes(
+        config.scale,
+        len(config.methods),
+        len(config.inputs),
+        config.seeds,
+        config.size,
+        config.channels,
+        config.grad,
+    )
+    what = (
+        f"probe --size {config.size} --channels {config.channels} --seeds {config.seeds} "
+        f"({len(config.methods)} methods, {len(config.inputs)} inputs)"
+    )
+    limits.check_memory(need, what)

@@ -162,8 +162,41 @@ def _mean_or_none(values: list[float]) -> float | None:
     return float(np.mean(finite)) if finite else None
 
 
-def method_note(name: str, scale: int, constant: float | None) -> str:
-    """A plain-language sentence on why ``name`` does (not) make a grid on a constant input."""
+_BLEND_NOTE = (
+    "; noise scores {expected:.2f} from the weights alone, with no spectral peak (a variance "
+    "pattern, not a grid): each output phase mixes input pixels with its own weights, and a "
+    "mix of independent samples has less variance than a copy (bilinear x3: one phase copies "
+    "a pixel, variance 1; the others mix 1/3 + 2/3, variance 5/9)"
+)
+
+
+def blend_imbalance(name: str, scale: int) -> float:
+    """The phase energy imbalance an interpolation gives white noise, from its weights alone.
+
+    Output pixel (y, x) is a weighted sum of independent unit-variance inputs, so its variance
+    is the sum of its squared weights; the weights come from interpolating one impulse. The
+    score is (max - min) / mean of those variances over the S x S phases (0 when every phase
+    mixes alike: bilinear at S = 2, whose phases sit at +-1/4).
+    """
+    n = 16
+    impulse = torch.zeros(1, 1, n, n, dtype=torch.float64)
+    impulse[0, 0, n // 2, n // 2] = 1.0
+    out = nn.functional.interpolate(impulse, scale_factor=scale, mode=name, align_corners=False)[
+        0, 0
+    ].numpy()
+    # out[y, x] is the weight of output (y, x) on the impulse's pixel; shifting the input by
+    # one pixel shifts the output by S, so the squares summed over one phase's positions are
+    # the sum of one output pixel's squared weights over every input pixel: its variance
+    energy = np.array(
+        [[float((out[r::scale, q::scale] ** 2).sum()) for q in range(scale)] for r in range(scale)]
+    )
+    return float((energy.max() - energy.min()) / energy.mean())
+
+
+def method_note(name: str, scale: int, constant: float | None, noise: float | None = None) -> str:
+    """A plain-language sentence on why ``name`` does (not) make a grid on a constant input;
+    for bilinear and bicubic, when noise was measured, why they score on it where their weights
+    make them (:func:`blend_imbalance`)."""
     why = {
         "convT-even": "even overlap (K a multiple of S), but random weights give the S^2 "
         "sub-kernels different sums",
@@ -181,6 +214,10 @@ def method_note(name: str, scale: int, constant: float | None) -> str:
         reason = f"K={k} is not a multiple of S={s}: phases get {cov} taps per axis (overlap)"
     else:
         reason = why[name]
+    if name in ("bilinear", "bicubic") and noise is not None:
+        expected = blend_imbalance(name, scale)
+        if expected > 0.05:
+            reason += _BLEND_NOTE.format(expected=expected)
     if constant is None:
         return reason
     return ("grid" if constant > FLAT else "flat") + f" on constants: {reason}"
@@ -242,7 +279,12 @@ def probe_methods(config: ProbeConfig) -> list[Measurement]:
                 config.scale,
             )
             constant = _stats(scored["constant"]["cbs"])[0] if "constant" in scored else None
-            note = method_note(name, config.scale, constant)
+            noise = _stats(scored["noise"]["cbs"])[0] if "noise" in scored else None
+            note = method_note(name, config.scale, constant, noise)
+            params: dict[str, int] = {}
+            if name.startswith("convT"):
+                k, s, p, _ = upsamplers.convt_params(name, config.scale)
+                params = {"kernel": k, "stride": s, "padding": p}
             for kind in config.inputs:
                 results.append(
                     Measurement(
@@ -254,6 +296,7 @@ def probe_methods(config: ProbeConfig) -> list[Measurement]:
                         verdict=_verdict(name, config.scale),
                         note=note,
                         response=outputs[kind][0][0],
+                        **params,
                     )
                 )
     finally:

@@ -34,6 +34,15 @@ DilationOpt = Annotated[
     str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
 ]
 INPUT_HELP = "Input size: N, or AxB per axis."
+# Read by `upscope.cli.guarded`, which runs the command inside `limits.max_memory(...)`.
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        metavar="SIZE",
+        help="Memory budget, e.g. 2G or 512M (default: half the memory available).",
+    ),
+]
 
 
 def _label_flags(params: Sequence[Any]) -> None:
@@ -77,6 +86,15 @@ class UpscopeGroup(TyperGroup):
         params = super().get_params(ctx)
         _label_flags(params)
         return params
+
+
+def examples_epilog(*examples: str) -> str:
+    """The end of a command's help: ``Examples:`` and one runnable command per line.
+
+    Paragraphs (blank-line separated) keep each example on its own line in rich help and in
+    click's plain help alike. tests/test_cli_help.py runs every example shown.
+    """
+    return "\n\n".join(["Examples:", *(f"  {example}" for example in examples)])
 
 
 def out_option(help: str) -> Any:

@@ -9,12 +9,14 @@ from typing import Annotated
 
 import typer
 
-from upscope import zoo
+from upscope import limits, zoo
 from upscope.commands import (
     OUT_DEFAULT,
     JsonFlag,
+    MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
@@ -27,7 +29,11 @@ SHORT = (
 HELP = (
     "Upsample the box-downsampled version of an image with every upsampler (learned ones fitted "
     "to the image for --fit steps) and compare PSNR, SSIM, checkerboard metrics, spectra and "
-    "zoomed crops. Example: upscope compare photo.png --scale 2"
+    "zoomed crops. IMAGE is a file, or a bundled sample: astronaut (the default) or zoneplate."
+)
+EPILOG = examples_epilog(
+    "upscope compare --methods bicubic,convT-uneven --fit 20 --no-png",
+    "upscope compare zoneplate --fit 0 --out zoneplate-out",
 )
 
 
@@ -50,7 +56,9 @@ class SortKey(StrEnum):
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("compare", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(compare))
+    app.command("compare", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(compare)
+    )
 
 
 def default_threads() -> int:
@@ -121,7 +129,9 @@ def compare(
     out: Annotated[Path, out_option("Folder for the PNG figures.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
     json_out: JsonFlag = False,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
+    del max_memory  # applied by upscope.cli.guarded
     # Everything a user can get wrong is checked before torch is imported, so bad input is
     # answered at once; the options first (standard library only), then the image (Pillow).
     zoo.check_scale(scale)
@@ -129,20 +139,29 @@ def compare(
         raise UpscopeError(f"--fit must be 0 or more, got {fit}")
     if channels < 1:
         raise UpscopeError(f"--channels must be at least 1, got {channels}")
-    if threads is not None and threads < 1:
-        raise UpscopeError(f"--threads must be at least 1, got {threads}")
+    if threads is not None:
+        limits.check_int("--threads", threads, 1, limits.MAX_THREADS)
     names = zoo.parse_names(methods, "--methods")
 
     from upscope import images
 
     path = images.resolve_image(image)
-    loaded = images.load_image(path)
+
+    def fits(width: int, height: int, bands: int) -> None:  # from the header, before decoding
+        width_net = channels if any(zoo.is_learned(name) for name in names) else 0
+        need = limits.compare_bytes(min(bands, 3), height, width, len(names), width_net)
+        limits.check_memory(need, f"compare on a {width}x{height} image")
+
+    loaded = images.load_image(path, before_decode=fits)
     original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {str(path)!r}")
     images.check_size(original, scale, f"image {str(path)!r}")
     if not no_png:
-        from upscope.files import prepare_out_dir
+        from upscope.files import prepare_out_dir, protect_inputs, refuse_inputs
+        from upscope.render.compare_view import FIGURES
 
         prepare_out_dir(out)
+        protect_inputs(IMAGE=path)
+        refuse_inputs(out / name for name in FIGURES)  # before the work, not after it
 
     import torch
 

@@ -13,10 +13,12 @@ from upscope.commands import (
     DilationOpt,
     JsonFlag,
     KernelOpt,
+    MaxMemoryOpt,
     NoPngFlag,
     OutPadOpt,
     StrideOpt,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
@@ -28,15 +30,20 @@ SHORT = (
 )
 HELP = (
     "Exact overlap-count map of a transposed convolution (or a stack): how many kernel taps "
-    "land on each output pixel, its interior figures and an even/checkerboard/holes verdict. "
-    "Example: upscope overlap --k 3 --s 2"
+    "land on each output pixel, its interior figures and an even/checkerboard/holes verdict."
+)
+EPILOG = examples_epilog(
+    "upscope overlap --k 3 --s 2 --p 1 --op 1 --input 6",
+    'upscope overlap --layer "convT k=3 s=2 p=1 op=1" --layers 3 --dims 1',
 )
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("overlap", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(overlap))
+    app.command("overlap", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(overlap)
+    )
 
 
 def overlap(
@@ -69,9 +76,14 @@ def overlap(
     out: Annotated[Path, out_option("Folder for the PNG figure.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
     seed: Annotated[
-        int, seed_option("Seed (0 or more), accepted by every command; the map is not random.")
+        int,
+        seed_option(
+            "Seed (0 or more), accepted by every command; no effect here: the map is exact."
+        ),
     ] = 0,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
+    del max_memory  # applied by upscope.cli.guarded
     from upscope import arith
     from upscope.commands.size import layer_specs
 

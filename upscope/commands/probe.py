@@ -11,8 +11,10 @@ from upscope import zoo
 from upscope.commands import (
     OUT_DEFAULT,
     JsonFlag,
+    MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
@@ -25,14 +27,20 @@ SHORT = (
 HELP = (
     "Feed constant and random inputs through every upsampler at initialisation and measure its "
     "checkerboard (phase energy imbalance, spectral peak), averaged over seeds; --grad does the "
-    "same for the gradients of strided convs. Example: upscope probe --scale 2 --seeds 8"
+    "same for the gradients of strided convs."
+)
+EPILOG = examples_epilog(
+    "upscope probe --no-png",
+    "upscope probe --grad --methods convT-uneven --json --no-png",
 )
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("probe", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(probe))
+    app.command("probe", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(probe)
+    )
 
 
 def probe(
@@ -72,7 +80,9 @@ def probe(
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNGs.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
+    del max_memory  # applied by upscope.cli.guarded
     # Everything a user can get wrong is checked before torch is imported (numpy at most), so
     # bad input is answered at once.
     zoo.check_scale(scale)

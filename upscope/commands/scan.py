@@ -10,15 +10,17 @@ import typer
 from upscope.commands import (
     OUT_DEFAULT,
     JsonFlag,
+    MaxMemoryOpt,
     NoPngFlag,
     UpscopeCommand,
+    examples_epilog,
     out_option,
     seed_option,
 )
 
 FAIL_ON = ("artifact", "risk")
 SHORT = (
-    "Find and judge every upsampling op in your own PyTorch model. "
+    "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
     "Example: upscope scan upscope.samples.models:DCGANGenerator"
 )
 HELP = (
@@ -27,16 +29,23 @@ HELP = (
     "can make a checkerboard: geometry (overlap verdict), weights (polyphase imbalance of the "
     "actual kernels), response (measured in the forward pass), a status (artifact, risk, ok) "
     "and, for every flagged op, ranked fixes as Python code, verified on a copy of the model. "
-    "MODEL's Python file is executed, as with any import. "
-    "Example (a model bundled with upscope): "
-    "upscope scan upscope.samples.models:DCGANGenerator --input-shape 1x100x1x1"
+    "MODEL's Python file is executed, as with any import. A MODEL ending in .onnx is an ONNX "
+    "graph (any framework's export), read without torch: its ConvTranspose, Resize/Upsample "
+    "and DepthToSpace nodes, judged the same way (needs pip install 'upscope\\[onnx]')."
+)
+EPILOG = examples_epilog(
+    "upscope scan upscope.samples.models:DCGANGenerator --no-png",
+    "upscope scan upscope.samples.models:UNet --json --no-png",
+    "upscope scan upscope.samples.models:ResizeConvDecoder --no-png --fail-on risk",
 )
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
-    app.command("scan", help=HELP, short_help=SHORT, cls=UpscopeCommand)(guarded(scan))
+    app.command("scan", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(scan)
+    )
 
 
 def scan(
@@ -44,7 +53,7 @@ def scan(
         str,
         typer.Argument(
             help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass "
-            "or a factory taking no arguments.",
+            "or a factory taking no arguments. Or path/to/model.onnx.",
             metavar="MODEL",
             show_default=False,
         ),
@@ -55,7 +64,8 @@ def scan(
             "--input-shape",
             metavar="SHAPE",
             help="Shape of the dummy input, e.g. 1x100x1x1; repeat for a model with several "
-            "inputs. Required unless the model sets example_input_array.",
+            "inputs. Required unless the model sets example_input_array. For an ONNX file: "
+            "fixes the symbolic dimensions of its inputs, in order (optional).",
         ),
     ] = None,
     weights: Annotated[
@@ -90,11 +100,19 @@ def scan(
     seed: Annotated[
         int, seed_option("Seed (0 or more) of torch before the model is built, and of the input.")
     ] = 0,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     from upscope.errors import UpscopeError
-    from upscope.scanning.args import parse_input_shape, split_model_spec
 
-    split_model_spec(model)  # a mistyped MODEL or --input-shape is answered before torch loads
+    del max_memory  # applied by upscope.cli.guarded
+    from upscope.files import check_regular_file, protect_inputs
+    from upscope.scanning.args import (
+        check_input_memory,
+        is_onnx_file,
+        parse_input_shape,
+        split_model_spec,
+    )
+
     shapes = [parse_input_shape(text) for text in input_shape or []]
     if fail_on is not None and fail_on not in FAIL_ON:
         raise UpscopeError(f"--fail-on must be artifact or risk, got {fail_on!r}")
@@ -102,6 +120,15 @@ def scan(
     for name in kinds:
         if name not in ("constant", "noise"):
             raise UpscopeError(f"--inputs: unknown input {name!r}; known: constant, noise")
+    if is_onnx_file(model):  # read without torch, and without a forward pass to budget
+        protect_inputs(MODEL=Path(model))
+    else:
+        # a mistyped MODEL or --input-shape is answered before torch loads
+        where, _, is_file = split_model_spec(model)
+        check_input_memory(shapes)
+        if weights is not None:
+            check_regular_file(weights, "--weights file")
+        protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
     from upscope.render import scan_view
     from upscope.scanning import run as core

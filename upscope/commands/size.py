@@ -16,30 +16,29 @@ from upscope.commands import (
     OutPadOpt,
     StrideOpt,
     UpscopeCommand,
+    examples_epilog,
+    seed_option,
 )
 from upscope.errors import UpscopeError
 
 SHORT = "Output sizes of a transposed conv or a layer stack; solve for a target size."
 EXAMPLE = "upscope size --input 14 --k 4 --s 2 --p 1"
-HELP = f"""{SHORT}
-
-Examples:
-
-  {EXAMPLE}
-
-  upscope size --input 4 --layer "convT k=4 s=2 p=1" --layer "convT k=4 s=2 p=1"
-
-  upscope size --input 14 --target 28
-
-  upscope size --input 14 --k 4 --s 2 --p same --framework keras
-"""
+HELP = SHORT
+EPILOG = examples_epilog(
+    EXAMPLE,
+    'upscope size --input 4 --layer "convT k=4 s=2 p=1" --layer "upsample scale=2"',
+    "upscope size --input 14 --target 28",
+    "upscope size --input 14 --k 3 --s 2 --p same --framework keras",
+)
 
 
 def register(app: typer.Typer) -> None:
     from upscope.cli import guarded
 
     short = f"{SHORT} Example: {EXAMPLE}"
-    app.command("size", help=HELP, short_help=short, cls=UpscopeCommand)(guarded(size))
+    app.command("size", help=HELP, short_help=short, epilog=EPILOG, cls=UpscopeCommand)(
+        guarded(size)
+    )
 
 
 def size(
@@ -97,8 +96,16 @@ def size(
         typer.Option("--limit", min=1, metavar="N", help="Solver: table rows shown (default 20)."),
     ] = None,
     json_out: JsonFlag = False,
+    seed: Annotated[
+        int,
+        seed_option(
+            "Seed (0 or more), accepted by every command; no effect here: sizes are exact."
+        ),
+    ] = 0,
 ) -> None:
     from upscope.render import size_view
+
+    del seed
 
     if not input:
         raise UpscopeError("--input is required (e.g. --input 14 or --input 14x20)")
@@ -173,6 +180,8 @@ def _other_framework(
         values["--op"] = arith.parse_axes(op, "--op")
     per_axis = any(len(v) > 1 for v in values.values())
     values = arith.broadcast(values)
+    if framework is Framework.keras:
+        arith.check_keras(values["--s"], values["--d"])
     if padding == "0":
         padding = "valid"
     outputs, equivalents = [], []

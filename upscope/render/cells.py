@@ -41,20 +41,22 @@ class Name:
     conv
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, gap: int = 0) -> None:
         self.text = text
+        self.gap = gap  # blank columns after the name (a table without cell padding)
         self.pieces = re.findall(r"[^\s-]*-|[^\s-]+|\s+", text)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         from rich.measure import Measurement
 
         shortest = max((len(p.rstrip()) for p in self.pieces if p.strip()), default=0)
-        return Measurement(shortest, len(self.text)).with_maximum(options.max_width)
+        wanted = Measurement(shortest + self.gap, len(self.text) + self.gap)
+        return wanted.with_maximum(options.max_width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.text import Text
 
-        width = options.max_width
+        width = options.max_width - self.gap
         lines: list[str] = []
         line = ""
         for piece in self.pieces:
@@ -66,7 +68,7 @@ class Name:
                 lines.append(line.rstrip())
                 line = piece
         lines.append(line.rstrip())
-        yield Text("\n".join(lines), overflow="fold")
+        yield Text("\n".join(line + " " * self.gap for line in lines), overflow="fold")
 
 
 def print_table(console: Console, table: Table) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import err_console, out_console, print_json
@@ -33,16 +34,28 @@ COLUMNS = (
     ("seconds", "time\ns", 2),
 )
 LEGEND = (
-    "Higher is better for PSNR and SSIM, lower for the rest; the best of each column is green. "
+    "Higher is better for PSNR and SSIM, lower for the rest; * marks the best of each column "
+    "(green in colour). "
     "checker output: phase energy imbalance of the output; checker error: the same of its error "
     "image (output - original); peak dB: spectral peak at multiples of 1/S; time s: seconds to "
     "fit and upsample."
 )
 
+#: what a bundled sample shows, printed under the table and given as the JSON "note"
+SAMPLE_NOTES = {
+    "bundled:zoneplate": (
+        "zone plate: rings whose frequency rises from 0 at the centre to the Nyquist limit at "
+        "the edges. Box-downsampling by S folds every frequency above the input's Nyquist limit "
+        "(1/(2S) cycles/px) back as aliasing (moire rings) that no upsampler can undo, so every "
+        "method scores low and alike (about 10 dB PSNR at S=2): compare the checker and peak "
+        "columns and the figures, not PSNR."
+    ),
+}
+
 #: the axes reach this share of the panel beyond each edge, so that no spine covers a bin
 _SPINE_PAD = 0.02
 
-FIGURES = ("compare_grid.png", "compare_spectra.png", "compare_radial.png")
+FIGURES = ("compare-grid.png", "compare-spectra.png", "compare-radial.png")
 
 
 @contextlib.contextmanager
@@ -100,6 +113,7 @@ def document(
         "threads": threads,
         "seed": s.seed,
         "results": [_result_doc(r) for r in result.results],
+        "note": SAMPLE_NOTES.get(label),
         "png": [str(p) for p in pngs],
     }
 
@@ -145,23 +159,35 @@ def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
-        padding=(0, 1, 0, 0),
+        padding=0,
     )
-    table.add_column("method")
-    table.add_column("kind", no_wrap=True)
-    for _, title, _ in COLUMNS:
-        table.add_column(title, justify="right", no_wrap=True)
+    # no padding: every cell ends in its own one-character gap, which in a number column holds
+    # the best value's marker "*" (so the marker costs no width and digits stay aligned); rich
+    # measures a cell without its trailing space, so each no-wrap column gets its true width
     best = {key: _best(result.results, key) for key, _, _ in COLUMNS}
-    for r in sort_results(result.results, sort):
-        cells: list[Any] = [Name(r.method), "learned" if r.learned else "[dim]fixed[/dim]"]
+    rows: list[list[str]] = []
+    ordered = sort_results(result.results, sort)
+    for r in ordered:
+        row = []
         for key, _, decimals in COLUMNS:
             value = r.metric(key)
             text = fixed(value, decimals)
-            if best[key] is not None and value == best[key]:
-                text = f"[bold green]{text}[/]"
-            cells.append(text)
-        table.add_row(*cells)
+            won = best[key] is not None and value == best[key]
+            row.append(f"[bold green]{text}*[/]" if won else f"{text} ")
+        rows.append(row)
+    table.add_column("method")
+    table.add_column("kind ", no_wrap=True, min_width=len("learned "))
+    for n, (_, title, _) in enumerate(COLUMNS):
+        heads = [line + " " for line in title.split("\n")]
+        cells_len = [len(Text.from_markup(row[n]).plain) for row in rows]
+        wide = max([len(h) for h in heads] + cells_len)
+        table.add_column("\n".join(heads), justify="right", no_wrap=True, min_width=wide)
+    for r, row in zip(ordered, rows, strict=True):
+        kind = "learned " if r.learned else "[dim]fixed[/dim] "
+        table.add_row(Name(r.method, gap=1), kind, *row)
     print_table(console, table)
+    if doc.get("note"):
+        console.print(doc["note"])
     if doc["alpha"] != "none":
         console.print(f"alpha: {doc['alpha']}")
     for path in doc["png"]:
@@ -171,74 +197,21 @@ def show(result: Comparison, doc: dict[str, Any], sort: str) -> None:
 def save_figures(result: Comparison, out: Path) -> list[Path]:
     """The crop grid, the 2D spectra and the radial spectra, saved atomically under ``out``."""
     from upscope.comparison import spectra
+    from upscope.render import compare_figures
 
     specs = spectra(result)
+    best = _best(result.results, "psnr")
+    best_name = next((r.method for r in result.results if r.psnr == best), None)
     return [
-        _grid_figure(result, out / FIGURES[0]),
+        compare_figures.save_grid(result, out / FIGURES[0], best_name),
         _spectra_figure(result, specs, out / FIGURES[1]),
-        _radial_figure(result, out / FIGURES[2]),
+        compare_figures.save_radial(result, out / FIGURES[2]),
     ]
-
-
-def _show_image(ax: Any, pixels: np.ndarray) -> None:
-    """Draw (C, H, W) in [0, 1] with square pixels (nearest), grey colour map for 1 channel."""
-    data = np.clip(pixels, 0.0, 1.0)
-    if data.shape[0] == 1:
-        ax.imshow(data[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-    else:
-        ax.imshow(np.moveaxis(data, 0, -1), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _grid_layout(n: int) -> tuple[int, int]:
     cols = min(4, n)
     return (n + cols - 1) // cols, cols
-
-
-def _grid_figure(result: Comparison, path: Path) -> Path:
-    from matplotlib.patches import Rectangle
-
-    from upscope.comparison import zoom_window
-
-    s = result.settings.scale
-    top, left, side = zoom_window(result)
-    crop = (slice(None), slice(top, top + side), slice(left, left + side))
-    low_crop = (
-        slice(None),
-        slice(top // s, (top + side) // s),
-        slice(left // s, (left + side) // s),
-    )
-    panels: list[tuple[str, np.ndarray]] = [
-        (f"original ({side}x{side} crop)", result.original[crop]),
-        (f"low-res input (box /{s})", result.low[low_crop]),
-    ]
-    for r in result.results:
-        panels.append((f"{r.method}\nPSNR {r.psnr:.2f} dB, SSIM {r.ssim:.3f}", r.output[crop]))
-    rows, cols = _grid_layout(len(panels) + 1)
-    fig = new_figure(3.2 * cols, 3.4 * rows + 0.8)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    _, height, width = result.original.shape
-    _show_image(axes[0], result.original)
-    axes[0].add_patch(
-        Rectangle((left - 0.5, top - 0.5), side, side, fill=False, edgecolor="red", linewidth=1.5)
-    )
-    axes[0].set_title(f"original {width}x{height} (WxH)\n(red: zoomed region)", fontsize=10)
-    for ax, (title, pixels) in zip(axes[1:], panels, strict=False):
-        _show_image(ax, pixels)
-        ax.set_title(title, fontsize=10)
-    for ax in axes[len(panels) + 1 :]:
-        ax.axis("off")
-    fit = result.settings.fit
-    state = f"fitted {fit} steps" if fit else "untrained"
-    fig.suptitle(
-        f"x{s} upsampling of the box-downsampled image (learned methods {state})\n"
-        f"zoom: rows {top}-{top + side - 1}, columns {left}-{left + side - 1}, where the "
-        "methods' errors concentrate",
-        fontsize=12,
-    )
-    save_figure(fig, path)
-    return path
 
 
 def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path) -> Path:
@@ -308,66 +281,3 @@ def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
         fontsize=12,
     )
     return fig
-
-
-def _radial_figure(result: Comparison, path: Path) -> Path:
-    from upscope.quality import radial_profile
-
-    s = result.settings.scale
-    profiles = {"original": radial_profile(result.original)}
-    profiles.update({r.method: radial_profile(r.output) for r in result.results})
-    fig = new_figure(10.0, 8.0)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    ref = profiles["original"]
-    keep = ref.frequency > 0
-    top.plot(ref.frequency[keep], ref.value[keep], color="black", linewidth=2.5, label="original")
-    styles = ["-", "--", "-.", ":"]
-    for n, r in enumerate(result.results):
-        prof = profiles[r.method]
-        style = styles[(n // 10) % len(styles)]
-        top.plot(prof.frequency[keep], prof.value[keep], style, linewidth=1.2, label=r.method)
-        bottom.plot(
-            prof.frequency[keep],
-            prof.value[keep] - ref.value[keep],
-            style,
-            linewidth=1.2,
-            label=r.method,
-        )
-    bottom.axhline(0.0, color="black", linewidth=1.5)
-    # An exact zero of |F| (nearest's corner frequency) reads 20 ln 1e-8 = -368: such outliers
-    # would squash every other curve, so the axes start at the 1st percentile.
-    clipped = False
-    for ax, lines in (
-        (top, [p.value[keep] for p in profiles.values()]),
-        (bottom, [p.value[keep] - ref.value[keep] for p in profiles.values()]),
-    ):
-        values = np.concatenate(lines)
-        low, high = float(np.percentile(values, 1)), float(values.max())
-        margin = 0.05 * (high - low)
-        ax.set_ylim(low - margin, high + margin)
-        clipped |= bool(values.min() < low - margin)
-    for ax in (top, bottom):
-        ax.axvline(0.5 / s, color="grey", linestyle="--", linewidth=1)
-        ax.grid(True, alpha=0.3)
-    top.text(
-        0.5 / s,
-        0.98,
-        f" input Nyquist 1/{2 * s}",
-        transform=top.get_xaxis_transform(),
-        va="top",
-        fontsize=9,
-        color="grey",
-    )
-    top.set_ylabel("mean of 20 ln|F| over the ring")
-    top.set_title(
-        "Azimuthal average as Durall et al. 2020: 20 ln|F| of the centred FFT of the grey image\n"
-        "(no window), mean over rings of integer radius. Beyond the input's Nyquist limit the\n"
-        "upsampler invents the spectrum; beyond 0.5 only the corners count",
-        fontsize=12,
-    )
-    top.legend(fontsize=8, ncol=2, loc="lower left")
-    bottom.set_ylabel("difference from original (20 ln|F|)")
-    note = "\n(a curve that leaves at the bottom goes to 20 ln 1e-8 = -368: |F| = 0 there)"
-    bottom.set_xlabel("radial frequency (cycles/pixel)" + (note if clipped else ""))
-    save_figure(fig, path)
-    return path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -11,18 +13,30 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+MIN_COLUMNS = 20
+
+
+def _width() -> int | None:
+    """None (rich's own choice) unless ``COLUMNS`` is too small to print in, e.g. 0: then
+    the terminal's width, or 80 off a terminal."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) < MIN_COLUMNS:
+        return max(shutil.get_terminal_size((80, 24)).columns, MIN_COLUMNS)
+    return None
+
+
 def out_console() -> Console:
     """A rich console on stdout (what a person reads)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, width=_width())
 
 
 def err_console() -> Console:
     """A rich console on stderr (progress and notes, kept out of --json output)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, width=_width())
 
 
 _PRETTY_LIMIT = 200_000  # characters of compact JSON above which indentation is dropped

@@ -81,6 +81,7 @@ def document(result: OverlapResult, png: Path | None) -> dict[str, Any]:
         },
         "period": list(result.period),
         "verdict": result.verdict,
+        "verdict_rule": result.verdict_rule,
         "explanation": result.explanation,
         "input": list(result.input_size),
         "output": list(result.output_size),
@@ -321,6 +322,12 @@ def show(result: OverlapResult, png: Path | None, console: Console | None = None
         console.print(f"wrote {png}", soft_wrap=True)
 
 
+RULE_TEXT = {
+    "interior": "the interior",
+    "layers": "each layer's own interior (the stack has too little)",
+}
+
+
 def opt(value: int | None) -> str:
     return "-" if value is None else str(value)
 
@@ -347,6 +354,7 @@ def figures_table(result: OverlapResult) -> Table:
     table.add_row("period", "", _x(list(result.period)))
     style = _VERDICT_STYLE[result.verdict]
     table.add_row("verdict", "", f"[{style}]{result.verdict}[/]")
+    table.add_row("judged on", "", RULE_TEXT[result.verdict_rule])
     return table
 
 
@@ -354,21 +362,22 @@ def figures_table(result: OverlapResult) -> Table:
 
 
 def file_name(result: OverlapResult, layers: int = 1) -> str:
-    """A file name made of the parameters: ``overlap_convT_k3_s2_p0_op0_d1_in8x8.png``.
+    """A file name made of the parameters: ``overlap-convt-k3-s2-p0-op0-d1-in8x8.png``.
 
-    ``layers`` is how many times the user repeated the stack (``--layers``).
+    ``<command>-<what>.png``, lowercase, hyphens. ``layers`` is how many times the user
+    repeated the stack (``--layers``): ``-x3``.
     """
     specs = result.specs
     reps = layers if layers >= 1 and len(specs) % layers == 0 else 1
     parts = []
     for spec in specs[: len(specs) // reps]:
-        text = _layer_text(spec).replace("=", "").replace(" ", "_")
-        parts.append(re.sub(r"[^A-Za-z0-9_.x-]", "", text))
+        text = _layer_text(spec).lower().replace("=", "").replace(" ", "-")
+        parts.append(re.sub(r"[^a-z0-9.x-]", "", text))
     body = "-".join(parts)
     if len(body) > 80:
-        body = "stack" + hashlib.sha1(body.encode()).hexdigest()[:10]
-    reps_text = f"_L{reps}" if reps > 1 else ""
-    return f"overlap_{body}{reps_text}_in{_x(result.input_size)}.png"
+        body = "stack-" + hashlib.sha1(body.encode()).hexdigest()[:10]
+    reps_text = f"-x{reps}" if reps > 1 else ""
+    return f"overlap-{body}{reps_text}-in{_x(result.input_size)}.png"
 
 
 def _window_start(start: int, stop: int, size: int, length: int) -> int:
@@ -620,10 +629,21 @@ def figure(result: OverlapResult) -> Figure:
         pax.set_xlabel("output column")
     pax.xaxis.set_major_locator(MaxNLocator(integer=True))
     pax.grid(alpha=0.3)
-    ratio = _fmt_ratio(result.interior_ratio)
-    fig.suptitle(
-        f"{title(result)}\nverdict: {result.verdict}  (interior min {opt(result.interior_min)}, "
-        f"max {opt(result.interior_max)}, ratio {ratio}, period {_x(list(result.period))})",
-        fontsize=11,
-    )
+    fig.suptitle(suptitle(result, fig.get_figwidth()), fontsize=11)
     return fig
+
+
+def suptitle(result: OverlapResult, width_in: float) -> str:
+    """The figure's title: the layers and the verdict, wrapped to the figure's width (a long
+    stack would be cut at the edges); about 11 characters per inch at 11 pt."""
+    import textwrap
+
+    ratio = _fmt_ratio(result.interior_ratio)
+    verdict = (
+        f"verdict: {result.verdict}  (interior min {opt(result.interior_min)}, max "
+        f"{opt(result.interior_max)}, ratio {ratio}, period {_x(list(result.period))})"
+    )
+    if result.verdict_rule != "interior":
+        verdict += f"; judged on {RULE_TEXT[result.verdict_rule]}"
+    width = max(40, int(width_in * 11))
+    return "\n".join(textwrap.fill(line, width) for line in (title(result), verdict))

@@ -56,9 +56,19 @@ def document(report: ProbeReport, png: list[Path]) -> dict[str, Any]:
     }
 
 
+def _label(m: Measurement) -> str:
+    """The method's name; a zoo transposed conv also names its K and S (they change with S)."""
+    if m.method.startswith("convT") and m.kernel is not None:
+        return f"{m.method} (k={m.kernel} s={m.stride})"
+    return m.method
+
+
 def _cb(m: Measurement) -> str:
-    colour = "red" if m.checkerboard > _FLAT else "green"
-    return f"[{colour}]{fixed(m.checkerboard, 2)}[/]±{fixed(m.checkerboard_std, 2)}"
+    """The checkerbd cell; a flat value (below 1e-5) is green and marked ``*``, which survives
+    NO_COLOR and logs."""
+    if m.checkerboard > _FLAT:
+        return f"[red]{fixed(m.checkerboard, 2)}[/]±{fixed(m.checkerboard_std, 2)}"
+    return f"[green]{fixed(m.checkerboard, 2)}[/]±{fixed(m.checkerboard_std, 2)}*"
 
 
 def _db(m: Measurement) -> str:
@@ -88,7 +98,7 @@ def _table(title: str, rows: list[Measurement], inputs: tuple[str, ...]) -> Tabl
     for name in _methods(rows):
         by_input = {m.input: m for m in rows if m.method == name}
         first = by_input[inputs[0]]
-        cells: list[Any] = [Name(name), fixed(first.uniform_checkerboard, 2)]
+        cells: list[Any] = [Name(_label(first)), fixed(first.uniform_checkerboard, 2)]
         for kind in inputs:
             cells += [_cb(by_input[kind]), _db(by_input[kind])]
         table.add_row(*cells)
@@ -105,7 +115,7 @@ def _notes(rows: list[Measurement]) -> Table:
     notes.add_column(style="dim")
     for name in _methods(rows):
         first = next(m for m in rows if m.method == name)
-        notes.add_row(f"  {name}:", _verdict(first) + first.note)
+        notes.add_row(f"  {_label(first)}:", _verdict(first) + first.note)
     return notes
 
 
@@ -141,7 +151,8 @@ def show(report: ProbeReport, png: list[Path]) -> None:
         console.print()
         console.print(_notes(report.grad))
     console.print(
-        "\n[dim]checkerbd: phase energy imbalance (max-min)/mean over the S*S phases, 0 = flat. "
+        "\n[dim]checkerbd: phase energy imbalance (max-min)/mean over the S*S phases, 0 = flat; "
+        "* marks a flat value (below 1e-5; green in colour). "
         "peak dB: spectral power at multiples of 1/S over its neighbourhood's median. "
         "unif.: checkerbd on constants with every weight 1 and bias 0 (the overlap's share). "
         "overlap: the transposed conv's tap coverage (upscope overlap).[/dim]"
@@ -192,7 +203,8 @@ def _grid_title(subject: str, cfg: ProbeConfig) -> str:
         "one whose strong phase changes with the seed fades in the mean (see the seed row). "
         f"Seed rows: channel 0 of seed {cfg.seed} / RMS.\n"
         f"cb: phase energy imbalance of each seed, mean±std over {seeds} (the table's "
-        "checkerbd); map: the same imbalance of the mean energy map (at most cb)"
+        "checkerbd; * marks a flat one, below 1e-5); map: the same imbalance of the mean "
+        "energy map (at most cb)"
     )
 
 
@@ -249,9 +261,12 @@ def _grid(
                 ax.set_yticks([])
                 if what == "mean":
                     cb = f"{fixed(m.checkerboard, 2)}±{fixed(m.checkerboard_std, 2)}"
-                    ax.set_title(f"{name}\ncb {cb}  map {fixed(m.energy_imbalance, 2)}", fontsize=8)
+                    cb += "*" if m.checkerboard <= _FLAT else ""
+                    ax.set_title(
+                        f"{_label(m)}\ncb {cb}  map {fixed(m.energy_imbalance, 2)}", fontsize=8
+                    )
                 else:
-                    ax.set_title(name, fontsize=8)
+                    ax.set_title(_label(m), fontsize=8)
                 if c == 0:
                     which = "mean energy" if what == "mean" else f"seed {cfg.seed}"
                     ax.set_ylabel(f"{kind} {row_label}\n{which}", fontsize=9)
@@ -263,6 +278,18 @@ def _grid(
     return save_figure(fig, path)
 
 
+#: a panel whose total power is below this share of its row's largest is drawn as flat: float
+#: rounding (bicubic on a constant: about 2e-7 of the signal) is not a spectrum
+NOISE_FLOOR = 1e-9
+
+
+def _blocks(n: int, per_row: int) -> list[list[int]]:
+    """Split n panels into blocks of nearly equal width, at most ``per_row`` each."""
+    count = -(-n // per_row)
+    size = -(-n // count)
+    return [list(range(start, min(start + size, n))) for start in range(0, n, size)]
+
+
 def _spectra(
     rows: list[Measurement],
     inputs: tuple[str, ...],
@@ -271,50 +298,76 @@ def _spectra(
     path: Path,
     row_label: str = "input",
 ) -> Path:
+    """Per input, the methods' power spectra in blocks of at most five, ~200 px panels, on one
+    colour scale per input: dB of the largest total power among its panels. A panel below
+    :data:`NOISE_FLOOR` of that is drawn flat and says so."""
     methods = list(dict.fromkeys(m.method for m in rows))
-    ncols = len(methods)
-    fig = new_figure(max(4.0, 1.75 * ncols + 1.2), 2.3 * len(inputs) + 0.9)
-    axes = fig.subplots(len(inputs), ncols, squeeze=False)
-    for r, kind in enumerate(inputs):
-        panels = {}
-        for m in rows:
-            if m.input != kind:
-                continue
-            total = float(m.spectrum.sum())
-            rel = m.spectrum / total if total > 0 else m.spectrum
-            panels[m.method] = 10 * np.log10(rel + 1e-8)
-        vmax = max(float(p.max()) for p in panels.values())
+    blocks = _blocks(len(methods), 5)
+    ncols = max(len(b) for b in blocks)
+    nrows = len(inputs) * len(blocks)
+    fig = new_figure(max(4.0, 2.5 * ncols + 1.3), 2.75 * nrows + 1.0)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, kind in enumerate(inputs):
+        by_name = {m.method: m for m in rows if m.input == kind}
+        totals = {name: float(m.spectrum.sum()) for name, m in by_name.items()}
+        top = max(totals.values())
+        norm = top if top > 0 else 1.0
+        vmax = 10 * np.log10(max(float(m.spectrum.max()) for m in by_name.values()) / norm + 1e-30)
         vmin = vmax - 60.0
         image = None
-        for c, name in enumerate(methods):
-            ax = axes[r, c]
-            data, extent = centred_panel(panels[name])
-            image = ax.imshow(
-                data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
-            )
-            for fx, fy in peak_positions(panels[name].shape, scale):
-                # clip_on=False: a circle on the panel's edge is drawn whole
-                ax.plot(
-                    [fx], [fy], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0, clip_on=False
+        row_axes = []
+        for b, block in enumerate(blocks):
+            r = i * len(blocks) + b
+            for ax in axes[r, len(block) :]:
+                ax.axis("off")
+            for c, index in enumerate(block):
+                name = methods[index]
+                m = by_name[name]
+                ax = axes[r, c]
+                row_axes.append(ax)
+                flat = totals[name] <= NOISE_FLOOR * top
+                panel = 10 * np.log10(m.spectrum / norm + 1e-30)
+                if flat:
+                    panel = np.full_like(panel, vmin)
+                data, extent = centred_panel(panel)
+                image = ax.imshow(
+                    data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
                 )
-            ax.set_xlim(extent[0], extent[1])
-            ax.set_ylim(extent[2], extent[3])
-            ax.set_xticks([-0.5, 0, 0.5])
-            ax.set_yticks([-0.5, 0, 0.5])
-            ax.tick_params(labelsize=6)
-            m = next(x for x in rows if x.method == name and x.input == kind)
-            ax.set_title(f"{name}\npeak {fixed(m.spectral_peak_db, 1)} dB", fontsize=8)
-            if c == 0:
-                ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=8)
-            if r == len(inputs) - 1:
-                ax.set_xlabel("fx (cycles/px)", fontsize=7)
+                for fx, fy in peak_positions(panel.shape, scale):
+                    # clip_on=False: a circle on the panel's edge is drawn whole
+                    ax.plot(
+                        [fx], [fy], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0, clip_on=False
+                    )
+                if flat:
+                    ax.text(
+                        0.5,
+                        0.5,
+                        f"flat\n(power < {NOISE_FLOOR:.0e}\nof the row's largest)",
+                        transform=ax.transAxes,
+                        ha="center",
+                        va="center",
+                        color="white",
+                        fontsize=9,
+                    )
+                ax.set_xlim(extent[0], extent[1])
+                ax.set_ylim(extent[2], extent[3])
+                ax.set_xticks([-0.5, 0, 0.5])
+                ax.set_yticks([-0.5, 0, 0.5])
+                ax.tick_params(labelsize=7)
+                peak = "flat" if flat else f"peak {fixed(m.spectral_peak_db, 1)} dB"
+                ax.set_title(f"{_label(m)}\n{kind}: {peak}", fontsize=9)
+                if c == 0:
+                    ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=9)
+                ax.set_xlabel("fx (cycles/px)", fontsize=8)
         assert image is not None
-        fig.colorbar(image, ax=list(axes[r]), shrink=0.85, label="dB of total power")
+        bar = fig.colorbar(image, ax=row_axes, shrink=0.8, pad=0.01)
+        bar.set_label(f"{kind}: dB of the largest total power", fontsize=9)
     circles = (
         f"cyan circles: the frequencies (m/{scale}, n/{scale}) cycles/px, where a period-{scale} "
-        "grid puts its energy"
+        "grid puts its energy. One colour scale per input: dB of the largest total power among "
+        "its panels, so a weak spectrum is dark"
     )
-    fig.suptitle(f"{title}\n{circles}", fontsize=10)
+    fig.suptitle(_wrap(f"{title}\n{circles}", max(4.0, 2.5 * ncols + 1.3)), fontsize=10)
     return save_figure(fig, path)
 
 

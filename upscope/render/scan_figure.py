@@ -195,12 +195,19 @@ def _overlap_panel(fig: Any, ax: Any, finding: Finding, result: OverlapResult) -
         overlap = overlap[index]
         title += f"\n(slice {index} of {depth} along the first axis)"
     full = "x".join(map(str, overlap.shape))
+    # an ONNX graph may leave the input size open: the map is then of a stand-in input
+    stand_in = finding.op.spatial_in is None
+    unknown = f"input size unknown: a {'x'.join(map(str, finding.chain_input))} stand-in"
     starts = [0] * overlap.ndim
     if max(overlap.shape) > CELL_LIMIT:
         starts = [max(0, (n - CELL_LIMIT) // 2) for n in overlap.shape]
         overlap = overlap[tuple(slice(a, a + CELL_LIMIT) for a in starts)]
         where = ", ".join(f"{a}:{a + n}" for a, n in zip(starts, overlap.shape, strict=True))
         title += f"\nshown: centre [{where}] of the {full} map"
+        if stand_in:
+            title += f" ({unknown})"
+    elif stand_in:
+        title += f"\n({unknown})"
     _heatmap(fig, ax, overlap, title, starts[-2:], "contributions per output pixel")
     ax.set_xlabel("output column" if overlap.ndim > 1 else "output position")
     ax.set_ylabel("output row" if overlap.ndim > 1 else "")
@@ -283,7 +290,10 @@ def _phase_words(finding: Finding) -> tuple[tuple[str, str], str, str]:
     r = op.params["upscale_factor"]
     labels = ("phase b (output column mod r)", "phase a (output row mod r)")
     plus = " + bias" if finding.with_bias else ""
-    return labels, f"weight sums{plus} of conv channels c*{r * r}+a*{r}+b", "value"
+    channel = f"c*{r * r}+a*{r}+b"
+    if op.params.get("mode") == "DCR":  # ONNX DepthToSpace: depth-column-row channel order
+        channel = f"(a*{r}+b)*C'+c"
+    return labels, f"weight sums{plus} of conv channels {channel}", "value"
 
 
 def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:

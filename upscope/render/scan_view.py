@@ -15,6 +15,7 @@ from upscope.render.console import out_console, print_json
 from upscope.render.plots import save_figure
 from upscope.scanning.fix import HELPERS
 from upscope.scanning.judge import Finding, ScanResult
+from upscope.scanning.records import Dims, dims_text
 from upscope.scanning.report import document, summary_line
 
 __all__ = [
@@ -44,8 +45,12 @@ def _params(finding: Finding) -> str:
 
     if op.kind == "convT":
         parts = [f"k={short(prm['kernel'])}", f"s={short(prm['stride'])}"]
+        ends = prm.get("padding_end")
+        if ends is not None:  # ONNX pads, start/end per axis
+            pads = tuple(f"{b}/{e}" for b, e in zip(prm["padding"], ends, strict=True))
+            parts.append(f"p={short(pads)}")
         for key, label, default in (
-            ("padding", "p", 0),
+            *((("padding", "p", 0),) if ends is None else ()),
             ("output_padding", "op", 0),
             ("dilation", "d", 1),
         ):
@@ -57,14 +62,17 @@ def _params(finding: Finding) -> str:
     if op.kind == "interpolate":
         if prm["scale_factor"] is not None:
             scale = "x" + short(tuple(f"{v:g}" for v in prm["scale_factor"]))
-        else:
+        elif prm["size"] is not None:
             scale = "size=" + short(prm["size"])
+        else:
+            scale = "x?"
         return f"{scale} {prm['mode']}"
-    return f"r={prm['upscale_factor']}"
+    mode = prm.get("mode")
+    return f"r={prm['upscale_factor']}" + (f" {mode}" if mode else "")
 
 
-def _dims(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape[1:]))
+def _dims(shape: Dims) -> str:
+    return dims_text(shape[1:])
 
 
 def _wrap_name(name: str, width: int = _NAME_WIDTH) -> str:
@@ -183,11 +191,19 @@ def renderable(result: ScanResult) -> Any:
     """Everything the CLI prints for a person: header, table, notes, legend, fixes, summary."""
     from rich.console import Group
 
-    shapes = ", ".join("x".join(map(str, s)) for s in result.input_shapes)
-    origin = " (the model's example_input_array)" if result.shapes_from_model else ""
-    parts: list[Any] = [f"[bold]{escape(result.model)}[/bold]: input {shapes}{origin}"]
+    shapes = ", ".join(dims_text(s) for s in result.input_shapes)
+    onnx = result.model_format == "onnx"
+    origin = ""
+    if result.shapes_from_model:
+        origin = " (from the graph)" if onnx else " (the model's example_input_array)"
+    parts: list[Any] = [f"[bold]{escape(result.model)}[/bold]: input {escape(shapes)}{origin}"]
     if not result.findings:
-        parts.append("No upsampling op was called in the forward pass.")
+        parts.append(
+            "The graph has no upsampling node (ConvTranspose, Resize/Upsample enlarging, "
+            "DepthToSpace)."
+            if onnx
+            else "No upsampling op was called in the forward pass."
+        )
         parts.append(summary_line(result))
         return Group(*parts)
     parts.append(_table(result))
@@ -221,7 +237,9 @@ def show(result: ScanResult) -> None:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "op"
+    """A layer name in a file name: lowercase, runs of other characters one hyphen
+    (``decoder.Up_1`` -> ``decoder.up-1``), as every upscope PNG is named."""
+    return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.") or "op"
 
 
 def draw(finding: Finding, threshold: float) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from upscope.arith import Axes, Bounds, LayerResult, Solution, overlap_verdict
+from upscope.arith import Axes, Bounds, LayerResult, Solution, is_square, overlap_verdict, share
 from upscope.render.console import out_console, print_json
 
 __all__ = ["print_json", "stack_document", "solve_document", "show_stack", "show_solutions"]
@@ -75,19 +75,27 @@ def solution_document(sols: tuple[Solution, ...], per_axis: bool) -> dict[str, A
     names = ("kernel", "stride", "padding", "output_padding", "dilation")
     doc: dict[str, Any] = {name: field(name) for name in names}
     doc["even_overlap"] = all(s.even_overlap for s in sols)
+    doc["interior"] = field("interior")
+    doc["interior_share"] = round(share(sols), 4)
     return doc
 
 
 def solve_document(
     inputs: Axes, targets: Axes, solutions: list[tuple[Solution, ...]], per_axis: bool
 ) -> dict[str, Any]:
-    """``{"input", "target", "solutions": [...], "recommended"}``; solutions best first."""
+    """``{"input", "target", "solutions": [...], "recommended", "square"}``; best first.
+
+    ``square`` counts the configurations with the same parameters on every axis when every
+    axis asks the same (they come first), else None.
+    """
     docs = [solution_document(sols, per_axis) for sols in solutions]
+    same = per_axis and len(set(zip(inputs, targets, strict=True))) == 1
     return {
         "input": list(inputs) if per_axis else inputs[0],
         "target": list(targets) if per_axis else targets[0],
         "solutions": docs,
         "recommended": docs[0] if docs else None,
+        "square": sum(is_square(s) for s in solutions) if same else None,
     }
 
 
@@ -95,6 +103,19 @@ def _fmt(value: Any) -> str:
     if isinstance(value, list):
         return "x".join(map(str, value))
     return str(value)
+
+
+def _py(value: Any) -> str:
+    """A value as Python source: ``8`` or ``(8, 8)`` (never ``8x8``)."""
+    if isinstance(value, list):
+        return str(tuple(value)) if len(value) > 1 else str(value[0])
+    return str(value)
+
+
+def _share_text(sol: dict[str, Any]) -> str:
+    interior = sol["interior"]
+    pixels = _fmt(interior) if isinstance(interior, list) else str(interior)
+    return f"{pixels} ({sol['interior_share']:.0%})"
 
 
 def _verdict_text(verdict: str | None) -> str:
@@ -154,10 +175,13 @@ def show_solutions(
         f"ConvTranspose parameters mapping {_fmt(doc['input'])} -> {_fmt(doc['target'])}: "
         f"{len(solutions)} within {scope}"
     )
+    square = doc["square"]
+    listed = len(solutions) if square is None else square
     table = Table()
-    for name in ("", "k", "s", "p", "op", "d", "overlap"):
+    for name in ("", "k", "s", "p", "op", "d", "overlap", "interior"):
         table.add_column(name)
-    for n, sol in enumerate(doc["solutions"][: max(limit, 1)]):
+    shown = min(max(limit, 1), listed)
+    for n, sol in enumerate(doc["solutions"][:shown]):
         mark = "[bold green]*[/]" if n == 0 else ""
         verdict = "even" if sol["even_overlap"] else "checkerboard"
         if any(overlap_verdict(s.kernel, s.stride, s.dilation) == "holes" for s in solutions[n]):
@@ -169,17 +193,29 @@ def show_solutions(
                 for key in ("kernel", "stride", "padding", "output_padding", "dilation")
             ),
             _verdict_text(verdict),
+            _share_text(sol),
         )
     console.print(table)
+    console.print(
+        "[dim]interior: output pixels free of border fall-off (share of the output). Ranked: "
+        "holes last; before them, layers with at least half the output interior; then even "
+        "overlap first.[/dim]"
+    )
     best = doc["recommended"]
     console.print(
         f"[bold green]*[/] recommended: nn.ConvTranspose2d(C_in, C_out, "
-        f"kernel_size={_fmt(best['kernel'])}, stride={_fmt(best['stride'])}, "
-        f"padding={_fmt(best['padding'])}, output_padding={_fmt(best['output_padding'])}, "
-        f"dilation={_fmt(best['dilation'])})"
+        f"kernel_size={_py(best['kernel'])}, stride={_py(best['stride'])}, "
+        f"padding={_py(best['padding'])}, output_padding={_py(best['output_padding'])}, "
+        f"dilation={_py(best['dilation'])})"
     )
-    if len(solutions) > limit:
-        console.print(f"[dim]{len(solutions) - limit} more: --limit N or --json[/dim]")
+    if listed > shown:
+        what = "square " if square is not None else ""
+        console.print(f"[dim]{listed - shown} more {what}solutions: --limit N or --json[/dim]")
+    if square is not None and len(solutions) > square:
+        console.print(
+            f"[dim]{len(solutions) - square} more with different parameters per axis: "
+            "--json lists them[/dim]"
+        )
 
 
 def show_framework(doc: dict[str, Any]) -> None:
@@ -195,10 +231,10 @@ def show_framework(doc: dict[str, Any]) -> None:
         ops = [e["output_padding"] for e in eq]
         console.print(
             "PyTorch equivalent (same output size): nn.ConvTranspose2d(..., "
-            f"kernel_size={_fmt(doc['kernel'])}, stride={_fmt(doc['stride'])}, "
-            f"padding={_fmt(pads if len(set(pads)) > 1 else pads[0])}, "
-            f"output_padding={_fmt(ops if len(set(ops)) > 1 else ops[0])}, "
-            f"dilation={_fmt(doc['dilation'])})"
+            f"kernel_size={_py(doc['kernel'])}, stride={_py(doc['stride'])}, "
+            f"padding={_py(pads if len(set(pads)) > 1 else pads[0])}, "
+            f"output_padding={_py(ops if len(set(ops)) > 1 else ops[0])}, "
+            f"dilation={_py(doc['dilation'])})"
         )
     else:
         console.print("No PyTorch ConvTranspose gives this size with the same kernel and stride.")

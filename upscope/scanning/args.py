@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+from upscope import limits
 from upscope.errors import UpscopeError
 
 Shape = tuple[int, ...]
@@ -20,10 +22,34 @@ def parse_input_shape(text: str) -> Shape:
     """``"1x100x1x1"`` -> ``(1, 100, 1, 1)``; every dimension at least 1."""
     if not re.fullmatch(r"\s*\d+(\s*[xX]\s*\d+)*\s*", text):
         raise UpscopeError(f"--input-shape must be sizes joined by x, e.g. 1x100x1x1, got {text!r}")
-    shape = tuple(int(part) for part in re.split(r"[xX]", text.replace(" ", "")))
-    if min(shape) < 1:
-        raise UpscopeError(f"--input-shape sizes must be at least 1, got {text!r}")
-    return shape
+    parts = re.split(r"[xX]", text.replace(" ", ""))
+    for part in parts:
+        if len(part) > 18:  # refused before int() spends time on the digits
+            raise UpscopeError(
+                f"--input-shape sizes must be at most {limits.MAX_INT}, got a {len(part)}-digit one"
+            )
+        limits.check_int("--input-shape sizes", int(part), 1, limits.MAX_INT)
+    return tuple(int(part) for part in parts)
+
+
+FORWARD_FACTOR = 8  # the input, and at least one upsampled activation (x4 in 2D), float32
+
+
+def check_input_memory(shapes: Sequence[Shape], itemsize: int = 4) -> None:
+    """Refuse input shapes whose forward pass cannot fit the memory budget, before torch
+    allocates anything. The estimate is a floor: FORWARD_FACTOR times the input tensors."""
+    need = FORWARD_FACTOR * sum(limits.tensor_bytes(shape, itemsize) for shape in shapes)
+    shown = ", ".join("x".join(map(str, shape)) for shape in shapes)
+    limits.check_memory(need, f"a forward pass on input shape {shown}")
+
+
+def is_onnx_file(spec: str) -> bool:
+    """MODEL names an ONNX file (``model.onnx``), read by :mod:`upscope.scanning.onnx_front`.
+
+    >>> is_onnx_file("exports/decoder.onnx"), is_onnx_file("models.py:Decoder")
+    (True, False)
+    """
+    return spec.lower().endswith(".onnx")
 
 
 def split_model_spec(spec: str) -> tuple[str, str, bool]:

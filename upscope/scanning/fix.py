@@ -205,21 +205,38 @@ def _resize_conv(
     return source, _resize_overlap(scales, kernel, pad)
 
 
+def _deltas(op: UpOp) -> list[int]:
+    """Per axis, output size minus S times the input size: D*(K-1) + P_out + 1 - S - P - P_end
+    (P_end: ONNX's end padding, else P), the same for every input size."""
+    prm = op.params
+    ends = prm.get("padding_end") or prm["padding"]
+    return [
+        d * (k - 1) + o + 1 - s - p - e
+        for k, s, p, e, o, d in zip(
+            prm["kernel"],
+            prm["stride"],
+            prm["padding"],
+            ends,
+            prm["output_padding"],
+            prm["dilation"],
+            strict=True,
+        )
+    ]
+
+
 def _even_convt(op: UpOp) -> list[arith.Solution] | None:
-    """Per axis, the solver's best ConvTranspose with the op's stride, no dilation and K a
-    multiple of S that maps the op's input size to its output size (None: none found)."""
+    """Per axis, the size solver's best ConvTranspose with the op's stride, no dilation and K a
+    multiple of S that gives the op's output size (None: none found). The same stride makes a
+    solution for one input size a solution for every input size."""
     chosen = []
-    for i, o, s, k in zip(
-        op.input_shape[2:],
-        op.output_shape[2:],
-        op.params["stride"],
-        op.params["kernel"],
-        strict=True,
+    sizes = op.spatial_in or (16,) * op.ndim  # any size: the solution does not depend on it
+    for i, delta, s, k in zip(
+        sizes, _deltas(op), op.params["stride"], op.params["kernel"], strict=True
     ):
         bounds = arith.Bounds(max_k=max(8, 2 * k, 4 * s), max_s=s, max_d=1)
         found = [
             sol
-            for sol in arith.solve_axis(i, o, bounds)
+            for sol in arith.solve_axis(i, i * s + delta, bounds)
             if sol.stride == s and sol.kernel % s == 0 and sol.output_padding < s
         ]
         if not found:
@@ -239,9 +256,7 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
     target = path if op.module else None
     lhs = module_expr(path) if op.module else "upsample"
     fixes = []
-    deltas = [
-        o - i * s for i, o, s in zip(op.input_shape[2:], op.output_shape[2:], stride, strict=True)
-    ]
+    deltas = _deltas(op)
     source, verdict = _resize_conv(c_in, c_out, groups, bias, stride, deltas)
     fixes.append(
         Fix(
@@ -363,6 +378,9 @@ def suggest(finding: Finding) -> list[Fix]:
             fix.reason = (
                 f"{op.name} is a functional call ({op.type}) in a forward, which cannot be "
                 "swapped: create the module in __init__ and call it there instead"
+                if op.type.startswith("F.")
+                else f"{op.name} is not a module of a live PyTorch model (upscope swaps a fix "
+                "only into an nn.Module attribute): apply the code where the model is built"
                 if not op.module
                 else "the conv feeding the pixel shuffle is not an nn.Conv module"
             )

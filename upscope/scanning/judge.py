@@ -31,7 +31,7 @@ from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
 from upscope.result import Result
-from upscope.scanning.records import Shape, UpOp
+from upscope.scanning.records import Dims, Shape, UpOp
 
 if TYPE_CHECKING:
     from upscope.scanning.fix import Fix
@@ -156,7 +156,24 @@ def _spec(op: UpOp) -> arith.LayerSpec:
     keys = {"k": "kernel", "s": "stride", "p": "padding", "op": "output_padding", "d": "dilation"}
     per_axis = {short for short, key in keys.items() if len(set(prm[key])) > 1}
     k, s, p, o, d = (tuple(prm[key]) for key in keys.values())
-    return arith.convt_spec(k, s, p, o, d, per_axis)
+    return arith.convt_spec(k, s, p, o, d, per_axis, _padding_end(op))
+
+
+#: The input size per axis on which an op whose input size a front end could not determine is
+#: judged (the verdict and interior ratio do not depend on the input size; the map drawn does).
+STAND_IN_SIZE = 16
+
+
+def _padding_end(op: UpOp) -> Shape | None:
+    """The padding at the end of each axis when it differs from ``padding`` (ONNX pads)."""
+    pe = op.params.get("padding_end")
+    return None if pe is None else tuple(pe)
+
+
+def _judged_input(op: UpOp) -> Shape:
+    """The op's spatial input size, or :data:`STAND_IN_SIZE` per axis when it is unknown."""
+    known = op.spatial_in
+    return known if known is not None else (STAND_IN_SIZE,) * op.ndim
 
 
 def _overlap(op: UpOp) -> OverlapResult:
@@ -168,11 +185,11 @@ def _overlap(op: UpOp) -> OverlapResult:
     k, s, p, o, d = (
         tuple(prm[key]) for key in ("kernel", "stride", "padding", "output_padding", "dilation")
     )
-    size = tuple(op.input_shape[2:])
+    size, pe = _judged_input(op), _padding_end(op)
     try:
-        return convt_overlap(k, s, p, o, d, size, layers=1)
+        return convt_overlap(k, s, p, o, d, size, layers=1, pe=pe)
     except UpscopeError:
-        return convt_overlap(k, s, p, o, d, tuple(min(n, 32) for n in size), layers=1)
+        return convt_overlap(k, s, p, o, d, tuple(min(n, 32) for n in size), layers=1, pe=pe)
 
 
 def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
@@ -186,7 +203,8 @@ def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
         previous is not None
         and previous.op.kind == "convT"
         and previous.op.ndim == op.ndim
-        and previous.op.output_shape[2:] == op.input_shape[2:]
+        and op.spatial_in is not None
+        and previous.op.spatial_out == op.spatial_in
     )
     if chained:
         assert previous is not None
@@ -195,7 +213,7 @@ def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
         finding.chain_input = previous.chain_input
     else:
         finding.chain, finding.chain_specs = [op.name], [_spec(op)]
-        finding.chain_input = op.input_shape[2:]
+        finding.chain_input = _judged_input(op)
     if verdict == "checkerboard":
         shown = "?" if ratio is None else f"{ratio:g}"
         finding.reasons.append(f"uneven overlap (interior max/min {shown})")
@@ -211,7 +229,11 @@ def _judge_interpolate(op: UpOp) -> Finding:
         f"{mode} resize: the weights of every output pixel sum to 1, so a constant input stays "
         "constant: no overlap checkerboard"
     )
-    ratios = [o / i for o, i in zip(op.output_shape[2:], op.input_shape[2:], strict=True)]
+    ins, outs = op.spatial_in, op.spatial_out
+    if ins is not None and outs is not None:
+        ratios = [o / i for o, i in zip(outs, ins, strict=True)]
+    else:
+        ratios = list(prm.get("scale_factor") or ())
     if mode in ("nearest", "nearest-exact") and any(not float(v).is_integer() for v in ratios):
         note += (
             "; non-integer scale: nearest repeats some rows/columns more often than others "
@@ -318,13 +340,14 @@ class ScanResult(Result):
     """
 
     model: str
-    input_shapes: list[Shape]
+    input_shapes: list[Dims]  # None: a dimension the graph leaves symbolic (ONNX)
     shapes_from_model: bool
     findings: list[Finding]
     threshold: float = IMBALANCE_THRESHOLD
     response_threshold: float = RESPONSE_THRESHOLD
     inputs: tuple[str, ...] = ("constant",)
     pngs: list[Path] = field(default_factory=list)
+    model_format: str = "pytorch"  # "pytorch" | "onnx"
 
     def to_dict(self) -> dict[str, Any]:
         from upscope.scanning.report import document

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from upscope.errors import UpscopeError
+from upscope.files import check_regular_file
 from upscope.scanning.args import Shape, parse_input_shape, split_model_spec
 
 __all__ = ["Shape", "parse_input_shape", "load_model", "load_weights", "default_input_shapes"]
@@ -138,10 +139,12 @@ _AGAIN = "copy or save it again"
 def _unpickler_reason(exc: BaseException) -> str:
     """The 'WeightsUnpickler error: ...' part of torch's long weights-only message, if any."""
     text = " ".join(str(exc).split())
-    if "WeightsUnpickler error:" in text:
-        reason = text.split("WeightsUnpickler error:", 1)[1]
-        return reason.split(" Please use")[0].split(" Check the documentation")[0].strip(" .")
-    return _first_line(exc)
+    for marker in ("WeightsUnpickler error:", "from a trusted source."):  # after torch's advice
+        if marker in text:
+            reason = text.split(marker, 1)[1]
+            return reason.split(" Please use")[0].split(" Check the documentation")[0].strip(" .")
+    first = _first_line(exc)
+    return "torch refused it" if "weights_only" in first else first
 
 
 def _text_start(head: bytes) -> str | None:
@@ -164,6 +167,13 @@ def _unloadable(path: Path, exc: BaseException) -> str:
             head = handle.read(64)
     except OSError as err:
         return f"cannot be read: {err.strerror or _first_line(err)}"
+    code = re.search(r"unsupported GLOBAL (\S+)", str(exc))
+    if code is not None:  # torch refused a callable; never suggest its weights_only=False retry
+        return (
+            f"was refused: loading it would execute code (its pickle calls {code.group(1)}); "
+            "upscope loads only tensors, with torch.load(weights_only=True). Save "
+            "model.state_dict() with torch.save from a trusted copy and pass that file"
+        )
     if "Unsupported global" in str(exc):
         return (
             "holds Python objects besides tensors, which upscope does not execute "
@@ -208,8 +218,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
     A plain state dict, or a dict holding one under ``"state_dict"``; a ``module.`` prefix on
     every key (DataParallel) is removed. Keys must match the model exactly.
     """
-    if not path.is_file():
-        raise UpscopeError(f"--weights file {str(path)!r} not found")
+    check_regular_file(path, "--weights file")
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
             warnings.simplefilter("ignore")

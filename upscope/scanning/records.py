@@ -13,7 +13,11 @@ import numpy as np
 
 from upscope.scanning.args import Shape
 
-__all__ = ["Shape", "UpOp"]
+__all__ = ["Dims", "Shape", "UpOp", "dims_text"]
+
+#: A shape as a front end knows it: None for a dimension it could not determine (an ONNX graph
+#: with a symbolic size); the torch tracer always knows every one.
+Dims = tuple[int | None, ...]
 
 
 @dataclass
@@ -23,8 +27,8 @@ class UpOp:
     name: str
     type: str
     kind: str  # "convT" | "interpolate" | "pixelshuffle"
-    input_shape: Shape
-    output_shape: Shape
+    input_shape: Dims
+    output_shape: Dims
     params: dict[str, Any] = field(default_factory=dict)
     weight: np.ndarray | None = None  # convT: (C_in, C_out / groups, *kernel)
     feeding_conv: tuple[str, np.ndarray] | None = None  # pixel shuffle: the conv right before
@@ -41,3 +45,28 @@ class UpOp:
     @property
     def ndim(self) -> int:
         return len(self.input_shape) - 2
+
+    @property
+    def spatial_in(self) -> Shape | None:
+        """The spatial input size, or None when a front end could not determine all of it."""
+        return _known(self.input_shape[2:])
+
+    @property
+    def spatial_out(self) -> Shape | None:
+        """The spatial output size, or None when a front end could not determine all of it."""
+        return _known(self.output_shape[2:])
+
+
+def dims_text(dims: Dims) -> str:
+    """``"1x3x?x?"``: a shape with ``?`` for each unknown dimension.
+
+    >>> dims_text((1, 3, None, 64))
+    '1x3x?x64'
+    """
+    return "x".join("?" if v is None else str(v) for v in dims)
+
+
+def _known(dims: Dims) -> Shape | None:
+    if any(v is None for v in dims):
+        return None
+    return tuple(int(v) for v in dims if v is not None)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from upscope.scanning.judge import STATUSES, Finding, ScanResult, worst
+from upscope.scanning.records import Dims
 
 __all__ = ["document", "layer_document", "summary_line"]
 
 
-def _shape(shape: tuple[int, ...]) -> list[int]:
-    return [int(v) for v in shape]
+def _shape(shape: Dims) -> list[int | None]:
+    """A shape as JSON: null for a dimension the front end could not determine (ONNX)."""
+    return [None if v is None else int(v) for v in shape]
 
 
 def _weights_doc(finding: Finding) -> dict[str, Any] | None:
@@ -46,6 +48,7 @@ def layer_document(finding: Finding, inputs: tuple[str, ...] = ("constant",)) ->
         "kernel": axes("kernel"),
         "stride": axes("stride"),
         "padding": axes("padding"),
+        "padding_end": axes("padding_end"),
         "output_padding": axes("output_padding"),
         "dilation": axes("dilation"),
         "groups": prm.get("groups"),
@@ -88,10 +91,11 @@ def summary_line(result: ScanResult) -> str:
 
 
 def document(result: ScanResult) -> dict[str, Any]:
-    """``{"model", "input_shapes", "layers", "summary", "png"}``."""
+    """``{"model", "format", "input_shapes", "layers", "summary", "png"}``."""
     bad = worst(result.findings)
     return {
         "model": result.model,
+        "format": result.model_format,
         "input_shapes": [_shape(s) for s in result.input_shapes],
         "layers": [layer_document(f, result.inputs) for f in result.findings],
         "summary": {

@@ -1,6 +1,8 @@
-"""Run a whole scan of a PyTorch model: load, trace, judge, suggest and verify fixes (torch).
+"""Run a whole scan: load, trace (or read), judge, suggest and verify fixes.
 
-:func:`scan` is all of ``upscope scan`` minus the presentation, and ``upscope.scan`` in Python.
+:func:`scan` is all of ``upscope scan`` minus the presentation, and ``upscope.scan`` in Python,
+for both formats: a PyTorch model (torch, imported here only for it) and an ONNX file
+(:mod:`.onnx_front`, no torch).
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from upscope.errors import UpscopeError
-from upscope.scanning.args import parse_input_shape, split_model_spec
+from upscope.scanning.args import (
+    check_input_memory,
+    is_onnx_file,
+    parse_input_shape,
+    split_model_spec,
+)
 from upscope.scanning.fix import suggest
 from upscope.scanning.judge import ScanResult, judge
-from upscope.scanning.records import Shape
+from upscope.scanning.records import Dims, Shape
 
 __all__ = ["INPUTS", "scan"]
 
@@ -69,12 +76,21 @@ def scan(
     """Find, judge and fix every upsampling op of ``model``.
 
     ``model`` is a live ``nn.Module`` (never modified: a state dict in ``weights`` is loaded into
-    a copy) or the CLI's MODEL string ``file.py:Name`` / ``package.module:Name``. The input
+    a copy) or the CLI's MODEL string ``file.py:Name`` / ``package.module:Name``, or an ONNX
+    file ``model.onnx`` (read by :mod:`.onnx_front` without torch; no response, no fixes). The input
     shapes come from ``input_shape`` (``(1, 100, 1, 1)``, ``"1x100x1x1"`` or a list of them),
     else from ``example_input`` (a tensor or a tuple of tensors: its shapes and dtype), else from
     the model's ``example_input_array``. The forward passes use a constant input (all ones) and,
     with ``inputs=("constant", "noise")``, seeded standard-normal noise too.
     """
+    kinds = _check_inputs(inputs)
+    shapes = _shapes(input_shape)
+    if isinstance(model, str) and is_onnx_file(model):
+        if weights is not None:
+            raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
+        from upscope.scanning import onnx_front
+
+        return onnx_front.scan(Path(model), shapes)
     import torch
     from torch import nn
 
@@ -82,8 +98,6 @@ def scan(
     from upscope.scanning.torch_front import make_inputs, trace
     from upscope.scanning.verify import verify
 
-    kinds = _check_inputs(inputs)
-    shapes = _shapes(input_shape)
     if isinstance(model, str):
         split_model_spec(model)
         name = model
@@ -125,6 +139,7 @@ def scan(
                 "no example_input_array"
             )
         shapes, from_model = default, True
+    check_input_memory(shapes)
     modes = {module: module.training for module in net.modules()}
     try:
         with _model_prints_to_stderr():
@@ -144,4 +159,4 @@ def scan(
     finally:
         for module, training in modes.items():
             module.train(training)
-    return ScanResult(name, shapes, from_model, findings, inputs=kinds)
+    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)

@@ -70,7 +70,10 @@ def op_scales(op: UpOp) -> tuple[int, ...] | None:
     if op.kind == "pixelshuffle":
         r = int(op.params["upscale_factor"])
         return (1,) * (op.ndim - 2) + (r, r)
-    ratios = [o / i for o, i in zip(op.output_shape[2:], op.input_shape[2:], strict=True)]
+    ins, outs = op.spatial_in, op.spatial_out
+    if ins is None or outs is None:
+        return None
+    ratios = [o / i for o, i in zip(outs, ins, strict=True)]
     if all(float(v).is_integer() for v in ratios):
         return tuple(int(v) for v in ratios)
     return None

@@ -1,0 +1,275 @@
+"""``compare-grid.png`` and ``compare-radial.png``: the crops, errors and zooms of every method,
+and each method's radial spectrum against the best interpolation.
+
+matplotlib is imported inside the functions (through :mod:`upscope.render.plots`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from upscope.render.plots import new_figure, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from upscope.comparison import Comparison, MethodResult
+
+__all__ = [
+    "ZOOM",
+    "best_interpolation",
+    "detail_window",
+    "grid_figure",
+    "high_pass",
+    "radial_figure",
+]
+
+#: the detail crop is a quarter of the zoomed crop's side, drawn as large: a 4x zoom
+ZOOM = 4
+
+
+def _show_image(ax: Any, pixels: np.ndarray) -> None:
+    """Draw (C, H, W) in [0, 1] with square pixels (nearest), grey colour map for 1 channel."""
+    data = np.clip(pixels, 0.0, 1.0)
+    if data.shape[0] == 1:
+        ax.imshow(data[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(np.moveaxis(data, 0, -1), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def detail_window(result: Comparison, top: int, left: int, side: int) -> tuple[int, int, int]:
+    """(top, left, side) of the detail inside the crop: side/4 (a multiple of S, at least S),
+    where the methods' mean |error| is largest, on a grid of step S (so phases line up)."""
+    s = result.settings.scale
+    small = max(s, (side // ZOOM) - (side // ZOOM) % s)
+    err = np.zeros((side, side))
+    for r in result.results:
+        diff = (
+            r.output[:, top : top + side, left : left + side]
+            - result.original[:, top : top + side, left : left + side]
+        )
+        err += np.abs(diff.astype(np.float64)).mean(axis=0)
+    integral = np.pad(err.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    best, where = -1.0, (0, 0)
+    for y in range(0, side - small + 1, s):
+        for x in range(0, side - small + 1, s):
+            total = (
+                integral[y + small, x + small]
+                - integral[y, x + small]
+                - integral[y + small, x]
+                + integral[y, x]
+            )
+            if total > best:
+                best, where = float(total), (y, x)
+    return top + where[0], left + where[1], small
+
+
+def high_pass(pixels: np.ndarray, scale: int) -> np.ndarray:
+    """The grey image minus its (2S-1) x (2S-1) box mean (edges repeated): what is left is detail
+    and any grid of period S, which a box of that size averages away.
+
+    >>> g = high_pass(np.tile([[1.0, 0.0], [0.0, 1.0]], (4, 4))[None], 2)
+    >>> bool(abs(g[3, 3] - 4 / 9) < 1e-12), bool(abs(g[3, 4] + 4 / 9) < 1e-12)
+    (True, True)
+    """
+    grey = pixels.astype(np.float64).mean(axis=0)
+    r = scale - 1
+    padded = np.pad(grey, r, mode="edge")
+    integral = np.pad(padded.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    n = 2 * r + 1
+    h, w = grey.shape
+    box = (
+        integral[n : n + h, n : n + w]
+        - integral[:h, n : n + w]
+        - integral[n : n + h, :w]
+        + integral[:h, :w]
+    ) / (n * n)
+    return grey - box
+
+
+def _blocks(n: int, per_row: int) -> list[range]:
+    """Split n columns into blocks of nearly equal width, at most ``per_row`` each."""
+    count = -(-n // per_row)
+    size = -(-n // count)
+    return [range(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
+    """A column per image (the original, the low-res input, then each method), in blocks of at
+    most six columns, each block three rows: the zoomed crop; its high-pass (:func:`high_pass`)
+    on one shared colour scale, where a grid of period S shows as a regular pattern that the
+    original's high-pass lacks; a 4x zoom of the detail (yellow square).
+
+    ``best_psnr`` names the method whose title gets the text marker ``* best PSNR``.
+    """
+    from matplotlib.patches import Rectangle
+
+    from upscope.comparison import zoom_window
+
+    s = result.settings.scale
+    top, left, side = zoom_window(result)
+    d_top, d_left, d_side = detail_window(result, top, left, side)
+
+    def crop(img: np.ndarray, y: int, x: int, n: int, f: int = 1) -> np.ndarray:
+        return img[:, y // f : (y + n) // f, x // f : (x + n) // f]
+
+    # the high-pass of the whole image, then cropped: no edge effect inside the crop
+    passes = {"original": crop(high_pass(result.original, s)[None], top, left, side)[0]}
+    for r in result.results:
+        passes[r.method] = crop(high_pass(r.output, s)[None], top, left, side)[0]
+    # the scale: the median over the methods of each one's 99th percentile of |high-pass|, so
+    # that one very sharp image (the original, nearest) does not fade every grid to white
+    tops = [float(np.percentile(np.abs(passes[r.method]), 99)) for r in result.results]
+    vmax = max(float(np.median(tops)), 1e-6)
+    columns = ["original", "low-res", *(r.method for r in result.results)]
+    blocks = _blocks(len(columns), 6)
+    cols = max(len(b) for b in blocks)
+    fig = new_figure(2.05 * cols + 0.9, 6.3 * len(blocks) + 0.9)
+    axes = fig.subplots(3 * len(blocks), cols, squeeze=False)
+    where = {
+        name: (3 * n, col)
+        for n, block in enumerate(blocks)
+        for col, name in enumerate(columns[i] for i in block)
+    }
+    for n, block in enumerate(blocks):
+        for ax in axes[3 * n : 3 * n + 3, len(block) :].ravel():
+            ax.axis("off")
+    by_name = {r.method: r for r in result.results}
+    _, height, width = result.original.shape
+    image = None
+    pass_axes = []
+    for name, (row, col) in where.items():
+        a_crop, a_pass, a_zoom = axes[row, col], axes[row + 1, col], axes[row + 2, col]
+        if name == "low-res":
+            _show_image(a_crop, crop(result.low, top, left, side, s))
+            a_crop.set_title(f"low-res input (box /{s})", fontsize=9)
+            _show_image(a_pass, result.original)
+            a_pass.add_patch(
+                Rectangle(
+                    (left - 0.5, top - 0.5), side, side, fill=False, edgecolor="red", linewidth=1.2
+                )
+            )
+            a_pass.set_title(f"whole {width}x{height} (red: crop)", fontsize=9)
+            _show_image(a_zoom, crop(result.low, d_top, d_left, d_side, s))
+            a_zoom.set_title(f"low-res, {ZOOM}x zoom", fontsize=9)
+            continue
+        pixels = result.original if name == "original" else by_name[name].output
+        _show_image(a_crop, crop(pixels, top, left, side))
+        if name == "original":
+            a_crop.add_patch(
+                Rectangle(
+                    (d_left - left - 0.5, d_top - top - 0.5),
+                    d_side,
+                    d_side,
+                    fill=False,
+                    edgecolor="yellow",
+                    linewidth=1.2,
+                )
+            )
+            a_crop.set_title(f"original, {side}x{side} crop", fontsize=9)
+        else:
+            mark = "\n* best PSNR" if name == best_psnr else ""
+            a_crop.set_title(f"{name}\nPSNR {by_name[name].psnr:.2f} dB{mark}", fontsize=9)
+        image = a_pass.imshow(
+            passes[name], cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest"
+        )
+        a_pass.set_xticks([])
+        a_pass.set_yticks([])
+        a_pass.set_title(f"high-pass, {name}" if name == "original" else "high-pass", fontsize=9)
+        pass_axes.append(a_pass)
+        _show_image(a_zoom, crop(pixels, d_top, d_left, d_side))
+        a_zoom.set_title(f"{ZOOM}x zoom ({d_side}x{d_side})", fontsize=9)
+    if image is not None:
+        bar = fig.colorbar(image, ax=pass_axes, shrink=0.5, pad=0.01, aspect=30)
+        bar.set_label("high-pass (grey level)", fontsize=9)
+        bar.ax.tick_params(labelsize=8)
+    fit = result.settings.fit
+    state = f"fitted {fit} steps" if fit else "untrained"
+    fig.suptitle(
+        f"x{s} upsampling of the box-downsampled image (learned methods {state})\n"
+        f"crop: rows {top}-{top + side - 1}, columns {left}-{left + side - 1}, where the methods' "
+        f"errors concentrate. high-pass: the grey crop minus its {2 * s - 1}x{2 * s - 1} mean, "
+        "one colour scale (sharper images saturate);\n"
+        f"a grid of period {s} shows there as a regular pattern the original's lacks. "
+        f"{ZOOM}x zoom: the yellow square. * marks the best PSNR.",
+        fontsize=11,
+    )
+    return fig
+
+
+def save_grid(result: Comparison, path: Path, best_psnr: str | None) -> Path:
+    save_figure(grid_figure(result, best_psnr), path)
+    return path
+
+
+def best_interpolation(results: list[MethodResult]) -> MethodResult | None:
+    """The fixed (parameter-free) method with the highest PSNR, the reference for the others."""
+    fixed = [r for r in results if not r.learned and np.isfinite(r.psnr)]
+    return max(fixed, key=lambda r: r.psnr) if fixed else None
+
+
+def radial_figure(result: Comparison) -> Figure:
+    """Small multiples: one panel per method, its radial spectrum minus the original's, with the
+    best interpolation's curve in grey behind it; one y scale for every panel."""
+    from upscope.quality import radial_profile
+
+    s = result.settings.scale
+    ref = radial_profile(result.original)
+    keep = ref.frequency > 0
+    freq = ref.frequency[keep]
+    diffs = {
+        r.method: radial_profile(r.output).value[keep] - ref.value[keep] for r in result.results
+    }
+    base = best_interpolation(result.results)
+    n = len(result.results)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig = new_figure(4.2 * cols, 2.9 * rows + 1.2)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
+    # An exact zero of |F| (nearest's corner frequency) reads 20 ln 1e-8 = -368: such outliers
+    # would squash every other curve, so the axes start at the 1st percentile.
+    values = np.concatenate(list(diffs.values()))
+    low, high = float(np.percentile(values, 1)), float(values.max())
+    margin = 0.05 * (high - low)
+    clipped = bool(values.min() < low - margin)
+    for ax, r in zip(axes, result.results, strict=False):
+        ax.axhline(0.0, color="black", linewidth=1.0)
+        ax.axvline(0.5 / s, color="grey", linestyle="--", linewidth=0.8)
+        if base is not None and r.method != base.method:
+            ax.plot(freq, diffs[base.method], color="grey", linewidth=1.0, label=base.method)
+        colour = "tab:blue" if r.learned else "tab:green"
+        ax.plot(freq, diffs[r.method], color=colour, linewidth=1.3, label=r.method)
+        ax.set_ylim(low - margin, high + margin)
+        ax.grid(True, alpha=0.3)
+        kind = "learned" if r.learned else "fixed"
+        ax.set_title(f"{r.method} ({kind}), PSNR {r.psnr:.2f} dB", fontsize=10)
+        ax.legend(fontsize=8, loc="lower left")
+        ax.tick_params(labelsize=8)
+    for k, ax in enumerate(axes[:n]):
+        if k % cols == 0:
+            ax.set_ylabel("minus original\n(20 ln|F|)", fontsize=9)
+        if k + cols >= n:
+            ax.set_xlabel("radial frequency (cycles/px)", fontsize=9)
+    for ax in axes[n:]:
+        ax.axis("off")
+    grey = f"grey: {base.method}, the best interpolation by PSNR. " if base is not None else ""
+    note = " A curve leaving at the bottom goes to -368 (|F| = 0)." if clipped else ""
+    text = (
+        "Radial spectrum of each output minus the original's (Durall et al. 2020: 20 ln|F| of the "
+        "centred FFT of the grey image, mean over rings of integer radius). 0 = the original's "
+        f"spectrum; below 0: detail lost; above 0: energy invented. {grey}"
+        f"Dashed: the input's Nyquist 1/{2 * s}.{note}"
+    )
+    fig.suptitle(textwrap.fill(text, width=int(13 * 4.2 * cols)), fontsize=10)
+    return fig
+
+
+def save_radial(result: Comparison, path: Path) -> Path:
+    save_figure(radial_figure(result), path)
+    return path

@@ -264,6 +264,8 @@ def test_scan_of_an_instance_built_here_and_to_dict_equals_cli_json(run_cli) -> 
     live = scan(DCGANGenerator(), example_input=torch.zeros(1, 100, 1, 1))
     doc = json.loads(json.dumps(live.to_dict()))
     assert doc["model"] == "DCGANGenerator"
+    html = live._repr_html_()  # a notebook cell shows the same table
+    assert "main.12" in html and "artifact" in html
     assert {**doc, "model": cli["model"]} == {**cli, "input_shapes": [[1, 100, 1, 1]]}
 
 

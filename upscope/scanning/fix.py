@@ -125,7 +125,7 @@ def module_expr(path: str, root: str = "model") -> str:
     return expr
 
 
-def _call(lhs: str, func: str, args: list[str], width: int = 76) -> str:
+def _call(lhs: str, func: str, args: list[str], width: int = 71) -> str:
     """``lhs = func(args)`` on one line if it fits in ``width``, else one argument line per
     group that fits, each indented by four spaces.
 
@@ -195,7 +195,7 @@ def _resize_conv(
     kernel, pad = tuple(k for k, _ in pairs), tuple(p for _, p in pairs)
     args = [str(c_in), str(c_out), f"kernel_size={_tuple(kernel)}", f"padding={_tuple(pad)}"]
     args += ([f"groups={groups}"] if groups != 1 else []) + ([] if bias else ["bias=False"])
-    conv = _call("", f"nn.Conv{n}d", args, 72).replace("\n", "\n    ")
+    conv = _call("", f"nn.Conv{n}d", args, 67).replace("\n", "\n    ")
     source = (
         "nn.Sequential(\n"
         f'    nn.Upsample(scale_factor={_scale(scales)}, mode="nearest"),\n'

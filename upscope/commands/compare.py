@@ -33,7 +33,7 @@ HELP = (
 )
 EPILOG = examples_epilog(
     "upscope compare --methods bicubic,convT-uneven --fit 20 --no-png",
-    "upscope compare zoneplate --fit 0 --out zoneplate-out",
+    "upscope compare zoneplate -m bilinear,convT-uneven --fit 0 --out zoneplate-out",
 )
 
 

@@ -38,7 +38,7 @@ def centred_panel(
     Zero frequency goes to the centre (fftshift), fy grows downwards, and every pixel is centred
     on its frequency. An even side has -1/2 but not +1/2 cycles/px (the same frequency); its
     -1/2 row or column is repeated at +1/2, so that the panel is symmetric and runs exactly from
-    -1/2 - 1/(2n) to +1/2 + 1/(2n). ``probe-spectra.png`` and ``compare_spectra.png`` use it.
+    -1/2 - 1/(2n) to +1/2 + 1/(2n). ``probe-spectra.png`` and ``compare-spectra.png`` use it.
 
     >>> import numpy as np
     >>> data, extent = centred_panel(np.arange(4.0).reshape(1, 4))

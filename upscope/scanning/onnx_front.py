@@ -250,11 +250,12 @@ def _depth_to_space(g: ReadGraph, node: Any, name: str) -> UpOp:
     mode = text(a.get("mode"), "DCR")
     x_dims = g.shape(node.input[0], 4)
     n_c = x_dims[1] if len(x_dims) > 1 else None
-    out_shape: Dims = (
+    computed: Dims = (
         x_dims[0],
         None if n_c is None else n_c // (r * r),
         *(None if v is None else v * r for v in x_dims[2:]),
     )
+    out_shape = g.merged(node.output[0], computed)
     op = UpOp(name, "DepthToSpace", "pixelshuffle", x_dims, out_shape)
     op.params = {"upscale_factor": r, "mode": mode}
     conv = g.producer.get(node.input[0])

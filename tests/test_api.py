@@ -450,3 +450,27 @@ def test_probe_and_compare_show_their_tables(rgba_file: Path, tmp_path: Path) ->
     assert "bilinear" in text and "PSNR" in text and "tile.png" in text
     psnr = f"{result.result('bilinear').psnr:.2f}"
     assert psnr in text
+
+
+# ---------------------------------------------------------------- scan and upscope.testing
+
+
+def test_scan_is_the_cli_json(run_cli) -> None:
+    """``upscope.scan`` on a MODEL string and on a live model built here (with an example
+    input): the CLI's document, as it is (plain JSON types, no tuples)."""
+    import torch
+
+    spec = str(ROOT / "samples" / "models.py") + ":ResizeConvDecoder"
+    cli = cli_json(run_cli, "scan", spec, "--no-png")
+    assert upscope.scan(spec).to_dict() == cli
+    sys.path.insert(0, str(ROOT / "samples"))
+    try:
+        from models import ResizeConvDecoder  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ROOT / "samples"))
+    torch.manual_seed(0)  # as the CLI seeds torch before it builds the model
+    live = upscope.scan(ResizeConvDecoder(), example_input=torch.zeros(1, 64, 8, 8))
+    assert live.to_dict() == {**cli, "model": "ResizeConvDecoder"}
+    from upscope.testing import assert_no_checkerboard
+
+    assert_no_checkerboard(ResizeConvDecoder(), torch.zeros(1, 64, 8, 8))

@@ -474,3 +474,15 @@ def test_scan_is_the_cli_json(run_cli) -> None:
     from upscope.testing import assert_no_checkerboard
 
     assert_no_checkerboard(ResizeConvDecoder(), torch.zeros(1, 64, 8, 8))
+
+
+def test_the_python_api_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/python-api.md's ``>>>`` examples return what the page shows."""
+    import doctest
+
+    monkeypatch.chdir(tmp_path)  # the page's save_png writes upscope-out/ here
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    page = ROOT / "docs" / "python-api.md"
+    failed, tried = doctest.testfile(str(page), module_relative=False, optionflags=flags)
+    assert tried >= 20 and failed == 0
+    assert (tmp_path / "upscope-out" / "overlap-convt-k3-s2-p0-op0-d1-in6.png").is_file()

@@ -386,6 +386,7 @@ def test_lazy_names_are_the_api_functions() -> None:
 
     assert upscope.size is api.size and upscope.compare is api.compare
     assert upscope.scan is run.scan
+    assert upscope.testing.assert_no_checkerboard.__module__ == "upscope.testing"
     assert upscope.UpscopeError is __import__("upscope.errors").errors.UpscopeError
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         upscope.nope  # noqa: B018

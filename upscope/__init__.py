@@ -56,6 +56,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "testing":  # upscope.testing.assert_no_checkerboard without a second import
+        return importlib.import_module("upscope.testing")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'upscope' has no attribute {name!r}")
@@ -65,4 +67,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"testing"})

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from upscope import arith
-from upscope.scanning.judge import judge
+from upscope.scanning.judge import STATUSES, judge
 from upscope.scanning.load import load_model
 from upscope.scanning.torch_front import trace
 
@@ -509,11 +509,16 @@ def test_bad_checkpoints(run_cli, tmp_path: Path) -> None:
 def test_table(run_cli) -> None:
     result = run_cli("scan", f"{SAMPLES}:UNet", "--no-png")
     assert result.exit_code == 0, result.stderr
-    assert "2 of 2 upsampling ops can make a checkerboard; worst: up" in result.stdout
-    assert "checkerboard x4" in result.stdout and "YES: uneven overlap, weights" in result.stdout
+    assert "2 of 2 upsampling ops can make a checkerboard (2 artifact, 0 risk); worst: up" in (
+        result.stdout
+    )
+    rows = [line.split() for line in result.stdout.splitlines()]
+    rows = [row for row in rows if row[:1] in (["1"], ["2"]) and row[-1] in STATUSES]
+    assert [(row[1], row[-1]) for row in rows] == [("up2", "artifact"), ("up1", "artifact")]
     footer = " ".join(result.stdout.split())
     assert "checkerboard xR: R is the interior max/min of its overlap counts" in footer
-    assert result.stdout.count("ConvTranspose2d") == 2
+    # the two table rows, then one ConvTranspose fix each (resize-conv is the other fix)
+    assert result.stdout.count("ConvTranspose2d") == 4
 
 
 def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
@@ -532,10 +537,17 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
         *("padding_end", "output_padding", "dilation", "groups", "scale_factor", "size", "mode"),
         *("upscale_factor", "verdict", "even_overlap", "interior_ratio"),
         *("weight_checkerboard", "flagged", "reasons", "compound", "note"),
+        *("geometry", "weights", "response", "status", "fixes"),
     }
     assert all(set(layer) == keys for layer in doc["layers"])
     assert all(layer["padding_end"] is None for layer in doc["layers"])  # ONNX's asymmetric pads
-    assert set(doc["summary"]) == {"ops", "flagged", "worst", "threshold", "line"}
+    fix_keys = {"title", "code", "verified", "reason", "same_shapes", "overlap", "response"}
+    fix_keys.add("params_delta")
+    assert all(set(fix) == fix_keys for layer in doc["layers"] for fix in layer["fixes"])
+    assert set(doc["summary"]) == {
+        *("ops", "flagged", "worst", "threshold", "line"),
+        *("status", "response_threshold", "inputs"),
+    }
 
 
 def test_no_png_and_unwritable_out(run_cli, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from upscope.commands import (
     seed_option,
 )
 
+FAIL_ON = ("artifact", "risk")
 SHORT = (
     "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
     "Example: upscope scan upscope.samples.models:DCGANGenerator"
@@ -25,7 +26,9 @@ SHORT = (
 HELP = (
     "Find every upsampling op in your model (ConvTranspose, Upsample, PixelShuffle, and "
     "F.interpolate / F.conv_transpose2d / F.pixel_shuffle calls), in call order, and say which "
-    "can make a checkerboard: overlap verdict and the weight imbalance of the actual kernels. "
+    "can make a checkerboard: geometry (overlap verdict), weights (polyphase imbalance of the "
+    "actual kernels), response (measured in the forward pass), a status (artifact, risk, ok) "
+    "and, for every flagged op, ranked fixes as Python code, verified on a copy of the model. "
     "MODEL's Python file is executed, as with any import. A MODEL ending in .onnx is an ONNX "
     "graph (any framework's export), read without torch: its ConvTranspose, Resize/Upsample "
     "and DepthToSpace nodes, judged the same way (needs pip install 'upscope\\[onnx]')."
@@ -33,6 +36,7 @@ HELP = (
 EPILOG = examples_epilog(
     "upscope scan upscope.samples.models:DCGANGenerator --no-png",
     "upscope scan upscope.samples.models:UNet --json --no-png",
+    "upscope scan upscope.samples.models:ResizeConvDecoder --no-png --fail-on risk",
 )
 
 
@@ -72,6 +76,24 @@ def scan(
             help="A state dict saved with torch.save (loaded with weights_only=True).",
         ),
     ] = None,
+    inputs: Annotated[
+        str,
+        typer.Option(
+            "--inputs",
+            metavar="NAMES",
+            help="Model inputs the response is measured on: constant (always), noise (seeded "
+            "standard normal too), comma-separated.",
+        ),
+    ] = "constant",
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            metavar="STATUS",
+            help="Exit with code 3 when an op's status is STATUS or worse: artifact, or risk "
+            "(artifact counts for risk too). For CI.",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNGs of flagged ops.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
@@ -80,6 +102,8 @@ def scan(
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
+    from upscope.errors import UpscopeError
+
     del max_memory  # applied by upscope.cli.guarded
     from upscope.files import check_regular_file, protect_inputs
     from upscope.scanning.args import (
@@ -90,6 +114,12 @@ def scan(
     )
 
     shapes = [parse_input_shape(text) for text in input_shape or []]
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise UpscopeError(f"--fail-on must be artifact or risk, got {fail_on!r}")
+    kinds = [name.strip() for name in inputs.split(",") if name.strip()]
+    for name in kinds:
+        if name not in ("constant", "noise"):
+            raise UpscopeError(f"--inputs: unknown input {name!r}; known: constant, noise")
     if is_onnx_file(model):  # read without torch, and without a forward pass to budget
         protect_inputs(MODEL=Path(model))
     else:
@@ -103,12 +133,12 @@ def scan(
     from upscope.render import scan_view
     from upscope.scanning import run as core
 
-    result = core.scan(model, shapes, weights, seed)
-
-    pngs: list[Path] = []
+    result = core.scan(model, shapes or None, weights=weights, inputs=kinds, seed=seed)
     if not no_png and any(scan_view.wants_png(f) for f in result.findings):
-        pngs = scan_view.save_pngs(result, out)
+        result.save_png(out)
     if json_out:
-        scan_view.print_json(scan_view.document(result, pngs))
+        scan_view.print_json(result.to_dict())
     else:
-        scan_view.show(result, pngs)
+        scan_view.show(result)
+    if fail_on is not None and result.failing(fail_on):
+        raise typer.Exit(3)

@@ -21,9 +21,18 @@ from upscope.overlap_map import OverlapResult
 from upscope.render.plots import new_figure
 from upscope.scanning.judge import Finding
 
-__all__ = ["CELL_LIMIT", "chain_text", "draw", "overlap_stats", "verdict_line"]
+__all__ = [
+    "BALANCED",
+    "CELL_LIMIT",
+    "balanced",
+    "chain_text",
+    "draw",
+    "overlap_stats",
+    "verdict_line",
+]
 
 CELL_LIMIT = 16  # write the numbers in the cells of maps up to this many cells per side
+BALANCED = 1e-5  # an imbalance this small is float32 rounding of equal sums
 _CHAIN_WIDTH = 48  # a longer chain is written first -> ... -> last
 
 
@@ -89,7 +98,16 @@ def verdict_line(finding: Finding, threshold: float) -> str:
         over = f"mean over {channels} output channels" if channels > 1 else "its one output channel"
         sign = ">" if mean > threshold else "<="
         parts.append(f"weight imbalance {mean:.2f} ({over}) {sign} {threshold:g}")
-    return "; ".join(parts)
+    measured = finding.response.get("constant")
+    if measured is not None:
+        parts.append(f"response {measured:.2f}")
+    return "; ".join(parts) + f": {finding.status}"
+
+
+def balanced(finding: Finding) -> bool:
+    """Every channel's polyphase sums are equal (imbalance 0 up to float rounding)."""
+    top = finding.imbalance_worst
+    return top is not None and top <= BALANCED
 
 
 # ---------------------------------------------------------------- the panels
@@ -288,6 +306,15 @@ def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:
         title = f"output channel 0: {what}\nevery one is 0 (no imbalance defined)"
         _phase_panel(fig, ax, finding.phase_sums[0], title, labels, what)
         return
+    if balanced(finding):
+        values, scale = finding.normalised_sums(0)
+        every = f"all {channels} channels" if channels > 1 else "its one channel"
+        title = (
+            f"output channel 0: {what} / {scale:.3g} (their mean |{unit}|)\n"
+            f"balanced: in {every} every phase is equal (imbalance 0)"
+        )
+        _phase_panel(fig, ax, values, title, labels, f"{unit} / mean |{unit}| of channel 0")
+        return
     values, scale = finding.normalised_sums(index)
     high, low = float(values.max()), float(values.min())
     which = "the worst" if channels > 1 else "the only one"
@@ -303,7 +330,11 @@ def draw(finding: Finding, threshold: float, description: str) -> Any:
     op = finding.op
     assert finding.phase_sums is not None and finding.imbalance is not None
     result = finding.compound()
-    bars = finding.imbalance.shape[0] > 1 and finding.worst_channel is not None
+    bars = (
+        finding.imbalance.shape[0] > 1
+        and finding.worst_channel is not None
+        and not balanced(finding)
+    )
     panels = (result is not None) + bars + 1
     fig = new_figure(max(6.2 * panels, 8.0), 5.6)
     fig.set_layout_engine("constrained", wspace=0.08)  # room between colorbar and next panel

@@ -13,103 +13,25 @@ from rich.table import Table
 from upscope.files import prepare_out_dir
 from upscope.render.console import out_console, print_json
 from upscope.render.plots import save_figure
-from upscope.scanning.judge import Finding, ScanResult, worst
+from upscope.scanning.fix import HELPERS
+from upscope.scanning.judge import Finding, ScanResult
 from upscope.scanning.records import Dims, dims_text
+from upscope.scanning.report import document, summary_line
 
-__all__ = ["document", "draw", "print_json", "save_pngs", "show", "summary_line", "wants_png"]
+__all__ = [
+    "document",
+    "draw",
+    "print_json",
+    "renderable",
+    "save_pngs",
+    "show",
+    "summary_line",
+    "wants_png",
+]
 
 _VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
-
-
-def _shape(shape: Dims) -> list[int | None]:
-    """A shape as JSON: null for a dimension the front end could not determine (ONNX)."""
-    return [None if v is None else int(v) for v in shape]
-
-
-def _weights_doc(finding: Finding) -> dict[str, Any] | None:
-    if finding.imbalance is None:
-        return None
-    op = finding.op
-    source = op.name if op.kind == "convT" else (op.feeding_conv or ("", None))[0]
-    return {
-        "mean": finding.imbalance_mean,
-        "worst": finding.imbalance_worst,
-        "channels": int(finding.imbalance.shape[0]),
-        "source": source,
-        "bias": finding.with_bias,
-    }
-
-
-def layer_document(finding: Finding) -> dict[str, Any]:
-    """One op as JSON; keys that do not apply to its type are null."""
-    op = finding.op
-    prm = op.params
-
-    def axes(key: str) -> list[Any] | None:
-        value = prm.get(key)
-        return None if value is None else list(value)
-
-    return {
-        "name": op.name,
-        "type": op.type,
-        "input_shape": _shape(op.input_shape),
-        "output_shape": _shape(op.output_shape),
-        "kernel": axes("kernel"),
-        "stride": axes("stride"),
-        "padding": axes("padding"),
-        "padding_end": axes("padding_end"),
-        "output_padding": axes("output_padding"),
-        "dilation": axes("dilation"),
-        "groups": prm.get("groups"),
-        "scale_factor": axes("scale_factor"),
-        "size": axes("size"),
-        "mode": prm.get("mode"),
-        "upscale_factor": prm.get("upscale_factor"),
-        "verdict": finding.verdict,
-        "even_overlap": finding.verdict == "even",
-        "interior_ratio": finding.interior_ratio,
-        "weight_checkerboard": _weights_doc(finding),
-        "flagged": finding.flagged,
-        "reasons": list(finding.reasons),
-        "compound": list(finding.chain) if op.kind == "convT" else None,
-        "note": finding.note,
-    }
-
-
-def summary_line(result: ScanResult) -> str:
-    """``"2 of 5 upsampling ops can make a checkerboard; worst: decoder.up2, imbalance 0.41"``."""
-    total = len(result.findings)
-    flagged = sum(f.flagged for f in result.findings)
-    noun = "op" if total == 1 else "ops"
-    text = f"{flagged} of {total} upsampling {noun} can make a checkerboard"
-    bad = worst(result.findings)
-    if bad is None:
-        return text
-    mean = bad.imbalance_mean
-    if mean is not None and mean > result.threshold:
-        return f"{text}; worst: {bad.op.name}, imbalance {mean:.2f}"
-    return f"{text}; worst: {bad.op.name}, {bad.reasons[0]}"
-
-
-def document(result: ScanResult, pngs: list[Path]) -> dict[str, Any]:
-    """``{"model", "input_shapes", "layers", "summary", "png"}``."""
-    bad = worst(result.findings)
-    return {
-        "model": result.model,
-        "format": result.model_format,
-        "input_shapes": [_shape(s) for s in result.input_shapes],
-        "layers": [layer_document(f) for f in result.findings],
-        "summary": {
-            "ops": len(result.findings),
-            "flagged": sum(f.flagged for f in result.findings),
-            "worst": None
-            if bad is None
-            else {"name": bad.op.name, "imbalance": bad.imbalance_mean, "reasons": bad.reasons},
-            "threshold": result.threshold,
-            "line": summary_line(result),
-        },
-        "png": [str(p) for p in pngs],
-    }
+_STATUS_STYLE = {"artifact": "bold red", "risk": "yellow", "ok": "green"}
+_NAME_WIDTH = 24  # a longer module path is broken after a dot
 
 
 # ---------------------------------------------------------------- table
@@ -153,11 +75,29 @@ def _dims(shape: Dims) -> str:
     return dims_text(shape[1:])
 
 
-def _overlap_cell(finding: Finding) -> str:
+def _wrap_name(name: str, width: int = _NAME_WIDTH) -> str:
+    """Break a long module path after dots, so no part of it is cut.
+
+    >>> print(_wrap_name("decoder.blocks.3.upsample.conv", 16))
+    decoder.blocks.
+    3.upsample.conv
+    """
+    lines, line = [], ""
+    for part in re.split(r"(?<=[.:])", name):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = part
+        else:
+            line += part
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _geometry_cell(finding: Finding) -> str:
     style = _VERDICT_STYLE.get(finding.verdict, "")
     text = f"[{style}]{finding.verdict}[/]"
     if finding.verdict == "checkerboard" and finding.interior_ratio is not None:
-        text += f" x{finding.interior_ratio:g}"
+        text += f"\nx{finding.interior_ratio:g}"
     return text
 
 
@@ -166,15 +106,23 @@ def _weights_cell(finding: Finding, threshold: float) -> str:
     if mean is None or top is None:
         return "[dim]-[/dim]"
     style = "bold red" if mean > threshold else "green"
-    return f"[{style}]{mean:.2f}[/] / {top:.2f}"
+    return f"[{style}]{mean:.2f}[/]\nworst {top:.2f}"
 
 
-def _flag_cell(finding: Finding) -> str:
-    if not finding.flagged:
-        return "[green]no[/]"
-    causes = [reason.split(" (")[0].split(":")[0] for reason in finding.reasons]
-    causes = ["weights" if cause.startswith("weight") else cause for cause in causes]
-    return "[bold red]YES[/]: " + ", ".join(causes)
+def _response_cell(finding: Finding, threshold: float) -> str:
+    lines = []
+    for name, value in finding.response.items():
+        if value is None:
+            shown = "-"
+        else:
+            style = "bold red" if value > threshold else "green"
+            shown = f"[{style}]{value:.2f}[/]"
+        lines.append(shown if name == "constant" else f"{name} {shown}")
+    return "\n".join(lines) or "[dim]-[/dim]"
+
+
+def _status_cell(finding: Finding) -> str:
+    return f"[{_STATUS_STYLE[finding.status]}]{finding.status}[/]"
 
 
 def wants_png(finding: Finding) -> bool:
@@ -182,62 +130,107 @@ def wants_png(finding: Finding) -> bool:
     return finding.flagged and finding.phase_sums is not None
 
 
-def show(result: ScanResult, pngs: list[Path]) -> None:
-    """The table in call order, the notes, the summary line and the PNG paths."""
-    console = out_console()
-    shapes = ", ".join(
-        "x".join("?" if v is None else str(v) for v in s) for s in result.input_shapes
+def _table(result: ScanResult) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("op", overflow="fold")
+    table.add_column("geometry", no_wrap=True)
+    table.add_column("weights", no_wrap=True)
+    table.add_column("response", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for n, finding in enumerate(result.findings, start=1):
+        op = finding.op
+        table.add_row(
+            str(n),
+            f"{escape(_wrap_name(op.name))}\n[dim]{op.type} {_params(finding)}[/dim]\n"
+            f"{_dims(op.input_shape)} -> {_dims(op.output_shape)}",
+            _geometry_cell(finding),
+            _weights_cell(finding, result.threshold),
+            _response_cell(finding, result.response_threshold),
+            _status_cell(finding),
+        )
+    return table
+
+
+def _fix_status(fix: Any) -> str:
+    if not fix.verified:
+        return f"[yellow]not verified[/]: {escape(fix.reason or '')}"
+    shapes = "[green]same shapes[/]" if fix.same_shapes else "[bold red]shapes change[/]"
+    response = "-" if fix.response is None else f"{fix.response:.2f}"
+    return (
+        f"verified: {shapes}, overlap {fix.overlap}, response {response}, "
+        f"params {fix.params_delta:+,}"
     )
+
+
+def _fixes(result: ScanResult) -> list[Any]:
+    """Each flagged op's fixes, ranked, then the helper functions they call (once)."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    parts: list[Any] = []
+    helpers: list[str] = []
+    for n, finding in enumerate(result.findings, start=1):
+        if not finding.fixes:
+            continue
+        parts.append(f"[bold]#{n} {escape(finding.op.name)}[/bold] ({finding.status}): fixes")
+        for rank, fix in enumerate(finding.fixes, start=1):
+            parts.append(f"  {rank}. {escape(fix.title)}")
+            parts.append(Padding(_fix_status(fix), (0, 0, 0, 5)))
+            parts.append(Padding(Text(fix.statements), (0, 0, 0, 5)))
+            helpers += [name for name in fix.helpers if name not in helpers]
+    if helpers:
+        names = ", ".join(helpers)
+        parts.append(f"[dim]helper functions the fixes call ({names}):[/dim]")
+        for name in helpers:
+            parts.append(Padding(Text(HELPERS[name].rstrip()), (0, 0, 0, 2)))
+    return parts
+
+
+def renderable(result: ScanResult) -> Any:
+    """Everything the CLI prints for a person: header, table, notes, legend, fixes, summary."""
+    from rich.console import Group
+
+    shapes = ", ".join(dims_text(s) for s in result.input_shapes)
     onnx = result.model_format == "onnx"
     origin = ""
     if result.shapes_from_model:
         origin = " (from the graph)" if onnx else " (the model's example_input_array)"
-    console.print(f"[bold]{escape(result.model)}[/bold]: input {escape(shapes)}{origin}")
+    parts: list[Any] = [f"[bold]{escape(result.model)}[/bold]: input {escape(shapes)}{origin}"]
     if not result.findings:
-        console.print(
+        parts.append(
             "The graph has no upsampling node (ConvTranspose, Resize/Upsample enlarging, "
             "DepthToSpace)."
             if onnx
             else "No upsampling op was called in the forward pass."
         )
-        console.print(summary_line(result))
-        return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("name", overflow="fold")
-    table.add_column("op")
-    table.add_column("in -> out")
-    table.add_column("overlap")
-    table.add_column("weights\nmean/worst")
-    table.add_column("checkerboard?")
-    for n, finding in enumerate(result.findings, start=1):
-        op = finding.op
-        table.add_row(
-            str(n),
-            escape(op.name),
-            f"{op.type}\n[dim]{_params(finding)}[/dim]",
-            f"{_dims(op.input_shape)}\n-> {_dims(op.output_shape)}",
-            _overlap_cell(finding),
-            _weights_cell(finding, result.threshold),
-            _flag_cell(finding),
-        )
-    console.print(table)
+        parts.append(summary_line(result))
+        return Group(*parts)
+    parts.append(_table(result))
     notes: dict[str, list[str]] = {}
     for finding in result.findings:
         notes.setdefault(finding.note, []).append(finding.op.name)
     for note, names in notes.items():
-        console.print(f"[dim]{escape(', '.join(names))}: {escape(note)}[/dim]")
-    console.print(
-        "[dim]overlap: the verdict of `upscope overlap` for the layer alone; checkerboard xR: R is "
-        "the interior max/min of its overlap counts (taps landing on each output pixel). "
-        "weights: (max - min) / mean |sum| of the polyphase sub-kernel sums of each output "
-        "channel (pixel shuffle: weight sum + bias of the conv channels feeding it), mean and "
-        "worst over channels. checkerboard? YES: uneven overlap, holes, or "
-        f"weights mean > {result.threshold:g}[/dim]"
+        parts.append(f"[dim]{escape(', '.join(names))}: {escape(note)}[/dim]")
+    parts.append(
+        "[dim]geometry: the verdict of `upscope overlap` for the layer alone; checkerboard xR: "
+        "R is the interior max/min of its overlap counts. weights: (max - min) / mean |sum| of "
+        "the polyphase sub-kernel sums of each output channel (pixel shuffle: weight sum + bias "
+        "of the conv channels feeding it), mean and worst over channels. response: the phase-"
+        "energy score of the op's output for its input reduced to per-channel constants, in the "
+        f"forward pass on a constant input (noise: on seeded noise). status: artifact = weights "
+        f"mean > {result.threshold:g} or response > {result.response_threshold:g}; risk = "
+        "geometry uneven or holes, but balanced now; ok.[/dim]"
     )
-    console.print(f"[bold]{summary_line(result)}[/bold]")
-    for path in pngs:
-        console.print(f"wrote {path}")
+    parts += _fixes(result)
+    parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
+    parts += [f"wrote {path}" for path in result.pngs]
+    return Group(*parts)
+
+
+def show(result: ScanResult) -> None:
+    """Print :func:`renderable` on stdout."""
+    out_console().print(renderable(result))
 
 
 # ---------------------------------------------------------------- PNGs

@@ -18,8 +18,11 @@ This module imports no torch, so a front end for another format can use it.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,12 +30,29 @@ from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
+from upscope.result import Result
 from upscope.scanning.records import Dims, Shape, UpOp
 
-__all__ = ["IMBALANCE_THRESHOLD", "Finding", "ScanResult", "judge", "worst"]
+if TYPE_CHECKING:
+    from upscope.scanning.fix import Fix
 
-#: An op whose mean per-channel weight imbalance exceeds this is flagged (see the README).
+__all__ = [
+    "IMBALANCE_THRESHOLD",
+    "RESPONSE_THRESHOLD",
+    "STATUSES",
+    "Finding",
+    "ScanResult",
+    "judge",
+    "status",
+    "worst",
+]
+
+#: An op whose mean per-channel weight imbalance exceeds this is an ``artifact`` (docs/scan.md).
 IMBALANCE_THRESHOLD = 0.1
+#: An op whose constant-input response score exceeds this is an ``artifact`` (docs/scan.md).
+RESPONSE_THRESHOLD = 0.1
+#: The statuses, worst first: uneven now, uneven geometry only, neither.
+STATUSES = ("artifact", "risk", "ok")
 
 
 def _phase_sums(weight: np.ndarray, stride: Shape, dilation: Shape, groups: int) -> np.ndarray:
@@ -69,6 +89,13 @@ class Finding:
     chain_input: Shape = ()  # spatial input size of the first transposed conv of the chain
     reasons: list[str] = field(default_factory=list)
     with_bias: bool = False  # pixel shuffle: the feeding conv's bias is in phase_sums
+    status: str = "ok"  # "artifact" | "risk" | "ok"
+    fixes: list[Fix] = field(default_factory=list)  # ranked; filled for artifact / risk ops
+
+    @property
+    def response(self) -> dict[str, float | None]:
+        """The measured response score per model input (``"constant"``, ``"noise"``)."""
+        return self.op.response
 
     @property
     def imbalance_mean(self) -> float | None:
@@ -249,9 +276,28 @@ def _judge_pixelshuffle(op: UpOp) -> Finding:
     return finding
 
 
-def judge(ops: Sequence[UpOp], threshold: float = IMBALANCE_THRESHOLD) -> list[Finding]:
-    """Judge every op in call order; a finding is flagged for uneven overlap, holes, or a
-    mean weight imbalance above ``threshold``."""
+def status(finding: Finding, threshold: float, response_threshold: float) -> str:
+    """``artifact``: the weights' mean imbalance or the constant-input response is above its
+    threshold (uneven now); ``risk``: not that, but the geometry is uneven or has holes
+    (training can make it uneven); ``ok``: neither."""
+    mean = finding.imbalance_mean
+    measured = finding.response.get("constant")
+    if (mean is not None and mean > threshold) or (
+        measured is not None and measured > response_threshold
+    ):
+        return "artifact"
+    if finding.verdict in ("checkerboard", "holes"):
+        return "risk"
+    return "ok"
+
+
+def judge(
+    ops: Sequence[UpOp],
+    threshold: float = IMBALANCE_THRESHOLD,
+    response_threshold: float = RESPONSE_THRESHOLD,
+) -> list[Finding]:
+    """Judge every op in call order: geometry, weights, response, then the status; a finding is
+    flagged (has reasons) when its status is not ``ok``."""
     findings: list[Finding] = []
     for op in ops:
         previous = findings[-1] if findings else None
@@ -264,6 +310,10 @@ def judge(ops: Sequence[UpOp], threshold: float = IMBALANCE_THRESHOLD) -> list[F
         mean = finding.imbalance_mean
         if mean is not None and mean > threshold:
             finding.reasons.append(f"weight imbalance {mean:.2f} > {threshold:g}")
+        measured = op.response.get("constant")
+        if measured is not None and measured > response_threshold:
+            finding.reasons.append(f"response {measured:.2f} > {response_threshold:g}")
+        finding.status = status(finding, threshold, response_threshold)
         findings.append(finding)
     return findings
 
@@ -282,10 +332,42 @@ def worst(findings: Sequence[Finding]) -> Finding | None:
 
 
 @dataclass
-class ScanResult:
+class ScanResult(Result):
+    """The result of a scan: every op judged, in call order (``upscope.scan`` returns it).
+
+    ``to_dict()`` is the CLI's ``--json`` document, ``save_png(out)`` writes the figures of the
+    flagged ops (their paths then appear under ``"png"``), ``rich.print(result)`` shows the table.
+    """
+
     model: str
     input_shapes: list[Dims]  # None: a dimension the graph leaves symbolic (ONNX)
     shapes_from_model: bool
     findings: list[Finding]
     threshold: float = IMBALANCE_THRESHOLD
+    response_threshold: float = RESPONSE_THRESHOLD
+    inputs: tuple[str, ...] = ("constant",)
+    pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
+
+    def to_dict(self) -> dict[str, Any]:
+        from upscope.scanning.report import document
+
+        return document(self)
+
+    def _renderable(self) -> Any:
+        from upscope.render.scan_view import renderable
+
+        return renderable(self)
+
+    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
+        from upscope.render.scan_view import save_pngs
+
+        self.pngs = save_pngs(self, Path(out))
+        return self.pngs
+
+    def failing(self, fail_on: str) -> list[Finding]:
+        """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``)."""
+        if fail_on not in STATUSES[:2]:
+            raise UpscopeError(f"fail_on must be artifact or risk, got {fail_on!r}")
+        worse = STATUSES[: STATUSES.index(fail_on) + 1]
+        return [f for f in self.findings if f.status in worse]

@@ -33,6 +33,14 @@ class UpOp:
     weight: np.ndarray | None = None  # convT: (C_in, C_out / groups, *kernel)
     feeding_conv: tuple[str, np.ndarray] | None = None  # pixel shuffle: the conv right before
     feeding_bias: np.ndarray | None = None  # ... and that conv's bias (None: it has none)
+    # the feeding conv's stride, padding, dilation, groups, and "module": whether it is a Conv
+    # module (swappable); "via": the elementwise functions between it and the shuffle
+    feeding_params: dict[str, Any] = field(default_factory=dict)
+    # whether the op is an upsampling module (its path is ``name``) a fix can be swapped into
+    module: bool = False
+    # the measured response per model input ("constant", "noise"): the phase-energy score of
+    # the op's output for its input reduced to per-channel constants (None: not measurable)
+    response: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def ndim(self) -> int:

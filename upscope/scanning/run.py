@@ -1,48 +1,138 @@
-"""Run a whole scan: load, trace (or read), judge.
+"""Run a whole scan: load, trace (or read), judge, suggest and verify fixes.
 
-:func:`scan` is all of ``upscope scan`` minus the presentation, for both formats: a PyTorch
-MODEL (torch, imported here only for it) and an ONNX file (:mod:`.onnx_front`, no torch).
+:func:`scan` is all of ``upscope scan`` minus the presentation, and ``upscope.scan`` in Python,
+for both formats: a PyTorch model (torch, imported here only for it) and an ONNX file
+(:mod:`.onnx_front`, no torch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from upscope.errors import UpscopeError
-from upscope.scanning.args import check_input_memory, is_onnx_file
+from upscope.scanning.args import (
+    check_input_memory,
+    is_onnx_file,
+    parse_input_shape,
+    split_model_spec,
+)
+from upscope.scanning.fix import suggest
 from upscope.scanning.judge import ScanResult, judge
 from upscope.scanning.records import Dims, Shape
 
-__all__ = ["scan"]
+__all__ = ["INPUTS", "scan"]
+
+#: The model inputs a scan measures responses on; "constant" is always measured.
+INPUTS = ("constant", "noise")
+
+
+@contextlib.contextmanager
+def _model_prints_to_stderr() -> Iterator[None]:
+    """The user's model may print in __init__ or forward: keep stdout for our one document."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def _shapes(input_shape: Any) -> list[Shape]:
+    """``"1x3x8x8"``, ``(1, 3, 8, 8)``, or a list of either -> a list of shapes."""
+    if input_shape is None:
+        return []
+    if isinstance(input_shape, str):
+        return [parse_input_shape(input_shape)]
+    items = list(input_shape)
+    if items and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        items = [tuple(items)]
+    shapes = []
+    for item in items:
+        shape = parse_input_shape(item) if isinstance(item, str) else tuple(item)
+        if not shape or not all(isinstance(v, int) and v >= 1 for v in shape):
+            raise UpscopeError(f"input_shape must be sizes of at least 1, got {input_shape!r}")
+        shapes.append(shape)
+    return shapes
+
+
+def _check_inputs(inputs: Sequence[str]) -> tuple[str, ...]:
+    names = [inputs] if isinstance(inputs, str) else list(inputs)
+    bad = [name for name in names if name not in INPUTS]
+    if bad:
+        raise UpscopeError(f"unknown input {bad[0]!r}; known: {', '.join(INPUTS)}")
+    return tuple(name for name in INPUTS if name == "constant" or name in names)
 
 
 def scan(
-    spec: str,
-    input_shapes: Sequence[Shape] | None = None,
-    weights: Path | None = None,
+    model: Any,
+    input_shape: Any = None,
+    example_input: Any = None,
+    weights: str | os.PathLike[str] | None = None,
+    *,
+    inputs: Sequence[str] = ("constant",),
     seed: int = 0,
 ) -> ScanResult:
-    """Load, trace and judge MODEL; the whole of ``upscope scan`` minus the presentation.
+    """Find, judge and fix every upsampling op of ``model``.
 
-    A MODEL ending in ``.onnx`` is read by the ONNX front end, without importing torch.
+    ``model`` is a live ``nn.Module`` (never modified: a state dict in ``weights`` is loaded into
+    a copy) or the CLI's MODEL string ``file.py:Name`` / ``package.module:Name``, or an ONNX
+    file ``model.onnx`` (read by :mod:`.onnx_front` without torch; no response, no fixes). The input
+    shapes come from ``input_shape`` (``(1, 100, 1, 1)``, ``"1x100x1x1"`` or a list of them),
+    else from ``example_input`` (a tensor or a tuple of tensors: its shapes and dtype), else from
+    the model's ``example_input_array``. The forward passes use a constant input (all ones) and,
+    with ``inputs=("constant", "noise")``, seeded standard-normal noise too.
     """
-    if is_onnx_file(spec):
+    kinds = _check_inputs(inputs)
+    shapes = _shapes(input_shape)
+    if isinstance(model, str) and is_onnx_file(model):
         if weights is not None:
             raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
         from upscope.scanning import onnx_front
 
-        return onnx_front.scan(Path(spec), list(input_shapes or []))
+        return onnx_front.scan(Path(model), shapes)
+    import torch
+    from torch import nn
+
     from upscope.scanning.load import default_input_shapes, load_model, load_weights
     from upscope.scanning.torch_front import make_inputs, trace
+    from upscope.scanning.verify import verify
 
-    model = load_model(spec, seed)
+    if isinstance(model, str):
+        split_model_spec(model)
+        name = model
+        with _model_prints_to_stderr():
+            net = load_model(model, seed)
+    elif isinstance(model, nn.Module):
+        name, net = type(model).__name__, model
+    else:
+        raise UpscopeError(
+            f"model must be an nn.Module or a 'file.py:Name' string, got {type(model).__name__}"
+        )
     if weights is not None:
-        load_weights(model, weights)
-    shapes = list(input_shapes or [])
+        if net is model:
+            import copy
+
+            try:
+                net = copy.deepcopy(model)
+            except Exception as exc:  # noqa: BLE001
+                raise UpscopeError(
+                    f"weights were given but the model cannot be copied to load them into "
+                    f"({type(exc).__name__}); load them yourself and pass the model"
+                ) from None
+        load_weights(net, Path(weights))
+    example: list[Any] = []
+    if example_input is not None:
+        example = (
+            list(example_input) if isinstance(example_input, list | tuple) else [example_input]
+        )
+        if not example or not all(torch.is_tensor(t) for t in example):
+            raise UpscopeError("example_input must be a tensor or a tuple of tensors")
     from_model = False
+    if not shapes and example:
+        shapes = [tuple(t.shape) for t in example]
     if not shapes:
-        default = default_input_shapes(model)
+        default = default_input_shapes(net)
         if default is None:
             raise UpscopeError(
                 "--input-shape is required (e.g. --input-shape 1x100x1x1): the model defines "
@@ -50,5 +140,23 @@ def scan(
             )
         shapes, from_model = default, True
     check_input_memory(shapes)
-    ops = trace(model, make_inputs(model, shapes, seed))
-    return ScanResult(spec, list[Dims](shapes), from_model, judge(ops))
+    modes = {module: module.training for module in net.modules()}
+    try:
+        with _model_prints_to_stderr():
+            constant = make_inputs(net, shapes, seed, "constant")
+            if example:
+                constant = [torch.ones_like(t) for t in example]
+            ops = trace(net, constant, response="constant")
+            if "noise" in kinds:
+                noisy = trace(net, make_inputs(net, shapes, seed, "noise"), response="noise")
+                for op, other in zip(ops, noisy, strict=False):
+                    if op.name == other.name:
+                        op.response["noise"] = other.response.get("noise")
+            findings = judge(ops)
+            for finding in findings:
+                finding.fixes = suggest(finding)
+            verify(net, constant, findings, seed)
+    finally:
+        for module, training in modes.items():
+            module.train(training)
+    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)

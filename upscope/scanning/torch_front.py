@@ -9,7 +9,12 @@ A call made by an upsampling module inside its own forward (``nn.ConvTranspose2d
 call is named by the module whose forward made it plus the function (``decoder.up1:interpolate``;
 just ``interpolate`` in the root model's forward). A name seen again (a module called twice) gets
 ``#2``, ``#3``. An upsampling module whose functional call is not seen is read from its
-attributes. A pixel shuffle records the conv whose output it takes, if that was the last conv.
+attributes. A pixel shuffle records the conv whose output it takes, directly or through
+elementwise activations (``nn.ReLU(inplace=True)`` included), if that was the last conv.
+
+With ``response=KEY``, every op is also applied once more to its input reduced to per-channel
+constants (the spatial mean of each channel of the first batch item), and the phase-energy score
+of that output (:func:`upscope.scanning.score.response_score`) is kept in ``op.response[KEY]``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from torch.overrides import TorchFunctionMode
 from upscope.errors import UpscopeError
 from upscope.scanning.args import Shape
 from upscope.scanning.records import UpOp
+from upscope.scanning.score import op_scales, response_score
 
 _CONVT_MODULES = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _FUNC_KIND: dict[Any, tuple[str, str]] = {
@@ -37,6 +43,13 @@ _FUNC_KIND: dict[Any, tuple[str, str]] = {
     F.pixel_shuffle: ("pixelshuffle", "pixel_shuffle"),
 }
 _CONV_FUNCS = (F.conv1d, F.conv2d, F.conv3d)
+_CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# elementwise functions a conv's output may pass through on its way to a pixel shuffle
+_ELEMENTWISE = frozenset(
+    {"relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_"}
+    | {"celu", "celu_", "gelu", "silu", "mish", "hardtanh", "hardtanh_", "hardswish"}
+    | {"hardsigmoid", "sigmoid", "sigmoid_", "tanh", "tanh_", "softplus", "prelu"}
+)
 _ARG_NAMES = {
     "convT": (
         *("input", "weight", "bias", "stride", "padding"),
@@ -45,6 +58,31 @@ _ARG_NAMES = {
     "interpolate": ("input", "size", "scale_factor", "mode", "align_corners"),
     "pixelshuffle": ("input", "upscale_factor"),
 }
+
+
+@dataclass
+class _Feeder:
+    """The last conv's output, followed through elementwise functions."""
+
+    tensor: torch.Tensor
+    path: str
+    weight: torch.Tensor
+    bias: Any
+    params: dict[str, Any]
+
+
+def constant_like(x: torch.Tensor) -> torch.Tensor:
+    """``x``'s first batch item, every channel replaced by its spatial mean (shape 1, C, ...)."""
+    first = x[:1]
+    dims = tuple(range(2, first.dim()))
+    return first.mean(dim=dims, keepdim=True).expand_as(first).contiguous()
+
+
+def score_output(out: torch.Tensor, scales: tuple[int, ...] | None) -> float | None:
+    """The response score of an op's output (first batch item), None without a scale."""
+    if scales is None or out.dim() - 2 != len(scales):
+        return None
+    return response_score(out[0].detach().to("cpu", torch.float64).numpy(), scales)
 
 
 @dataclass
@@ -78,12 +116,13 @@ def _owner(module: nn.Module, kind: str) -> bool:
 class _Recorder(TorchFunctionMode):
     """Sees every torch function call during the forward pass; keeps the upsampling ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, response: str | None = None) -> None:
         super().__init__()
         self.stack: list[_Frame] = []
         self.ops: list[UpOp] = []
         self.names: Counter[str] = Counter()
-        self.last_conv: tuple[torch.Tensor, str, torch.Tensor, Any] | None = None
+        self.feeder: _Feeder | None = None
+        self.response = response
 
     def _name(self, base: str) -> str:
         self.names[base] += 1
@@ -101,35 +140,81 @@ class _Recorder(TorchFunctionMode):
         except TypeError:  # an unhashable callable: not one of ours
             return out
         if is_conv and torch.is_tensor(out):
-            weight = args[1] if len(args) > 1 else kwargs.get("weight")
-            bias = args[2] if len(args) > 2 else kwargs.get("bias")
-            path = self.stack[-1].path if self.stack else ""
-            self.last_conv = (out, path, weight, bias)
+            self._conv(args, kwargs, out)
+        elif self.feeder is not None and torch.is_tensor(out):
+            self._follow(func, args, kwargs, out)
         if found is None or not torch.is_tensor(out):
             return out
         kind, fname = found
         bound = _bind(kind, args, kwargs)
         frame = self.stack[-1] if self.stack else None
-        if frame is not None and not frame.claimed and _owner(frame.module, kind):
+        module = frame is not None and not frame.claimed and _owner(frame.module, kind)
+        if frame is not None and module:
             frame.claimed = True
             base, op_type = frame.path or type(frame.module).__name__, type(frame.module).__name__
         else:
             path = frame.path if frame is not None else ""
             base, op_type = (f"{path}:{fname}" if path else fname), f"F.{fname}"
-        self._record(base, op_type, kind, bound, out)
+        op = self._record(base, op_type, kind, bound, out, module)
+        if op is not None and self.response is not None:
+            x = bound["input"]
+            call = (constant_like(x), *args[1:]) if args and args[0] is x else args
+            extra = {**kwargs, "input": constant_like(x)} if "input" in kwargs else kwargs
+            op.response[self.response] = score_output(func(*call, **extra), op_scales(op))
         return out
 
-    def _record(
-        self, base: str, op_type: str, kind: str, bound: dict[str, Any], out: torch.Tensor
+    def _conv(self, args: tuple[Any, ...], kwargs: dict[str, Any], out: torch.Tensor) -> None:
+        bound = dict(
+            zip(("input", "weight", "bias", "stride", "padding", "dilation"), args, strict=False)
+        )
+        bound.update(kwargs)
+        frame = self.stack[-1] if self.stack else None
+        n = out.dim() - 2
+        params: dict[str, Any] = {
+            "stride": _axes(bound.get("stride", 1), n),
+            "padding": bound.get("padding", 0)
+            if isinstance(bound.get("padding", 0), str)
+            else _axes(bound.get("padding", 0), n),
+            "dilation": _axes(bound.get("dilation", 1), n),
+            "groups": int(bound.get("groups", 1)),
+            "module": frame is not None and isinstance(frame.module, _CONV_MODULES),
+            "via": [],
+        }
+        path = frame.path if frame is not None else ""
+        self.feeder = _Feeder(out, path, bound["weight"], bound.get("bias"), params)
+
+    def _follow(
+        self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: torch.Tensor
     ) -> None:
+        """Follow the last conv's output through an elementwise function (in place or not)."""
+        feeder = self.feeder
+        assert feeder is not None
+        x = args[0] if args else kwargs.get("input")
+        name = getattr(func, "__name__", "")
+        if x is feeder.tensor and name in _ELEMENTWISE and out.shape == x.shape:
+            feeder.tensor = out
+            feeder.params["via"].append(name.rstrip("_"))
+
+    def _record(
+        self,
+        base: str,
+        op_type: str,
+        kind: str,
+        bound: dict[str, Any],
+        out: torch.Tensor,
+        module: bool,
+    ) -> UpOp | None:
         """Keep an op under a unique name; an interpolation that enlarges no spatial axis (an
         encoder's ``scale_factor=0.5``, a resize to the same size) is a resize down, not an
         upsampling, and is left out."""
         if kind == "interpolate":
             spatial = zip(bound["input"].shape[2:], out.shape[2:], strict=True)
             if not any(o > i for i, o in spatial):
-                return
-        self.ops.append(self._make(self._name(base), op_type, kind, bound, out))
+                return None
+        op = self._make(self._name(base), op_type, kind, bound, out)
+        op.module = module
+        self.ops.append(op)
+        return op
 
     def _make(
         self, name: str, op_type: str, kind: str, bound: dict[str, Any], out: torch.Tensor
@@ -152,6 +237,7 @@ class _Recorder(TorchFunctionMode):
                 "output_padding": _axes(bound.get("output_padding", 0), n),
                 "dilation": _axes(bound.get("dilation", 1), n),
                 "groups": int(bound.get("groups", 1)),
+                "bias": torch.is_tensor(bound.get("bias")),
             }
             op.weight = weight.detach().to("cpu", torch.float64).numpy()
         elif kind == "interpolate":
@@ -164,11 +250,13 @@ class _Recorder(TorchFunctionMode):
             }
         else:
             op.params = {"upscale_factor": int(bound["upscale_factor"])}
-            if self.last_conv is not None and self.last_conv[0] is x:
-                _, path, weight, bias = self.last_conv
-                op.feeding_conv = (path, weight.detach().to("cpu", torch.float64).numpy())
-                if torch.is_tensor(bias):
-                    op.feeding_bias = bias.detach().to("cpu", torch.float64).numpy()
+            feeder = self.feeder
+            if feeder is not None and feeder.tensor is x:
+                weight = feeder.weight.detach().to("cpu", torch.float64).numpy()
+                op.feeding_conv = (feeder.path, weight)
+                op.feeding_params = dict(feeder.params)
+                if torch.is_tensor(feeder.bias):
+                    op.feeding_bias = feeder.bias.detach().to("cpu", torch.float64).numpy()
         return op
 
     def fallback(self, frame: _Frame, args: tuple[Any, ...], out: Any) -> None:
@@ -197,12 +285,16 @@ class _Recorder(TorchFunctionMode):
             kind = "pixelshuffle"
         else:
             return
-        self._record(frame.path or type(module).__name__, type(module).__name__, kind, bound, out)
+        name = frame.path or type(module).__name__
+        self._record(name, type(module).__name__, kind, bound, out, True)
 
 
-def trace(model: nn.Module, inputs: Sequence[torch.Tensor]) -> list[UpOp]:
-    """Run ``model(*inputs)`` once (eval, no_grad) and return its upsampling ops in call order."""
-    recorder = _Recorder()
+def trace(
+    model: nn.Module, inputs: Sequence[torch.Tensor], response: str | None = None
+) -> list[UpOp]:
+    """Run ``model(*inputs)`` once (eval, no_grad) and return its upsampling ops in call order;
+    with ``response``, each op's response score is kept under that key."""
+    recorder = _Recorder(response)
     handles = []
     for path, module in model.named_modules():
 
@@ -236,14 +328,19 @@ def trace(model: nn.Module, inputs: Sequence[torch.Tensor]) -> list[UpOp]:
     finally:
         for handle in handles:
             handle.remove()
-        recorder.last_conv = None
+        recorder.feeder = None
     return recorder.ops
 
 
-def make_inputs(model: nn.Module, shapes: Sequence[Shape], seed: int) -> list[torch.Tensor]:
-    """Seeded standard-normal inputs in the dtype of the model's first floating parameter."""
+def make_inputs(
+    model: nn.Module, shapes: Sequence[Shape], seed: int, kind: str = "noise"
+) -> list[torch.Tensor]:
+    """Inputs in the dtype of the model's first floating parameter: ``"constant"`` (all ones) or
+    ``"noise"`` (seeded standard normal)."""
     dtype = next(
         (p.dtype for p in model.parameters() if p.is_floating_point()), torch.get_default_dtype()
     )
+    if kind == "constant":
+        return [torch.ones(shape, dtype=dtype) for shape in shapes]
     gen = torch.Generator().manual_seed(seed)
     return [torch.randn(shape, generator=gen, dtype=dtype) for shape in shapes]

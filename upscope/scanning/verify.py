@@ -1,0 +1,154 @@
+"""Verify suggested fixes on a copy of a PyTorch model (torch).
+
+For every fix whose op is a module, :func:`verify` deep-copies the user's model, runs the fix's
+``code`` on the copy (``model`` bound to the copy), runs the same forward pass as the scan (the
+constant input) and fills in:
+
+- ``same_shapes``: every module's output shapes (call by call, modules the fix replaced left
+  out, except the op's own path) and the model's output shapes are the ones of the original;
+- ``response``: the replacement's response score, defined as in the scan (the module at the
+  op's path applied to its input reduced to per-channel constants,
+  :func:`upscope.scanning.torch_front.constant_like`; the largest over its calls);
+- ``params_delta``: parameters of the copy with the fix minus those of the original.
+
+The user's model object is never modified (only its forward hooks are added and removed, as the
+scan's tracer does). A model that cannot be deep-copied leaves every fix unverified, with the
+reason.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from upscope.scanning.fix import Fix
+from upscope.scanning.judge import Finding
+from upscope.scanning.torch_front import constant_like, score_output
+
+__all__ = ["verify"]
+
+Shapes = dict[str, list[list[tuple[int, ...]]]]
+
+
+def _tensor_shapes(value: Any) -> list[tuple[int, ...]]:
+    if torch.is_tensor(value):
+        return [tuple(value.shape)]
+    if isinstance(value, list | tuple):
+        return [shape for item in value for shape in _tensor_shapes(item)]
+    if isinstance(value, dict):
+        return [shape for item in value.values() for shape in _tensor_shapes(item)]
+    return []
+
+
+def _run(
+    model: nn.Module, inputs: Sequence[torch.Tensor], target: str | None, scales: tuple[int, ...]
+) -> tuple[Shapes, list[tuple[int, ...]], float | None]:
+    """One forward pass: every module's output shapes, the outputs' shapes, and the response
+    score of the module at ``target``."""
+    shapes: Shapes = {}
+    response: list[float | None] = []
+    busy = [False]
+    handles = []
+    for path, module in model.named_modules():
+
+        def hook(mod: nn.Module, args: Any, out: Any, path: str = path) -> None:
+            if busy[0]:
+                return
+            shapes.setdefault(path, []).append(_tensor_shapes(out))
+            if path == target and args and torch.is_tensor(args[0]):
+                busy[0] = True
+                try:
+                    response.append(score_output(mod(constant_like(args[0])), scales))
+                finally:
+                    busy[0] = False
+
+        handles.append(module.register_forward_hook(hook))
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    scores = [value for value in response if value is not None]
+    return shapes, _tensor_shapes(out), (max(scores) if scores else None)
+
+
+def _same(before: Shapes, after: Shapes, fix: Fix) -> bool:
+    """Every path of ``before`` has the same shapes after the fix, except the paths the fix may
+    change (``keep_out``) and the inside of a replaced module (paths below the target)."""
+    for path, calls in before.items():
+        if path in fix.keep_out:
+            continue
+        inside = fix.target is not None and fix.target != "" and path.startswith(fix.target + ".")
+        if inside:
+            continue
+        if after.get(path) != calls:
+            return False
+    return True
+
+
+def _params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
+def _get(model: nn.Module, path: str) -> nn.Module:
+    return model.get_submodule(path) if path else model
+
+
+def _put(model: nn.Module, path: str, module: nn.Module) -> None:
+    parent, _, name = path.rpartition(".")
+    setattr(_get(model, parent), name, module)
+
+
+def verify(
+    model: nn.Module, inputs: Sequence[torch.Tensor], findings: Sequence[Finding], seed: int = 0
+) -> None:
+    """Fill the verification fields of every fix of ``findings`` (see the module docstring).
+
+    One deep copy serves every fix: the modules a fix touches are put back (the same objects,
+    with their saved state) before the next fix is tried.
+    """
+    fixes = [fix for finding in findings for fix in finding.fixes if fix.target is not None]
+    if not fixes:
+        return
+    try:
+        work = copy.deepcopy(model)
+    except Exception as exc:  # noqa: BLE001 - any model: report, do not crash
+        for fix in fixes:
+            fix.reason = f"the model cannot be deep-copied ({_first_line(exc)}), so fixes are "
+            fix.reason += "not tried on a copy"
+        return
+    before, outputs, _ = _run(work, inputs, None, ())
+    count = _params(work)
+    for fix in fixes:
+        saved = {}
+        for path in fix.touches:
+            module = _get(work, path)
+            state = {key: value.clone() for key, value in module.state_dict().items()}
+            saved[path] = (module, state)
+        torch.manual_seed(seed)
+        try:
+            exec(fix.code, {"model": work, "nn": nn, "torch": torch})  # noqa: S102 - our code
+            after, new_outputs, response = _run(work, inputs, fix.target, fix.scales)
+            fix.params_delta = _params(work) - count
+        except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
+            fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
+            continue
+        finally:
+            for path, (module, state) in saved.items():
+                _put(work, path, module)
+                module.load_state_dict(state)
+        fix.same_shapes = _same(before, after, fix) and new_outputs == outputs
+        fix.response = response
+        fix.verified = True
+        fix.reason = None

@@ -720,6 +720,8 @@ def test_truncated_and_foreign_files(tmp_path: Path, run_cli) -> None:
     assert "not found" in line
     line = one_error_line(run_cli("scan", str(good), "--weights", str(good)))
     assert "--weights is for PyTorch models" in line
+    line = one_error_line(run_cli("scan", "bundled:nope.onnx"))
+    assert "no bundled ONNX sample 'nope.onnx'; bundled: decoder.onnx" in line
     folder = tmp_path / "folder.onnx"
     folder.mkdir()
     assert "is a folder, not a file" in one_error_line(run_cli("scan", str(folder)))
@@ -801,8 +803,11 @@ def test_sample_decoder_is_its_generator_and_judged_as_documented(run_cli) -> No
     # the one door of every scan (the CLI's and the Python API's) takes the file too
     from upscope.scanning.run import scan
 
-    again = scan(str(path))
-    assert again.model_format == "onnx"
+    again = scan(path)  # a str or a Path, as from Python
+    assert again.model_format == "onnx" and again.model == str(path)
+    bundled = scan("bundled:decoder.onnx")  # the installed sample, from any directory
+    assert bundled.model == "bundled:decoder.onnx"
+    assert [f.status for f in bundled.findings] == [f.status for f in result.findings]
     assert [(f.op.name, f.verdict, f.reasons) for f in again.findings] == [
         (f.op.name, f.verdict, f.reasons) for f in result.findings
     ]

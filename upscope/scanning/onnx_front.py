@@ -44,7 +44,15 @@ import numpy as np
 from upscope.errors import UpscopeError
 from upscope.scanning.fix import suggest
 from upscope.scanning.judge import STAND_IN_SIZE, ScanResult, judge
-from upscope.scanning.onnx_graph import ReadGraph, attrs, dims, graph_inputs, load, text
+from upscope.scanning.onnx_graph import (
+    ReadGraph,
+    attrs,
+    dims,
+    graph_inputs,
+    load,
+    resolve,
+    text,
+)
 from upscope.scanning.records import Dims, Shape, UpOp
 
 __all__ = ["UNVERIFIED", "read", "scan"]
@@ -336,21 +344,21 @@ def read(path: Path, input_shapes: Sequence[Shape] = ()) -> tuple[list[UpOp], li
     return ops, shapes
 
 
-def scan(path: Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
+def scan(spec: str | Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
     """Read and judge an ONNX file: all of ``upscope scan FILE.onnx`` minus the presentation.
 
     The judge and the fixes are the PyTorch scan's; what only ONNX says (a resize's coordinate
     transformation, an input size the graph leaves open) is added to each finding's note. No
     forward pass runs, so the response is not measured (None) and no fix is verified.
     """
-    ops, shapes = read(path, input_shapes)
+    ops, shapes = read(resolve(spec), input_shapes)
     findings = judge(ops)
     for finding in findings:
         finding.note += _onnx_note(finding.op)
         finding.fixes = suggest(finding)
         for fix in finding.fixes:
             fix.reason = UNVERIFIED
-    return ScanResult(str(path), shapes, not input_shapes, findings, model_format="onnx")
+    return ScanResult(str(spec), shapes, not input_shapes, findings, model_format="onnx")
 
 
 def _onnx_note(op: UpOp) -> str:

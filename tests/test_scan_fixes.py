@@ -329,6 +329,9 @@ def test_fail_on_exit_codes_and_printing_model(run_cli, tmp_path: Path) -> None:
     assert run_cli("scan", unet, "--no-png").exit_code == 0
     clean = f"{SAMPLES}:ResizeConvDecoder"
     assert run_cli("scan", clean, "--no-png", "--fail-on", "risk").exit_code == 0
+    wrong = run_cli("scan", unet, "--no-png", "--inputs", "constant,sine")
+    assert wrong.exit_code == 2 and len(wrong.stderr.strip().splitlines()) == 1
+    assert "--inputs: unknown input 'sine'" in wrong.stderr
     bad = run_cli("scan", unet, "--no-png", "--fail-on", "maybe")
     assert bad.exit_code == 2 and bad.stdout == ""
     lines = bad.stderr.strip().splitlines()

@@ -88,6 +88,7 @@ def assert_same_judgment(a: Finding, b: Finding) -> None:
     assert a.interior_ratio == b.interior_ratio
     assert a.reasons == b.reasons
     assert a.flagged == b.flagged
+    assert a.status == b.status
     assert a.with_bias == b.with_bias
     assert a.chain_specs == b.chain_specs or a.op.kind != "convT" or "padding_end" in a.op.params
     for x, y in ((a.imbalance, b.imbalance), (a.phase_sums, b.phase_sums)):
@@ -297,6 +298,74 @@ def test_asymmetric_pads_against_reference_and_torch(
     assert (found.verdict, found.interior_ratio) == (expected.verdict, expected.interior_ratio)
     np.testing.assert_allclose(found.imbalance, expected.imbalance, rtol=1e-5)
     assert found.reasons == expected.reasons
+
+
+# ---------------------------------------------------------------- status and fixes
+
+
+def bilinear_kernel(channels: int) -> np.ndarray:
+    """A depthwise K=3 bilinear kernel (what training can reach): balanced polyphase sums."""
+    k1 = np.array([0.5, 1.0, 0.5], np.float32)
+    return np.broadcast_to(np.outer(k1, k1), (channels, 1, 3, 3)).copy()
+
+
+@pytest.mark.parametrize("kernel", ["bilinear", "random"])
+def test_status_and_fixes_as_for_the_pytorch_twin(tmp_path: Path, kernel: str) -> None:
+    """Keras-style SAME_UPPER K=3, S=2 (pads 0, 1): a bilinear kernel is a risk, a random one an
+    artifact, as the PyTorch twin (p=1, op=1: the same 2x output) scanned with its forward pass
+    and response; the fixes are the twin's, unverified with the reason, and their code run by
+    torch keeps the output shape the reference evaluator gives the graph."""
+    from upscope.scanning.run import scan
+
+    c = 4
+    w = bilinear_kernel(c) if kernel == "bilinear" else weights(c, 1, 3, 3)
+    node = oh.make_node(
+        "ConvTranspose", ["x", "W"], ["y"], strides=[2, 2], auto_pad="SAME_UPPER", group=c
+    )
+    path = save_graph(tmp_path / "m.onnx", [node], [1, c, 6, 6], "y", {"W": w})
+    (found,) = onnx_front.scan(path).findings
+    twin = nn.ConvTranspose2d(c, c, 3, 2, padding=1, output_padding=1, groups=c)
+    with torch.no_grad():
+        twin.weight.copy_(torch.from_numpy(w))
+    (expected,) = scan(nn.Sequential(twin), input_shape=(1, c, 6, 6)).findings
+    assert found.status == expected.status == ("risk" if kernel == "bilinear" else "artifact")
+    assert found.response == {}  # no forward pass: not measured (the JSON says null)
+    assert [(f.title, f.overlap) for f in found.fixes] == [
+        (f.title, f.overlap) for f in expected.fixes
+    ]
+    assert all(not f.verified and f.reason == onnx_front.UNVERIFIED for f in found.fixes)
+    x = weights(1, c, 6, 6, seed=7)
+    want = run_reference(path, x).shape
+    for fix in found.fixes:
+        space: dict[str, Any] = {}
+        exec(fix.code, space)
+        with torch.no_grad():
+            assert space["upsample"](torch.from_numpy(x)).shape == want, fix.title
+
+
+def test_unbalanced_depth_to_space_gets_icnr_and_resize_conv_unverified(
+    tmp_path: Path, run_cli
+) -> None:
+    nodes = [
+        oh.make_node("Conv", ["x", "W"], ["h"], pads=[1] * 4, name="conv"),
+        oh.make_node("DepthToSpace", ["h"], ["y"], blocksize=2, mode="DCR", name="shuffle"),
+    ]
+    path = save_graph(tmp_path / "m.onnx", nodes, [1, 3, 5, 6], "y", {"W": weights(8, 3, 3, 3)})
+    (found,) = onnx_front.scan(path).findings
+    assert found.status == "artifact"
+    titles = [f.title for f in found.fixes]
+    assert titles == [
+        "ICNR init of the conv feeding it",
+        "resize-conv (nearest + conv) instead of conv + pixel shuffle",
+    ]
+    doc = json.loads(run_cli("scan", str(path), "--json", "--no-png").stdout)
+    (layer,) = doc["layers"]
+    assert layer["status"] == "artifact" and layer["response"] == {"constant": None}
+    assert [f["verified"] for f in layer["fixes"]] == [False, False]
+    assert {f["reason"] for f in layer["fixes"]} == {onnx_front.UNVERIFIED}
+    table = run_cli("scan", str(path), "--no-png").stdout
+    assert "An ONNX graph is read, not run: no response is measured and no fix is" in table
+    assert "icnr_(conv, scale=2)" in table
 
 
 # ---------------------------------------------------------------- Resize, Upsample
@@ -651,6 +720,8 @@ def test_truncated_and_foreign_files(tmp_path: Path, run_cli) -> None:
     assert "not found" in line
     line = one_error_line(run_cli("scan", str(good), "--weights", str(good)))
     assert "--weights is for PyTorch models" in line
+    line = one_error_line(run_cli("scan", "bundled:nope.onnx"))
+    assert "no bundled ONNX sample 'nope.onnx'; bundled: decoder.onnx" in line
     folder = tmp_path / "folder.onnx"
     folder.mkdir()
     assert "is a folder, not a file" in one_error_line(run_cli("scan", str(folder)))
@@ -732,8 +803,11 @@ def test_sample_decoder_is_its_generator_and_judged_as_documented(run_cli) -> No
     # the one door of every scan (the CLI's and the Python API's) takes the file too
     from upscope.scanning.run import scan
 
-    again = scan(str(path))
-    assert again.model_format == "onnx"
+    again = scan(path)  # a str or a Path, as from Python
+    assert again.model_format == "onnx" and again.model == str(path)
+    bundled = scan("bundled:decoder.onnx")  # the installed sample, from any directory
+    assert bundled.model == "bundled:decoder.onnx"
+    assert [f.status for f in bundled.findings] == [f.status for f in result.findings]
     assert [(f.op.name, f.verdict, f.reasons) for f in again.findings] == [
         (f.op.name, f.verdict, f.reasons) for f in result.findings
     ]

@@ -121,7 +121,9 @@ def scan(
         if name not in ("constant", "noise"):
             raise UpscopeError(f"--inputs: unknown input {name!r}; known: constant, noise")
     if is_onnx_file(model):  # read without torch, and without a forward pass to budget
-        protect_inputs(MODEL=Path(model))
+        from upscope.scanning.onnx_graph import resolve
+
+        protect_inputs(MODEL=resolve(model))
     else:
         # a mistyped MODEL or --input-shape is answered before torch loads
         where, _, is_file = split_model_spec(model)

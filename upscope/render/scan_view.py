@@ -197,6 +197,11 @@ def renderable(result: ScanResult) -> Any:
     if result.shapes_from_model:
         origin = " (from the graph)" if onnx else " (the model's example_input_array)"
     parts: list[Any] = [f"[bold]{escape(result.model)}[/bold]: input {escape(shapes)}{origin}"]
+    if onnx and result.findings:
+        parts.append(
+            "[dim]An ONNX graph is read, not run: no response is measured and no fix is "
+            "verified.[/dim]"
+        )
     if not result.findings:
         parts.append(
             "The graph has no upsampling node (ConvTranspose, Resize/Upsample enlarging, "

@@ -42,11 +42,23 @@ from typing import Any
 import numpy as np
 
 from upscope.errors import UpscopeError
+from upscope.scanning.fix import suggest
 from upscope.scanning.judge import STAND_IN_SIZE, ScanResult, judge
-from upscope.scanning.onnx_graph import ReadGraph, attrs, dims, graph_inputs, load, text
+from upscope.scanning.onnx_graph import (
+    ReadGraph,
+    attrs,
+    dims,
+    graph_inputs,
+    load,
+    resolve,
+    text,
+)
 from upscope.scanning.records import Dims, Shape, UpOp
 
-__all__ = ["read", "scan"]
+__all__ = ["UNVERIFIED", "read", "scan"]
+
+#: Why no fix of an ONNX node is verified.
+UNVERIFIED = "an ONNX graph has no module to swap it into: apply it where the model is built"
 
 _UPSAMPLING = ("ConvTranspose", "Resize", "Upsample", "DepthToSpace")
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
@@ -268,7 +280,26 @@ def _depth_to_space(g: ReadGraph, node: Any, name: str) -> UpOp:
     op.feeding_conv = (label, _to_crd(weight.astype(np.float64), r, mode))
     if bias is not None:
         op.feeding_bias = _to_crd(bias.astype(np.float64), r, mode)
+    op.feeding_params = _conv_params(g, conv, weight.ndim - 2)
     return op
+
+
+def _conv_params(g: ReadGraph, conv: Any, n: int) -> dict[str, Any]:
+    """The feeding Conv's geometry as the fixes read it (as the tracer fills it for torch); pads
+    that differ at the two ends, or auto_pad SAME, are a word, which no fix rewrites."""
+    a = attrs(g.onnx, conv)
+    pads = [int(v) for v in a.get("pads", [0] * (2 * n))]
+    auto_pad = text(a.get("auto_pad"), "NOTSET")
+    padding: Any = tuple(pads[:n]) if pads[:n] == pads[n:] else "asymmetric"
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        padding = "same"
+    return {
+        "stride": tuple(int(v) for v in a.get("strides", [1] * n)),
+        "padding": padding,
+        "dilation": tuple(int(v) for v in a.get("dilations", [1] * n)),
+        "groups": int(a.get("group", 1)),
+        "module": False,
+    }
 
 
 def _to_crd(values: np.ndarray, r: int, mode: str) -> np.ndarray:
@@ -313,17 +344,21 @@ def read(path: Path, input_shapes: Sequence[Shape] = ()) -> tuple[list[UpOp], li
     return ops, shapes
 
 
-def scan(path: Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
+def scan(spec: str | Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
     """Read and judge an ONNX file: all of ``upscope scan FILE.onnx`` minus the presentation.
 
-    The judge is the PyTorch scan's; what only ONNX says (a resize's coordinate transformation,
-    an input size the graph leaves open) is added to each finding's note.
+    The judge and the fixes are the PyTorch scan's; what only ONNX says (a resize's coordinate
+    transformation, an input size the graph leaves open) is added to each finding's note. No
+    forward pass runs, so the response is not measured (None) and no fix is verified.
     """
-    ops, shapes = read(path, input_shapes)
+    ops, shapes = read(resolve(spec), input_shapes)
     findings = judge(ops)
     for finding in findings:
         finding.note += _onnx_note(finding.op)
-    return ScanResult(str(path), shapes, not input_shapes, findings, model_format="onnx")
+        finding.fixes = suggest(finding)
+        for fix in finding.fixes:
+            fix.reason = UNVERIFIED
+    return ScanResult(str(spec), shapes, not input_shapes, findings, model_format="onnx")
 
 
 def _onnx_note(op: UpOp) -> str:

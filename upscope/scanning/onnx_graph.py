@@ -20,6 +20,7 @@ from upscope.files import check_regular_file
 from upscope.scanning.records import Dims, Shape, dims_text
 
 __all__ = [
+    "BUNDLED",
     "MIN_OPSET",
     "MISSING_ONNX",
     "ReadGraph",
@@ -28,6 +29,7 @@ __all__ = [
     "graph_inputs",
     "import_onnx",
     "load",
+    "resolve",
     "text",
 ]
 
@@ -37,6 +39,9 @@ MIN_OPSET = 7
 #: Memory to read a file, in file sizes: the bytes, the parsed protobuf, the shape-inferred copy
 #: and the weights as float64 arrays (an estimate, checked before anything is read).
 LOAD_FACTOR = 6
+#: MODEL ``bundled:NAME`` names one of these samples (samples/decoder_onnx.py builds it).
+BUNDLED = "bundled:"
+ONNX_SAMPLES = ("decoder.onnx",)
 MISSING_ONNX = "upscope scan FILE.onnx needs the onnx package: pip install 'upscope[onnx]'"
 
 
@@ -139,6 +144,33 @@ class ReadGraph:
         if dims is None:
             return (None,) * (rank or 0)
         return dims
+
+
+def resolve(spec: str | Path) -> Path:
+    """MODEL -> the ONNX file: a path, or ``bundled:decoder.onnx`` for a sample upscope installs
+    (``upscope.samples``; ``samples/`` in a checkout), which works from any directory. A file
+    that is really named so wins.
+
+    >>> resolve("exports/decoder.onnx").as_posix()
+    'exports/decoder.onnx'
+    >>> resolve("bundled:decoder.onnx").name
+    'decoder.onnx'
+    """
+    text = str(spec)
+    if not text.startswith(BUNDLED) or Path(text).exists():
+        return Path(text)
+    name = text[len(BUNDLED) :]
+    if name not in ONNX_SAMPLES:
+        raise UpscopeError(f"no bundled ONNX sample {name!r}; bundled: {', '.join(ONNX_SAMPLES)}")
+    from importlib import resources
+
+    try:
+        found = resources.files("upscope.samples") / name
+        if found.is_file():
+            return Path(str(found))
+    except ModuleNotFoundError:  # a source checkout: samples/ is beside the package
+        pass
+    return Path(__file__).resolve().parents[2] / "samples" / name
 
 
 def _walk(graph: Any, prefix: str = "") -> Iterator[tuple[str, Any, list[Any]]]:

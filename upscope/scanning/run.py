@@ -85,12 +85,12 @@ def scan(
     """
     kinds = _check_inputs(inputs)
     shapes = _shapes(input_shape)
-    if isinstance(model, str) and is_onnx_file(model):
+    if isinstance(model, str | os.PathLike) and is_onnx_file(str(model)):
         if weights is not None:
             raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
         from upscope.scanning import onnx_front
 
-        return onnx_front.scan(Path(model), shapes)
+        return onnx_front.scan(str(model), shapes)
     import torch
     from torch import nn
 

@@ -182,3 +182,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
         tmp.write_bytes(data)
 
     return atomic_write(path, write)
+
+
+def bundled_file(filename: str) -> Path:
+    """A file bundled in ``upscope.samples`` (``samples/`` beside the package in a checkout)."""
+    from importlib import resources
+
+    try:
+        found = resources.files("upscope.samples") / filename
+        if found.is_file():
+            return Path(str(found))
+    except ModuleNotFoundError:  # a source checkout: samples/ is beside the package
+        pass
+    path = Path(__file__).resolve().parent.parent / "samples" / filename
+    if not path.is_file():
+        raise UpscopeError(f"the bundled sample {filename!r} is missing from this installation")
+    return path

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from upscope.errors import UpscopeError
-from upscope.files import atomic_write, check_regular_file
+from upscope.files import atomic_write, bundled_file, check_regular_file
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -67,19 +67,7 @@ class LoadedImage:
 
 def sample_path(name: str = DEFAULT_SAMPLE) -> Path:
     """The file of a bundled sample image (``upscope.samples``, or ``samples/`` in a checkout)."""
-    from importlib import resources
-
-    filename = SAMPLES[name]
-    try:
-        found = resources.files("upscope.samples") / filename
-        if found.is_file():
-            return Path(str(found))
-    except ModuleNotFoundError:  # a source checkout: samples/ is beside the package
-        pass
-    path = Path(__file__).resolve().parent.parent / "samples" / filename
-    if not path.is_file():
-        raise UpscopeError(f"the bundled sample {filename!r} is missing from this installation")
-    return path
+    return bundled_file(SAMPLES[name])
 
 
 def resolve_image(image: str | None) -> Path:

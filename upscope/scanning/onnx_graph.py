@@ -16,7 +16,7 @@ import numpy as np
 
 from upscope import limits
 from upscope.errors import UpscopeError
-from upscope.files import check_regular_file
+from upscope.files import bundled_file, check_regular_file
 from upscope.scanning.records import Dims, Shape, dims_text
 
 __all__ = [
@@ -162,15 +162,7 @@ def resolve(spec: str | Path) -> Path:
     name = text[len(BUNDLED) :]
     if name not in ONNX_SAMPLES:
         raise UpscopeError(f"no bundled ONNX sample {name!r}; bundled: {', '.join(ONNX_SAMPLES)}")
-    from importlib import resources
-
-    try:
-        found = resources.files("upscope.samples") / name
-        if found.is_file():
-            return Path(str(found))
-    except ModuleNotFoundError:  # a source checkout: samples/ is beside the package
-        pass
-    return Path(__file__).resolve().parents[2] / "samples" / name
+    return bundled_file(name)
 
 
 def _walk(graph: Any, prefix: str = "") -> Iterator[tuple[str, Any, list[Any]]]:

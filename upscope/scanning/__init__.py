@@ -7,7 +7,12 @@ One front end per model format produces the same op records (:mod:`.records`), a
 - :mod:`.load`: import and build a PyTorch model, load its weights (torch);
 - :mod:`.torch_front`: trace a forward pass into :class:`~.records.UpOp` records (torch);
 - :mod:`.records`: the op record, torch-free;
-- :mod:`.judge`: overlap verdict, weight imbalance, compound maps and the flag for each op;
+- :mod:`.judge`: geometry, weights and response judgments and the status of each op (no torch);
+- :mod:`.score`: the response score, the probe's phase-energy imbalance on any number of axes;
+- :mod:`.fix`: ranked fixes as pasteable PyTorch code, from the records alone (no torch);
+- :mod:`.verify`: each fix swapped into a deep copy of a live model and run again (torch);
+- :mod:`.report`: the JSON document (``--json`` and ``ScanResult.to_dict()``);
+- :mod:`.run`: :func:`~.run.scan`, the one entry point of the CLI and ``upscope.scan``;
 - :mod:`.onnx_graph`, :mod:`.onnx_front`: the ONNX front end (``upscope scan FILE.onnx``):
   load and check a graph, then read its upsampling nodes into the same records (no torch).
 

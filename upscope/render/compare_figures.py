@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from upscope.render.plots import new_figure, save_figure
+from upscope.render.plots import fitted_title, new_figure, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -191,14 +191,15 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
         bar.ax.tick_params(labelsize=8)
     fit = result.settings.fit
     state = f"fitted {fit} steps" if fit else "untrained"
-    fig.suptitle(
+    fitted_title(
+        fig,
         f"x{s} upsampling of the box-downsampled image (learned methods {state})\n"
         f"crop: rows {top}-{top + side - 1}, columns {left}-{left + side - 1}, where the methods' "
         f"errors concentrate. high-pass: the grey crop minus its {2 * s - 1}x{2 * s - 1} mean, "
         "one colour scale (sharper images saturate);\n"
         f"a grid of period {s} shows there as a regular pattern the original's lacks. "
         f"{ZOOM}x zoom: the yellow square. * marks the best PSNR.",
-        fontsize=11,
+        11,
     )
     return fig
 

@@ -13,7 +13,13 @@ from rich.text import Text
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console
-from upscope.render.plots import centred_panel, new_figure, peak_positions, save_figure
+from upscope.render.plots import (
+    centred_panel,
+    fitted_title,
+    new_figure,
+    peak_positions,
+    save_figure,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -186,13 +192,14 @@ def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
     if image is not None:
         bar = fig.colorbar(image, ax=list(axes[: len(specs)]), shrink=0.6, pad=0.01)
         bar.set_label("power (dB)")
-    fig.suptitle(
+    fitted_title(
+        fig,
         "Log power spectrum of each output: 10 log10 |FFT|$^2$ of the grey image "
         "(mean removed, Hann window)\ncopies of the spectrum around multiples of "
         f"1/{s} cycles/px are upsampling artifacts\ncyan circles: the frequencies (m/{s}, "
         f"n/{s}) cycles/px, where a period-{s} grid puts its energy; peak dB: the table's "
-        "spectral peak there,\nits power over its neighbourhood's median (one bin wide: look "
+        "spectral peak there, its power over its neighbourhood's median (one bin wide: look "
         "inside the circles)",
-        fontsize=12,
+        12,
     )
     return fig

@@ -79,3 +79,16 @@ def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, floa
         xs = [float(fxs[v])] + ([0.5] if fxs[v] == -0.5 else [])
         positions += [(x, y) for y in ys for x in xs]
     return positions
+
+
+def fitted_title(fig: Figure, text: str, fontsize: float) -> None:
+    """``fig.suptitle(text)`` with each line wrapped to the figure's width: a title wider than the
+    figure is cut at both edges (a compare of one or two methods makes a narrow figure). The
+    figure grows by the lines the wrapping adds, so the panels keep their room."""
+    import textwrap
+
+    chars = max(30, int(fig.get_figwidth() * 72 / (0.6 * fontsize)))
+    given = text.split("\n")
+    lines = [wrapped for line in given for wrapped in textwrap.wrap(line, chars) or [""]]
+    fig.set_figheight(fig.get_figheight() + (len(lines) - len(given)) * 1.25 * fontsize / 72)
+    fig.suptitle("\n".join(lines), fontsize=fontsize)

@@ -121,7 +121,8 @@ def show_solutions(
     console.print(
         "[dim]interior: output pixels free of border fall-off (share of the output). Ranked: "
         "holes last; before them, layers with at least half the output interior; then even "
-        "overlap first.[/dim]"
+        "overlap; then a stride near target/input, no dilation, no output padding, K = 2S "
+        "(docs/size.md).[/dim]"
     )
     best = doc["recommended"]
     console.print(

@@ -203,7 +203,7 @@ def _overlap_panel(fig: Any, ax: Any, finding: Finding, result: OverlapResult) -
         starts = [max(0, (n - CELL_LIMIT) // 2) for n in overlap.shape]
         overlap = overlap[tuple(slice(a, a + CELL_LIMIT) for a in starts)]
         where = ", ".join(f"{a}:{a + n}" for a, n in zip(starts, overlap.shape, strict=True))
-        title += f"\nshown: centre [{where}] of the {full} map"
+        title += f"\nshown: the middle window [{where}] of the {full} map"
         if stand_in:
             title += f" ({unknown})"
     elif stand_in:

@@ -81,14 +81,19 @@ def _check_non_negative(name: str, value: int) -> None:
     limits.check_int(name, value, 0, limits.MAX_INT)
 
 
-def convt_output(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
-    """PyTorch ConvTranspose: O = (I-1)*S - 2P + D*(K-1) + P_out + 1; refuses what torch refuses."""
+def _check_convt(p_name: str, i: int, k: int, s: int, p: int, op: int, d: int) -> None:
+    """The ranges of a transposed convolution's integers (torch's and ONNX's alike)."""
     _check_positive("input size", i)
     _check_positive("kernel size k", k)
     _check_positive("stride s", s, limits.MAX_STEP)
     _check_positive("dilation d", d, limits.MAX_STEP)
-    _check_non_negative("padding p", p)
+    _check_non_negative(p_name, p)
     _check_non_negative("output padding op", op)
+
+
+def convt_output(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
+    """PyTorch ConvTranspose: O = (I-1)*S - 2P + D*(K-1) + P_out + 1; refuses what torch refuses."""
+    _check_convt("padding p", i, k, s, p, op, d)
     if op >= s and op >= d:
         raise UpscopeError(
             f"output padding op={op} must be smaller than either stride s={s} or dilation d={d}"
@@ -118,13 +123,8 @@ def convt_output_asym(i: int, k: int, s: int, p: int, pe: int, op: int = 0, d: i
     >>> convt_output_asym(8, 3, 2, 0, 1)  # Keras 'same', K=3, S=2: pads (0, 1)
     16
     """
-    _check_positive("input size", i)
-    _check_positive("kernel size k", k)
-    _check_positive("stride s", s, limits.MAX_STEP)
-    _check_positive("dilation d", d, limits.MAX_STEP)
-    _check_non_negative("padding at the start", p)
+    _check_convt("padding at the start", i, k, s, p, op, d)
     _check_non_negative("padding at the end", pe)
-    _check_non_negative("output padding op", op)
     out = (i - 1) * s + d * (k - 1) + 1 + op - p - pe
     if out < 1:
         raise UpscopeError(

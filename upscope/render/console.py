@@ -10,8 +10,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from upscope.documents import plain
-
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
 
@@ -46,11 +44,14 @@ _PRETTY_LIMIT = 200_000  # characters of compact JSON above which indentation is
 
 
 def print_json(document: dict[str, Any]) -> None:
-    """Write exactly one JSON document to stdout (indented unless it is very large)."""
-    clean = plain(document)
-    text = json.dumps(clean, separators=(",", ":"))
+    """Write exactly one JSON document to stdout (indented unless it is very large).
+
+    ``document`` is a result's ``to_dict()``, which holds JSON types only already
+    (:func:`upscope.documents.plain`); cleaning it again cost 1.5 s on a 1000x1000 map.
+    """
+    text = json.dumps(document, separators=(",", ":"), allow_nan=False)
     if len(text) <= _PRETTY_LIMIT:  # pretty for people; a huge map stays one compact line
-        text = json.dumps(clean, indent=2)
+        text = json.dumps(document, indent=2)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 

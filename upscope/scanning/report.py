@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from upscope.documents import plain
 from upscope.scanning.judge import STATUSES, Finding, ScanResult, worst
 from upscope.scanning.records import Dims
 
@@ -93,22 +94,24 @@ def summary_line(result: ScanResult) -> str:
 def document(result: ScanResult) -> dict[str, Any]:
     """``{"model", "format", "input_shapes", "layers", "summary", "png"}``."""
     bad = worst(result.findings)
-    return {
-        "model": result.model,
-        "format": result.model_format,
-        "input_shapes": [_shape(s) for s in result.input_shapes],
-        "layers": [layer_document(f, result.inputs) for f in result.findings],
-        "summary": {
-            "ops": len(result.findings),
-            "flagged": sum(f.flagged for f in result.findings),
-            "status": {s: sum(f.status == s for f in result.findings) for s in STATUSES},
-            "worst": None
-            if bad is None
-            else {"name": bad.op.name, "imbalance": bad.imbalance_mean, "reasons": bad.reasons},
-            "threshold": result.threshold,
-            "response_threshold": result.response_threshold,
-            "inputs": list(result.inputs),
-            "line": summary_line(result),
-        },
-        "png": [str(p) for p in result.pngs],
-    }
+    return plain(
+        {
+            "model": result.model,
+            "format": result.model_format,
+            "input_shapes": [_shape(s) for s in result.input_shapes],
+            "layers": [layer_document(f, result.inputs) for f in result.findings],
+            "summary": {
+                "ops": len(result.findings),
+                "flagged": sum(f.flagged for f in result.findings),
+                "status": {s: sum(f.status == s for f in result.findings) for s in STATUSES},
+                "worst": None
+                if bad is None
+                else {"name": bad.op.name, "imbalance": bad.imbalance_mean, "reasons": bad.reasons},
+                "threshold": result.threshold,
+                "response_threshold": result.response_threshold,
+                "inputs": list(result.inputs),
+                "line": summary_line(result),
+            },
+            "png": [str(p) for p in result.pngs],
+        }
+    )

@@ -377,6 +377,10 @@ def overlap(
             )
     from upscope.overlap_map import stack_overlap
 
+    if out is not None:  # a folder that cannot be written is refused before the work
+        from upscope.files import prepare_out_dir
+
+        prepare_out_dir(Path(out))
     with limits.max_memory(max_memory):
         result = stack_overlap(specs * layers, inputs)
     result = dataclasses.replace(result, repeats=layers, pngs=[])

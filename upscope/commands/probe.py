@@ -18,7 +18,7 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
-from upscope.probe_config import INPUTS, MAX_CHANNELS, MAX_SEEDS
+from upscope.probe_config import INPUTS, MAX_CHANNELS, MAX_SEEDS, MAX_SIZE
 
 SHORT = (
     "Score every upsampler for checkerboard on constant and noise inputs at init. "
@@ -71,7 +71,7 @@ def probe(
         ),
     ] = 8,
     size: Annotated[
-        int, typer.Option("--size", max=1024, metavar="N", help="Input side N (output S*N).")
+        int, typer.Option("--size", max=MAX_SIZE, metavar="N", help="Input side N (output S*N).")
     ] = 32,
     channels: Annotated[
         int, typer.Option("--channels", max=MAX_CHANNELS, metavar="C", help="Channels C.")

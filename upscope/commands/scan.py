@@ -18,7 +18,6 @@ from upscope.commands import (
     seed_option,
 )
 
-FAIL_ON = ("artifact", "risk")
 SHORT = (
     "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
     "Example: upscope scan upscope.samples.models:DCGANGenerator"
@@ -102,24 +101,21 @@ def scan(
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    from upscope.errors import UpscopeError
-
     del max_memory  # applied by upscope.cli.guarded
     from upscope.files import check_regular_file, protect_inputs
     from upscope.scanning.args import (
+        check_fail_on,
         check_input_memory,
+        check_inputs,
         is_onnx_file,
         parse_input_shape,
         split_model_spec,
     )
 
     shapes = [parse_input_shape(text) for text in input_shape or []]
-    if fail_on is not None and fail_on not in FAIL_ON:
-        raise UpscopeError(f"--fail-on must be artifact or risk, got {fail_on!r}")
-    kinds = [name.strip() for name in inputs.split(",") if name.strip()]
-    for name in kinds:
-        if name not in ("constant", "noise"):
-            raise UpscopeError(f"--inputs: unknown input {name!r}; known: constant, noise")
+    if fail_on is not None:
+        check_fail_on(fail_on, "--fail-on")
+    kinds = check_inputs([name.strip() for name in inputs.split(",") if name.strip()], "--inputs: ")
     if is_onnx_file(model):  # read without torch, and without a forward pass to budget
         from upscope.scanning.onnx_graph import resolve
 

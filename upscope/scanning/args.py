@@ -17,6 +17,31 @@ from upscope.errors import UpscopeError
 
 Shape = tuple[int, ...]
 
+#: The model inputs a scan measures responses on; "constant" is always measured.
+INPUTS = ("constant", "noise")
+#: The statuses ``--fail-on`` takes, worst first (``artifact`` counts for ``risk`` too).
+FAIL_ON = ("artifact", "risk")
+
+
+def check_inputs(inputs: str | Sequence[str], prefix: str = "") -> tuple[str, ...]:
+    """The inputs to measure, in :data:`INPUTS` order, ``"constant"`` always among them.
+
+    >>> check_inputs(["noise"])
+    ('constant', 'noise')
+    """
+    names = [inputs] if isinstance(inputs, str) else list(inputs)
+    bad = [name for name in names if name not in INPUTS]
+    if bad:
+        raise UpscopeError(f"{prefix}unknown input {bad[0]!r}; known: {', '.join(INPUTS)}")
+    return tuple(name for name in INPUTS if name == "constant" or name in names)
+
+
+def check_fail_on(fail_on: str, name: str = "fail_on") -> str:
+    """``fail_on`` if it is a status to fail on, else one line naming the choices."""
+    if fail_on not in FAIL_ON:
+        raise UpscopeError(f"{name} must be artifact or risk, got {fail_on!r}")
+    return fail_on
+
 
 def parse_input_shape(text: str) -> Shape:
     """``"1x100x1x1"`` -> ``(1, 100, 1, 1)``; every dimension at least 1."""

@@ -31,6 +31,7 @@ from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
 from upscope.result import Result
+from upscope.scanning.args import check_fail_on
 from upscope.scanning.records import Dims, Shape, UpOp
 
 if TYPE_CHECKING:
@@ -367,7 +368,6 @@ class ScanResult(Result):
 
     def failing(self, fail_on: str) -> list[Finding]:
         """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``)."""
-        if fail_on not in STATUSES[:2]:
-            raise UpscopeError(f"fail_on must be artifact or risk, got {fail_on!r}")
+        check_fail_on(fail_on)
         worse = STATUSES[: STATUSES.index(fail_on) + 1]
         return [f for f in self.findings if f.status in worse]

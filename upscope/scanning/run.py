@@ -16,7 +16,9 @@ from typing import Any
 
 from upscope.errors import UpscopeError
 from upscope.scanning.args import (
+    INPUTS,
     check_input_memory,
+    check_inputs,
     is_onnx_file,
     parse_input_shape,
     split_model_spec,
@@ -26,9 +28,6 @@ from upscope.scanning.judge import ScanResult, judge
 from upscope.scanning.records import Dims, Shape
 
 __all__ = ["INPUTS", "scan"]
-
-#: The model inputs a scan measures responses on; "constant" is always measured.
-INPUTS = ("constant", "noise")
 
 
 @contextlib.contextmanager
@@ -56,14 +55,6 @@ def _shapes(input_shape: Any) -> list[Shape]:
     return shapes
 
 
-def _check_inputs(inputs: Sequence[str]) -> tuple[str, ...]:
-    names = [inputs] if isinstance(inputs, str) else list(inputs)
-    bad = [name for name in names if name not in INPUTS]
-    if bad:
-        raise UpscopeError(f"unknown input {bad[0]!r}; known: {', '.join(INPUTS)}")
-    return tuple(name for name in INPUTS if name == "constant" or name in names)
-
-
 def scan(
     model: Any,
     input_shape: Any = None,
@@ -83,7 +74,7 @@ def scan(
     the model's ``example_input_array``. The forward passes use a constant input (all ones) and,
     with ``inputs=("constant", "noise")``, seeded standard-normal noise too.
     """
-    kinds = _check_inputs(inputs)
+    kinds = check_inputs(inputs)
     shapes = _shapes(input_shape)
     if isinstance(model, str | os.PathLike) and is_onnx_file(str(model)):
         if weights is not None:

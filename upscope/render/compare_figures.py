@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from upscope.render.plots import fitted_title, new_figure, save_figure
+from upscope.render.plots import fitted_title, new_figure, panel_rows, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,13 +93,6 @@ def high_pass(pixels: np.ndarray, scale: int) -> np.ndarray:
     return grey - box
 
 
-def _blocks(n: int, per_row: int) -> list[range]:
-    """Split n columns into blocks of nearly equal width, at most ``per_row`` each."""
-    count = -(-n // per_row)
-    size = -(-n // count)
-    return [range(start, min(start + size, n)) for start in range(0, n, size)]
-
-
 def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
     """A column per image (the original, the low-res input, then each method), in blocks of at
     most six columns, each block three rows: the zoomed crop; its high-pass (:func:`high_pass`)
@@ -128,7 +121,7 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
     tops = [float(np.percentile(np.abs(passes[r.method]), 99)) for r in result.results]
     vmax = max(float(np.median(tops)), 1e-6)
     columns = ["original", "low-res", *(r.method for r in result.results)]
-    blocks = _blocks(len(columns), 6)
+    blocks = panel_rows(len(columns), 6)
     cols = max(len(b) for b in blocks)
     fig = new_figure(2.05 * cols + 0.9, 6.3 * len(blocks) + 0.9)
     axes = fig.subplots(3 * len(blocks), cols, squeeze=False)

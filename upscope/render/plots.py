@@ -92,3 +92,14 @@ def fitted_title(fig: Figure, text: str, fontsize: float) -> None:
     lines = [wrapped for line in given for wrapped in textwrap.wrap(line, chars) or [""]]
     fig.set_figheight(fig.get_figheight() + (len(lines) - len(given)) * 1.25 * fontsize / 72)
     fig.suptitle("\n".join(lines), fontsize=fontsize)
+
+
+def panel_rows(n: int, per_row: int) -> list[range]:
+    """Split n panels into rows of nearly equal width, at most ``per_row`` each.
+
+    >>> [list(b) for b in panel_rows(7, 5)]
+    [[0, 1, 2, 3], [4, 5, 6]]
+    """
+    count = -(-n // per_row)
+    size = -(-n // count)
+    return [range(start, min(start + size, n)) for start in range(0, n, size)]

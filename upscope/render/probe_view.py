@@ -13,7 +13,7 @@ from rich.table import Table
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console
-from upscope.render.plots import centred_panel, new_figure, peak_positions, save_figure
+from upscope.render.plots import centred_panel, new_figure, panel_rows, peak_positions, save_figure
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -253,13 +253,6 @@ def _grid(
 NOISE_FLOOR = 1e-9
 
 
-def _blocks(n: int, per_row: int) -> list[list[int]]:
-    """Split n panels into blocks of nearly equal width, at most ``per_row`` each."""
-    count = -(-n // per_row)
-    size = -(-n // count)
-    return [list(range(start, min(start + size, n))) for start in range(0, n, size)]
-
-
 def _spectra(
     rows: list[Measurement],
     inputs: tuple[str, ...],
@@ -272,7 +265,7 @@ def _spectra(
     colour scale per input: dB of the largest total power among its panels. A panel below
     :data:`NOISE_FLOOR` of that is drawn flat and says so."""
     methods = list(dict.fromkeys(m.method for m in rows))
-    blocks = _blocks(len(methods), 5)
+    blocks = panel_rows(len(methods), 5)
     ncols = max(len(b) for b in blocks)
     nrows = len(inputs) * len(blocks)
     fig = new_figure(max(4.0, 2.5 * ncols + 1.3), 2.75 * nrows + 1.0)

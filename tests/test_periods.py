@@ -55,3 +55,13 @@ def test_can_make_is_divisibility() -> None:
 def test_tones_of_hifigan_first_layer() -> None:
     tones = tone_frequencies(256, 22050.0)
     assert tones[0] == 22050 / 256 and len(tones) == 128 and tones[-1] == 22050 / 2
+
+
+def test_period_in_output_equals_the_chain_for_integer_factors() -> None:
+    # two stride-2 ops then a x2 nearest: the first leaves 2*2*2, the second 2*2
+    from upscope.periods import chain_periods, period_in_output
+
+    chain = chain_periods([(2,), (2,), (1,)], [(Fraction(2),), (Fraction(2),), (Fraction(2),)])
+    sizes = [(8,), (16,), (32,)]  # outputs of the three ops on a 4-sample input
+    for axes, out in zip(chain[:2], sizes[:2], strict=True):
+        assert period_in_output((2,), out, (32,))[0].period == axes[0].period

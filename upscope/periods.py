@@ -43,6 +43,7 @@ __all__ = [
     "factor_of",
     "output_period",
     "output_periods",
+    "period_in_output",
     "tone_frequencies",
 ]
 
@@ -126,6 +127,40 @@ def chain_periods(
     if len(own) != len(factors):
         raise ValueError(f"{len(own)} ops but {len(factors)} factors")
     return [output_periods(own[i], factors[i + 1 :]) for i in range(len(own))]
+
+
+def period_in_output(
+    own: Sequence[int], op_out: Sequence[int], final_out: Sequence[int]
+) -> list[AxisPeriod]:
+    """The period per axis that an op leaves in a model's final output, from sizes alone: the op's
+    own period ``own`` (its stride or scale), its output size ``op_out`` and the model's output
+    size ``final_out`` (spatial axes). Everything after the op counts as one factor
+    ``final_out / op_out`` per axis, whatever it is made of (the ops a scan does not record, such
+    as strided convs, included). This is the rule scan and detect use to name a layer.
+
+    A DCGAN's three stride-2 layers on a 4x4 latent map (8, 16, 32 -> 64x64 output):
+
+    >>> [period_in_output((2, 2), (n, n), (64, 64))[0].period for n in (8, 16, 32, 64)]
+    [16, 8, 4, 2]
+    >>> period_in_output((2,), (32,), (48,))[0].reason
+    'the sizes after it (32 -> 48, a factor of 3/2, not an integer) break the period rule'
+    """
+    if not (len(own) == len(op_out) == len(final_out)):
+        raise ValueError(f"axes differ: own {own}, op output {op_out}, final output {final_out}")
+    result = []
+    for p, n_op, n_final in zip(own, op_out, final_out, strict=True):
+        factor = factor_of(n_op, n_final)
+        if factor.denominator != 1 and factor.numerator != 1:
+            result.append(
+                AxisPeriod(
+                    None,
+                    f"the sizes after it ({n_op} -> {n_final}, a factor of {factor}, not an "
+                    "integer) break the period rule",
+                )
+            )
+        else:
+            result.append(output_period(p, [factor]))
+    return result
 
 
 def can_make(op_period: Sequence[int | None], found: Sequence[int]) -> bool:

@@ -54,16 +54,41 @@ def one_error_line(result) -> str:
 
 
 def formula_imbalance(weight: torch.Tensor, stride: tuple[int, ...]) -> np.ndarray:
-    """(max - min) / mean |sum| over the polyphase sums sum_{c_in, taps j = a mod S} w."""
+    """Per output channel o: sqrt(mean over input channels c of (max - min over phases of the
+    sum of the taps j = a mod S of w[c, o])^2), over the RMS of w[:, o] times sqrt(taps per
+    phase): the spread of each input channel's phase sums relative to the kernel's own scale."""
     w = weight.detach().double().numpy()
-    c_out = w.shape[1]
+    c_in, c_out = w.shape[:2]
     sums = []
     for phase in np.ndindex(*stride):
         phases = (slice(a, None, s) for a, s in zip(phase, stride, strict=True))
         taps = (slice(None), slice(None), *phases)
-        sums.append(w[taps].reshape(w.shape[0], c_out, -1).sum(axis=(0, 2)))
-    table = np.stack(sums, axis=1)  # (C_out, phases)
-    return (table.max(axis=1) - table.min(axis=1)) / np.abs(table).mean(axis=1)
+        sums.append(w[taps].reshape(c_in, c_out, -1).sum(axis=2))
+    table = np.stack(sums, axis=2)  # (C_in, C_out, phases)
+    spread = table.max(axis=2) - table.min(axis=2)
+    per_phase = max(np.prod(w.shape[2:]) / np.prod(stride), 1.0)
+    scale = np.sqrt((np.moveaxis(w, 1, 0).reshape(c_out, -1) ** 2).mean(axis=1) * per_phase)
+    return np.sqrt((spread**2).mean(axis=0)) / scale
+
+
+def shuffle_formula(weight: torch.Tensor, bias: torch.Tensor | None, r: int) -> np.ndarray:
+    """The same for the conv feeding PixelShuffle(r): output channel o has the conv channels
+    o*r*r + phase; its bias is one more input (level 1), on the same scale plus its RMS."""
+    w = weight.detach().double().numpy()  # (C, C_in, *k)
+    out = w.shape[0] // (r * r)
+    per_phase = np.prod(w.shape[2:])
+    result = []
+    for o in range(out):
+        block = w[o * r * r : (o + 1) * r * r]  # (phases, C_in, *k)
+        sums = block.reshape(r * r, w.shape[1], -1).sum(axis=2)  # (phases, C_in)
+        spreads = list(sums.max(axis=0) - sums.min(axis=0))
+        scale2 = (block**2).mean() * per_phase
+        if bias is not None:
+            b = bias.detach().double().numpy()[o * r * r : (o + 1) * r * r]
+            spreads.append(b.max() - b.min())
+            scale2 += (b**2).mean()
+        result.append(np.sqrt(np.mean(np.square(spreads)) / scale2))
+    return np.array(result)
 
 
 # ---------------------------------------------------------------- the samples
@@ -123,8 +148,12 @@ def test_espcn_sample_measures_the_conv_before_the_shuffle(run_cli) -> None:
     assert layer["verdict"] == "even" and layer["interior_ratio"] is None
     model = load_model(f"{SAMPLES}:ESPCN", seed=0)
     conv = model.conv3
-    sums = (conv.weight.detach().double().sum(dim=(1, 2, 3)) + conv.bias.detach().double()).numpy()
-    expected = (sums.max() - sums.min()) / np.abs(sums).mean()  # phase a*3+b, bias included
+    w, b = conv.weight.detach().double().numpy(), conv.bias.detach().double().numpy()
+    pairs = w.sum(axis=(2, 3))  # (phase a*3+b, input channel)
+    spreads = [*(pairs.max(axis=0) - pairs.min(axis=0)), b.max() - b.min()]  # bias: one input
+    scale2 = (w**2).mean() * 9 + (b**2).mean()  # RMS tap * sqrt(9 taps per phase), and the bias
+    expected = np.sqrt(np.mean(np.square(spreads)) / scale2)
+    assert expected == pytest.approx(shuffle_formula(conv.weight, conv.bias, 3)[0])
     assert layer["weight_checkerboard"]["source"] == "conv3"
     assert layer["weight_checkerboard"]["bias"] is True
     assert layer["weight_checkerboard"]["mean"] == pytest.approx(expected)
@@ -140,7 +169,9 @@ def test_interpolate_decoder_sample(run_cli) -> None:
     assert [x["output_shape"][2:] for x in layers] == [[16, 16], [32, 32], [64, 64]]
     assert all(x["verdict"] == "even" and not x["flagged"] for x in layers)
     assert all(x["weight_checkerboard"] is None and x["kernel"] is None for x in layers)
-    assert doc["summary"]["line"] == "0 of 3 upsampling ops can make a checkerboard"
+    assert doc["summary"]["line"].startswith("0 of 3 upsampling ops can make a checkerboard; ")
+    assert doc["output_grid"]["grey_levels"] < 1e-5  # float rounding: no op can make a grid
+    assert all(x["output_grid"] is None and x["status"] == "ok" for x in layers)
 
 
 # ---------------------------------------------------------------- finding and naming
@@ -227,7 +258,8 @@ def test_crafted_kernels_zero_order_hold_and_formula(tmp_path: Path) -> None:
         model[0].weight.copy_(zoh)
     findings = judge(trace(model, [torch.randn(1, 2, 5, 5)]))
     assert findings[0].imbalance_worst == 0.0
-    assert not findings[0].flagged
+    assert findings[0].status == "risk"  # balanced now, a strided convT can learn a grid
+    assert "can learn a grid" in findings[0].reasons[0]
     expected = formula_imbalance(model[1].weight, (3, 3))
     assert findings[1].imbalance_mean == pytest.approx(expected.mean())
     assert findings[1].imbalance_worst == pytest.approx(expected.max())
@@ -509,12 +541,15 @@ def test_bad_checkpoints(run_cli, tmp_path: Path) -> None:
 def test_table(run_cli) -> None:
     result = run_cli("scan", f"{SAMPLES}:UNet", "--no-png")
     assert result.exit_code == 0, result.stderr
-    assert "2 of 2 upsampling ops can make a checkerboard (2 artifact, 0 risk); worst: up" in (
+    # at random init the UNet's output is small: its grid is under half a grey level, and
+    # both strided transposed convs can learn one
+    assert "2 of 2 upsampling ops can make a checkerboard (0 artifact, 2 risk); worst: up" in (
         result.stdout
     )
+    assert "output grid 0.03 grey levels RMS" in " ".join(result.stdout.split())
     rows = [line.split() for line in result.stdout.splitlines()]
     rows = [row for row in rows if row[:1] in (["1"], ["2"]) and row[-1] in STATUSES]
-    assert [(row[1], row[-1]) for row in rows] == [("up2", "artifact"), ("up1", "artifact")]
+    assert [(row[1], row[-1]) for row in rows] == [("up2", "risk"), ("up1", "risk")]
     footer = " ".join(result.stdout.split())
     assert "checkerboard xR: R is the interior max/min of its overlap counts" in footer
     # the two table rows, then one ConvTranspose fix each (resize-conv is the other fix)
@@ -529,7 +564,26 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
     pngs = sorted(out.iterdir())
     assert [p.name for p in pngs] == ["scan-01-up2.png", "scan-02-up1.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    assert set(doc) == {"model", "format", "input_shapes", "layers", "summary", "png"}
+    assert set(doc) == {
+        "model",
+        "format",
+        "input_shapes",
+        "output_grid",
+        "layers",
+        "summary",
+        "png",
+    }
+    assert set(doc["output_grid"]) == {
+        *("rms", "grey_levels", "by_period", "by_period_rms", "levels", "channels", "tile"),
+        *("border", "range", "range_source", "output_shape", "note"),
+    }
+    assert all(
+        set(level) == {"level", "rms", "grey_levels", "channels"}
+        for level in doc["output_grid"]["levels"]
+    )
+    assert all(
+        set(layer["output_grid"]) == {"grey_levels", "rms", "period"} for layer in doc["layers"]
+    )
     assert doc["format"] == "pytorch"
     assert doc["png"] == [str(p) for p in pngs]
     keys = {
@@ -537,16 +591,16 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
         *("padding_end", "output_padding", "dilation", "groups", "scale_factor", "size", "mode"),
         *("upscale_factor", "verdict", "even_overlap", "interior_ratio"),
         *("weight_checkerboard", "flagged", "reasons", "compound", "note"),
-        *("geometry", "weights", "response", "status", "fixes"),
+        *("geometry", "weights", "response", "status", "fixes", "output_grid"),
     }
     assert all(set(layer) == keys for layer in doc["layers"])
     assert all(layer["padding_end"] is None for layer in doc["layers"])  # ONNX's asymmetric pads
     fix_keys = {"title", "code", "verified", "reason", "same_shapes", "overlap", "response"}
-    fix_keys.add("params_delta")
+    fix_keys |= {"params_delta", "output_grid", "output_grid_total"}
     assert all(set(fix) == fix_keys for layer in doc["layers"] for fix in layer["fixes"])
     assert set(doc["summary"]) == {
         *("ops", "flagged", "worst", "threshold", "line"),
-        *("status", "response_threshold", "inputs"),
+        *("status", "response_threshold", "inputs", "grid_threshold", "grid_reason"),
     }
 
 
@@ -685,12 +739,13 @@ def test_weight_panels_draw_the_worst_channel_and_agree_with_the_titles() -> Non
     assert f"mean {expected.mean():.2f}" in bars.get_title()
     drawn = np.asarray(panel.images[0].get_array())
     assert np.abs(drawn).mean() == pytest.approx(1.0)  # normalised by its mean |sum|
-    assert drawn.max() - drawn.min() == pytest.approx(expected[worst], rel=1e-6)
     title = panel.get_title()
     assert f"output channel {worst} (the worst)" in title
-    assert title.endswith(f"imbalance {expected[worst]:.2f}")
+    assert title.endswith(
+        f"max - min = {drawn.max() - drawn.min():.3g}; imbalance {expected[worst]:.2f}"
+    )
     cells = _cells(panel)  # written with 3 significant digits
-    assert cells.max() - cells.min() == pytest.approx(expected[worst], abs=0.01)
+    assert cells.max() - cells.min() == pytest.approx(drawn.max() - drawn.min(), abs=0.01)
 
 
 def test_single_channel_figure_is_the_pixel_shuffle_conv_response() -> None:
@@ -700,7 +755,7 @@ def test_single_channel_figure_is_the_pixel_shuffle_conv_response() -> None:
     (finding,) = judge(trace(model, [torch.randn(1, 1, 32, 32)]))
     conv = model.conv3
     sums = (conv.weight.detach().double().sum(dim=(1, 2, 3)) + conv.bias.detach().double()).numpy()
-    expected = (sums.max() - sums.min()) / np.abs(sums).mean()
+    (expected,) = shuffle_formula(conv.weight, conv.bias, 3)
     fig = scan_view.draw(finding, 0.1)
     panel, _bar = fig.axes  # one channel: no overlap map (no overlap), no bars
     drawn = np.asarray(panel.images[0].get_array())
@@ -781,21 +836,19 @@ def test_pixel_shuffle_measure_includes_the_bias_of_the_conv() -> None:
     with torch.no_grad():  # ICNR-like: the 4 sub-pixel channels of each output share weights
         model.conv.weight.copy_(model.conv.weight[::4].repeat_interleave(4, dim=0))
     x = torch.ones(1, 2, 8, 8)
-    for bias, flagged in ((torch.zeros(12), False), (torch.arange(12.0) / 10, True)):
+    for bias, status in ((torch.zeros(12), "risk"), (torch.arange(12.0) / 10, "artifact")):
         with torch.no_grad():
             model.conv.bias.copy_(bias)
             out = model(x)[0].double().numpy()  # (3, 16, 16)
         (finding,) = judge(trace(model, [x]))
-        assert finding.with_bias and finding.flagged == flagged
+        assert finding.with_bias and finding.status == status  # judged on weights: no grid
         # interior output pixels (away from the conv's zero padding) are exactly the sums
         inner = out[:, 2:-2, 2:-2]
         for a, b in np.ndindex(2, 2):
             phase = inner[:, a::2, b::2]
             assert np.allclose(phase, phase[:, :1, :1])
             assert np.allclose(phase[:, 0, 0], finding.phase_sums[:, a, b])
-        expected = np.ptp(finding.phase_sums.reshape(3, -1), axis=1) / np.abs(
-            finding.phase_sums.reshape(3, -1)
-        ).mean(axis=1)
+        expected = shuffle_formula(model.conv.weight, model.conv.bias, 2)
         assert np.allclose(finding.imbalance, expected)
     plain = _ConvShuffle(bias=False)
     (finding,) = judge(trace(plain, [x]))

@@ -17,6 +17,7 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
+from upscope.scanning.args import GRID_THRESHOLD
 
 SHORT = (
     "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
@@ -93,6 +94,25 @@ def scan(
             "(artifact counts for risk too). For CI.",
         ),
     ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            metavar="GREY",
+            help="An op whose share of the output grid (RMS, 8-bit grey levels of --range) is "
+            "above this is an artifact.",
+        ),
+    ] = GRID_THRESHOLD,
+    value_range: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            metavar="LO,HI",
+            help="The output's value range, for grey levels: 255 grey levels span LO..HI. "
+            "Default: the first of 0,1 / -1,1 / 0,255 that holds every output value seen, "
+            "else their min..max.",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNGs of flagged ops.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
@@ -107,12 +127,16 @@ def scan(
         check_fail_on,
         check_input_memory,
         check_inputs,
+        check_threshold,
         is_onnx_file,
         parse_input_shape,
+        parse_range,
         split_model_spec,
     )
 
     shapes = [parse_input_shape(text) for text in input_shape or []]
+    check_threshold(threshold, "--threshold")
+    chosen_range = parse_range(value_range)
     if fail_on is not None:
         check_fail_on(fail_on, "--fail-on")
     kinds = check_inputs([name.strip() for name in inputs.split(",") if name.strip()], "--inputs: ")
@@ -131,7 +155,15 @@ def scan(
     from upscope.render import scan_view
     from upscope.scanning import run as core
 
-    result = core.scan(model, shapes or None, weights=weights, inputs=kinds, seed=seed)
+    result = core.scan(
+        model,
+        shapes or None,
+        weights=weights,
+        inputs=kinds,
+        seed=seed,
+        threshold=threshold,
+        value_range=chosen_range,
+    )
     if not no_png and any(scan_view.wants_png(f) for f in result.findings):
         result.save_png(out)
     if json_out:

@@ -7,8 +7,8 @@ overlap core's result for the drawn map; this module only lays them out. Panels,
    the chain and with the interior max/min of that map (not of the layer alone);
 2. more than one output channel: the weight imbalance of every output channel as bars, their mean
    (the figure title's number) as a dashed line, the worst channel in red;
-3. the worst channel's polyphase sums divided by their mean |sum|: their max - min is that
-   channel's imbalance, which the title writes out.
+3. the worst channel's polyphase sums (over its inputs) divided by their mean |sum|, with the
+   channel's imbalance (per input channel, relative to the kernel's scale) in the title.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def _imbalance_panel(ax: Any, finding: Finding, threshold: float, unit: str) -> 
         fontsize=10,
     )
     ax.set_xlabel("output channel")
-    ax.set_ylabel(f"(max - min) / mean |{unit}| over its phases")
+    ax.set_ylabel("phase-sum spread / kernel scale")
 
 
 def _phase_panel(
@@ -297,7 +297,7 @@ def _phase_words(finding: Finding) -> tuple[tuple[str, str], str, str]:
 
 
 def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:
-    """The worst channel's polyphase values / their mean |value|: max - min is its imbalance."""
+    """The worst channel's polyphase values / their mean |value|, and its imbalance."""
     labels, what, unit = _phase_words(finding)
     assert finding.imbalance is not None and finding.phase_sums is not None
     channels = finding.imbalance.shape[0]
@@ -320,7 +320,7 @@ def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:
     which = "the worst" if channels > 1 else "the only one"
     title = (
         f"output channel {index} ({which}):\n{what} / {scale:.3g} (their mean |{unit}|)\n"
-        f"max - min = {high:.3g} - ({low:.3g}) = imbalance {finding.imbalance[index]:.2f}"
+        f"max - min = {high - low:.3g}; imbalance {finding.imbalance[index]:.2f}"
     )
     _phase_panel(fig, ax, values, title, labels, f"{unit} / mean |{unit}| of channel {index}")
 

@@ -121,6 +121,15 @@ def _response_cell(finding: Finding, threshold: float) -> str:
     return "\n".join(lines) or "[dim]-[/dim]"
 
 
+def _grid_cell(finding: Finding, threshold: float) -> str:
+    """The op's share of the measured output grid, in 8-bit grey levels (RMS)."""
+    value = finding.output_grid
+    if value is None:
+        return "[dim]-[/dim]"
+    style = "bold red" if value > threshold else "green"
+    return f"[{style}]{value:.2f}[/]"
+
+
 def _status_cell(finding: Finding) -> str:
     return f"[{_STATUS_STYLE[finding.status]}]{finding.status}[/]"
 
@@ -137,6 +146,7 @@ def _table(result: ScanResult) -> Table:
     table.add_column("geometry", no_wrap=True)
     table.add_column("weights", no_wrap=True)
     table.add_column("response", no_wrap=True)
+    table.add_column("grid\ngrey lv", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for n, finding in enumerate(result.findings, start=1):
         op = finding.op
@@ -147,6 +157,7 @@ def _table(result: ScanResult) -> Table:
             _geometry_cell(finding),
             _weights_cell(finding, result.threshold),
             _response_cell(finding, result.response_threshold),
+            _grid_cell(finding, result.grid_threshold),
             _status_cell(finding),
         )
     return table
@@ -157,8 +168,9 @@ def _fix_status(fix: Any) -> str:
         return f"[yellow]not verified[/]: {escape(fix.reason or '')}"
     shapes = "[green]same shapes[/]" if fix.same_shapes else "[bold red]shapes change[/]"
     response = "-" if fix.response is None else f"{fix.response:.2f}"
+    grid = "" if fix.output_grid is None else f", grid {fix.output_grid:.2f} grey levels"
     return (
-        f"verified: {shapes}, overlap {fix.overlap}, response {response}, "
+        f"verified: {shapes}, overlap {fix.overlap}, response {response}{grid}, "
         f"params {fix.params_delta:+,}"
     )
 
@@ -217,15 +229,20 @@ def renderable(result: ScanResult) -> Any:
         notes.setdefault(finding.note, []).append(finding.op.name)
     for note, names in notes.items():
         parts.append(f"[dim]{escape(', '.join(names))}: {escape(note)}[/dim]")
+    if onnx:
+        rule = f"artifact = weights mean > {result.threshold:g} (no grid is measured: nothing runs)"
+    else:
+        rule = f"artifact = the op's grid > {result.grid_threshold:g} grey levels"
     parts.append(
         "[dim]geometry: the verdict of `upscope overlap` for the layer alone; checkerboard xR: "
-        "R is the interior max/min of its overlap counts. weights: (max - min) / mean |sum| of "
-        "the polyphase sub-kernel sums of each output channel (pixel shuffle: weight sum + bias "
-        "of the conv channels feeding it), mean and worst over channels. response: the phase-"
-        "energy score of the op's output for its input reduced to per-channel constants, in the "
-        f"forward pass on a constant input (noise: on seeded noise). status: artifact = weights "
-        f"mean > {result.threshold:g} or response > {result.response_threshold:g}; risk = "
-        "geometry uneven or holes, but balanced now; ok.[/dim]"
+        "R is the interior max/min of its overlap counts. weights: the spread of the polyphase "
+        "sub-kernel sums of each output channel per input channel, relative to the kernel's own "
+        "scale (pixel shuffle: the conv channels feeding it, with their bias), mean and worst "
+        "over channels. response: the phase-energy score of the op's output for its input "
+        "reduced to per-channel constants (noise: on seeded noise). grid: the op's share, by "
+        "period, of the model's output grid on constant inputs, RMS in 8-bit grey levels of the "
+        f"output's range. status: {rule}; risk = can learn a grid (strided transposed conv, "
+        "pixel shuffle, uneven geometry, holes), not above it now; ok = cannot make one.[/dim]"
     )
     parts += _fixes(result)
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")

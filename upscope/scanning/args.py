@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from upscope import limits
 from upscope.errors import UpscopeError
 
 Shape = tuple[int, ...]
 
+#: An op whose share of the measured output grid exceeds this many 8-bit grey levels (RMS) is an
+#: ``artifact`` (``--threshold``; docs/scan.md): half a grey level, the size under which most of a
+#: pattern is lost when the output is rounded to 8 bits.
+GRID_THRESHOLD = 0.5
 #: The model inputs a scan measures responses on; "constant" is always measured.
 INPUTS = ("constant", "noise")
 #: The statuses ``--fail-on`` takes, worst first (``artifact`` counts for ``risk`` too).
@@ -41,6 +46,39 @@ def check_fail_on(fail_on: str, name: str = "fail_on") -> str:
     if fail_on not in FAIL_ON:
         raise UpscopeError(f"{name} must be artifact or risk, got {fail_on!r}")
     return fail_on
+
+
+def check_threshold(value: float, name: str = "threshold") -> float:
+    """A grid threshold in grey levels: a finite number, 0 or more.
+
+    >>> check_threshold(0.5)
+    0.5
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UpscopeError(f"{name} must be a number of grey levels, got {value!r}") from None
+    if not (number >= 0 and number < float("inf")):
+        raise UpscopeError(f"{name} must be a finite number of grey levels, 0 or more, got {value}")
+    return number
+
+
+def parse_range(value: object, name: str = "--range") -> tuple[float, float] | None:
+    """``"LO,HI"`` or ``(LO, HI)`` -> ``(LO, HI)`` with LO < HI, both finite; None stays None.
+
+    >>> parse_range("0,1"), parse_range((-1, 1)), parse_range(None)
+    ((0.0, 1.0), (-1.0, 1.0), None)
+    """
+    if value is None:
+        return None
+    parts: Any = value.split(",") if isinstance(value, str) else value
+    try:
+        lo, hi = (float(v) for v in parts)
+    except (TypeError, ValueError):
+        raise UpscopeError(f"{name} must be LO,HI (e.g. 0,1 or -1,1), got {value!r}") from None
+    if not (lo < hi and abs(lo) < float("inf") and abs(hi) < float("inf")):
+        raise UpscopeError(f"{name} must be LO,HI with LO < HI, both finite, got {value!r}")
+    return lo, hi
 
 
 def parse_input_shape(text: str) -> Shape:

@@ -86,6 +86,9 @@ class Fix:
     same_shapes: bool | None = None
     response: float | None = None
     params_delta: int | None = None
+    # the output grid re-measured with the fix in (grey levels): the op's share, and all of it
+    output_grid: float | None = None
+    output_grid_total: float | None = None
 
     @property
     def code(self) -> str:
@@ -105,6 +108,8 @@ class Fix:
             "overlap": self.overlap,
             "response": self.response,
             "params_delta": self.params_delta,
+            "output_grid": self.output_grid,
+            "output_grid_total": self.output_grid_total,
         }
 
 

@@ -28,16 +28,18 @@ import numpy as np
 
 from upscope import arith
 from upscope.errors import UpscopeError
-from upscope.metrics import polyphase_sums, weight_imbalance
+from upscope.metrics import polyphase_sums
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
 from upscope.result import Result
-from upscope.scanning.args import check_fail_on
+from upscope.scanning.args import GRID_THRESHOLD, check_fail_on
+from upscope.scanning.grid import OutputGrid, attribute, can_learn, op_period
 from upscope.scanning.records import Dims, Shape, UpOp
 
 if TYPE_CHECKING:
     from upscope.scanning.fix import Fix
 
 __all__ = [
+    "GRID_THRESHOLD",
     "IMBALANCE_THRESHOLD",
     "RESPONSE_THRESHOLD",
     "STATUSES",
@@ -48,9 +50,10 @@ __all__ = [
     "worst",
 ]
 
-#: An op whose mean per-channel weight imbalance exceeds this is an ``artifact`` (docs/scan.md).
+#: Where no grid is measured (ONNX), an op whose mean relative weight imbalance exceeds this is an
+#: ``artifact`` (docs/scan.md).
 IMBALANCE_THRESHOLD = 0.1
-#: An op whose constant-input response score exceeds this is an ``artifact`` (docs/scan.md).
+#: The response score above which the table colours it red (evidence only; it decides nothing).
 RESPONSE_THRESHOLD = 0.1
 #: The statuses, worst first: uneven now, uneven geometry only, neither.
 STATUSES = ("artifact", "risk", "ok")
@@ -63,16 +66,57 @@ def _phase_sums(weight: np.ndarray, stride: Shape, dilation: Shape, groups: int)
     return np.concatenate([polyphase_sums(chunk, stride, dilation) for chunk in chunks], axis=0)
 
 
-def _imbalance(sums: np.ndarray) -> np.ndarray:
-    """(max - min) / mean |sum| over the phases of each output channel of ``sums`` (C, *S).
+def _pair_sums(weight: np.ndarray, stride: Shape, dilation: Shape) -> np.ndarray:
+    """Polyphase sums per (output channel, input channel) pair of a ConvTranspose weight
+    (C_in, C_out, *k) of one group: shape (C_out, C_in, *stride), not summed over inputs."""
+    w = np.asarray(weight, dtype=np.float64)
+    arr = np.swapaxes(w, 0, 1)  # (C_out, C_in, *k)
+    for axis, (s, d) in enumerate(zip(stride, dilation, strict=True)):
+        k = arr.shape[2 + axis]
+        onehot = np.zeros((k, s))
+        onehot[np.arange(k), (np.arange(k) * d) % s] = 1.0
+        arr = np.moveaxis(np.tensordot(arr, onehot, axes=([2 + axis], [0])), -1, 2 + axis)
+    return arr
 
-    :func:`upscope.metrics.weight_imbalance` of a kernel whose every polyphase sub-kernel is one
-    tap holding that sum, which gives back exactly these sums.
 
-    >>> _imbalance(np.array([[[1.0, 1.0], [1.0, 1.0]], [[1.0, 3.0], [1.0, 3.0]]])).tolist()
-    [0.0, 1.0]
+def relative_imbalance(
+    pairs: np.ndarray, taps: np.ndarray, per_phase: float, bias: np.ndarray | None = None
+) -> np.ndarray:
+    """Per output channel o: the RMS over its input channels c of (max - min over phases r of
+    the sum ``pairs[o, c, r]``), divided by the kernel's own scale: the RMS of its taps
+    ``taps[o]`` times sqrt(taps per phase), the spread a random kernel of that scale has. A
+    per-phase ``bias`` (C_out, *phases) counts as one more input of level 1.
+
+    0 for a zero-order hold; about 2 for a random kernel; float noise on sums that are all 0 stays
+    noise (no division by a near-zero mean); NaN only for an all-zero kernel and bias.
+
+    >>> seven_five = np.array([[[7.0, 5.0], [5.0, 7.0]]])  # (1 out, 2 in, 2 phases)
+    >>> round(float(relative_imbalance(seven_five, seven_five, 1.0)[0]), 3)  # 2 / sqrt(37)
+    0.329
     """
-    return weight_imbalance(sums[np.newaxis], sums.shape[1:])
+    flat = pairs.reshape(pairs.shape[0], pairs.shape[1], -1)
+    spreads = flat.max(axis=2) - flat.min(axis=2)  # (C_out, C_in)
+    power = (spreads**2).mean(axis=1)
+    scale2 = (taps.reshape(taps.shape[0], -1) ** 2).mean(axis=1) * max(per_phase, 1.0)
+    if bias is not None:
+        b = bias.reshape(bias.shape[0], -1)
+        n = flat.shape[1]
+        power = (power * n + (b.max(axis=1) - b.min(axis=1)) ** 2) / (n + 1)
+        scale2 = scale2 + (b**2).mean(axis=1)
+    out = np.full(pairs.shape[0], np.nan)
+    ok = scale2 > 0
+    out[ok] = np.sqrt(power[ok] / scale2[ok])
+    return out
+
+
+def _convt_imbalance(weight: np.ndarray, stride: Shape, dilation: Shape, groups: int) -> np.ndarray:
+    """:func:`relative_imbalance` of every output channel of a (grouped) ConvTranspose weight."""
+    per_phase = math.prod(weight.shape[2:]) / math.prod(stride)
+    parts = []
+    for chunk in np.split(weight, groups, axis=0):
+        pairs = _pair_sums(chunk, stride, dilation)
+        parts.append(relative_imbalance(pairs, np.swapaxes(chunk, 0, 1), per_phase))
+    return np.concatenate(parts)
 
 
 @dataclass
@@ -92,6 +136,10 @@ class Finding:
     with_bias: bool = False  # pixel shuffle: the feeding conv's bias is in phase_sums
     status: str = "ok"  # "artifact" | "risk" | "ok"
     fixes: list[Fix] = field(default_factory=list)  # ranked; filled for artifact / risk ops
+    # the op's share of the model's measured output grid (None: not measured or not its kind)
+    output_grid: float | None = None  # 8-bit grey levels, worst over levels and channels
+    output_grid_rms: float | None = None  # the same in the output's units
+    output_period: tuple[int | None, ...] | None = None  # its period in the output, per axis
 
     @property
     def response(self) -> dict[str, float | None]:
@@ -119,14 +167,13 @@ class Finding:
         return int(np.nanargmax(self.imbalance))
 
     def normalised_sums(self, channel: int) -> tuple[np.ndarray, float]:
-        """The polyphase sums of output ``channel`` divided by their mean |sum|, and that mean.
-
-        Their max - min is the channel's imbalance (the definition of :func:`_imbalance`).
+        """The polyphase sums of output ``channel`` (summed over its inputs: its response to a
+        constant input of 1) divided by their mean |sum|, and that mean, as the figure draws them.
 
         >>> sums = np.array([[[1.0, -1.0], [1.0, 5.0]]])  # one channel, 2x2 phases
         >>> values, scale = Finding(None, "even", None, "", phase_sums=sums).normalised_sums(0)
-        >>> values.tolist(), scale, float(values.max() - values.min()), _imbalance(sums).tolist()
-        ([[0.5, -0.5], [0.5, 2.5]], 2.0, 3.0, [3.0])
+        >>> values.tolist(), scale
+        ([[0.5, -0.5], [0.5, 2.5]], 2.0)
         """
         assert self.phase_sums is not None, "only a finding with polyphase sums has them"
         sums = self.phase_sums[channel]
@@ -199,7 +246,8 @@ def _judge_convT(op: UpOp, previous: Finding | None) -> Finding:
     verdict, ratio = result.verdict, result.interior_ratio
     assert op.weight is not None, "a transposed conv op always records its weight"
     sums = _phase_sums(op.weight, prm["stride"], prm["dilation"], prm["groups"])
-    finding = Finding(op, verdict, ratio, result.explanation, _imbalance(sums), sums)
+    imbalance = _convt_imbalance(op.weight, prm["stride"], prm["dilation"], prm["groups"])
+    finding = Finding(op, verdict, ratio, result.explanation, imbalance, sums)
     chained = (
         previous is not None
         and previous.op.kind == "convT"
@@ -271,33 +319,69 @@ def _judge_pixelshuffle(op: UpOp) -> Finding:
         measured = "weight sum of each channel (it has no bias)"
     sums = response.reshape(channels // (r * r), r, r)
     finding.phase_sums = sums
-    finding.imbalance = _imbalance(sums)
+    per_out = weight.reshape(channels // (r * r), r, r, weight.shape[1], -1)
+    pairs = np.moveaxis(per_out.sum(axis=-1), 3, 1)  # (C', C_in, r, r)
+    finding.imbalance = relative_imbalance(
+        pairs,
+        weight.reshape(channels // (r * r), -1),
+        float(math.prod(weight.shape[2:])),
+        None if bias is None else bias.reshape(channels // (r * r), r, r),
+    )
     finding.with_bias = bias is not None
     finding.note += f"; measured on the conv {path or '(root)'} that feeds it: {measured}"
     return finding
 
 
-def status(finding: Finding, threshold: float, response_threshold: float) -> str:
-    """``artifact``: the weights' mean imbalance or the constant-input response is above its
-    threshold (uneven now); ``risk``: not that, but the geometry is uneven or has holes
-    (training can make it uneven); ``ok``: neither."""
-    mean = finding.imbalance_mean
-    measured = finding.response.get("constant")
-    if (mean is not None and mean > threshold) or (
-        measured is not None and measured > response_threshold
-    ):
-        return "artifact"
-    if finding.verdict in ("checkerboard", "holes"):
+def status(
+    finding: Finding,
+    threshold: float = GRID_THRESHOLD,
+    imbalance_threshold: float = IMBALANCE_THRESHOLD,
+) -> str:
+    """The one status rule, for PyTorch and ONNX (docs/scan.md):
+
+    - ``artifact``: the output grid attributed to the op is above ``threshold`` grey levels now;
+      where no grid was measured for it (ONNX: nothing runs), its weights are the evidence: mean
+      relative imbalance above ``imbalance_threshold`` (the weights make a grid from a constant
+      input now);
+    - ``risk``: not now, but the op can learn one (:func:`upscope.scanning.grid.can_learn`: a
+      strided transposed conv whatever K and init, a pixel shuffle), or its geometry is uneven
+      or has holes;
+    - ``ok``: it cannot make a phase pattern from a constant input (interpolation, stride 1).
+    """
+    grid = finding.output_grid
+    if grid is not None:
+        if grid > threshold:
+            return "artifact"
+    else:
+        mean = finding.imbalance_mean
+        if mean is not None and mean > imbalance_threshold:
+            return "artifact"
+    if can_learn(finding.op) or finding.verdict in ("checkerboard", "holes"):
         return "risk"
     return "ok"
 
 
+def _attach_grid(findings: Sequence[Finding], grid: OutputGrid) -> None:
+    """Each finding's share of the measured output grid, by period (:func:`.grid.attribute`)."""
+    final = grid.output_shape[1:]
+    periods = [op_period(f.op, final) if f.op.kind != "interpolate" else None for f in findings]
+    shares, _ = attribute(grid, periods)
+    for finding, period, share in zip(findings, periods, shares, strict=True):
+        finding.output_period = period
+        if share is None or not can_learn(finding.op):
+            continue
+        finding.output_grid_rms = float(share.max())
+        finding.output_grid = grid.grey(finding.output_grid_rms)
+
+
 def judge(
     ops: Sequence[UpOp],
-    threshold: float = IMBALANCE_THRESHOLD,
-    response_threshold: float = RESPONSE_THRESHOLD,
+    threshold: float = GRID_THRESHOLD,
+    grid: OutputGrid | None = None,
+    imbalance_threshold: float = IMBALANCE_THRESHOLD,
 ) -> list[Finding]:
-    """Judge every op in call order: geometry, weights, response, then the status; a finding is
+    """Judge every op in call order: geometry, weights, its share of the measured output
+    ``grid`` (None: not measured, e.g. ONNX), then the status (:func:`status`); a finding is
     flagged (has reasons) when its status is not ``ok``."""
     findings: list[Finding] = []
     for op in ops:
@@ -308,26 +392,40 @@ def judge(
             finding = _judge_interpolate(op)
         else:
             finding = _judge_pixelshuffle(op)
-        mean = finding.imbalance_mean
-        if mean is not None and mean > threshold:
-            finding.reasons.append(f"weight imbalance {mean:.2f} > {threshold:g}")
-        measured = op.response.get("constant")
-        if measured is not None and measured > response_threshold:
-            finding.reasons.append(f"response {measured:.2f} > {response_threshold:g}")
-        finding.status = status(finding, threshold, response_threshold)
         findings.append(finding)
+    if grid is not None:
+        _attach_grid(findings, grid)
+    for finding in findings:
+        finding.status = status(finding, threshold, imbalance_threshold)
+        measured, mean = finding.output_grid, finding.imbalance_mean
+        if measured is not None and measured > threshold:
+            finding.reasons.insert(0, f"output grid {measured:.2f} grey levels > {threshold:g}")
+        elif measured is None and mean is not None and mean > imbalance_threshold:
+            finding.reasons.insert(0, f"weight imbalance {mean:.2f} > {imbalance_threshold:g}")
+        if finding.status != "ok" and not finding.reasons:
+            finding.reasons.append(
+                "balanced now, can learn a grid in training: its output phases have their own "
+                "trainable parameters"
+            )
     return findings
 
 
 def worst(findings: Sequence[Finding]) -> Finding | None:
-    """The flagged op with the largest mean weight imbalance (overlap-only flags rank last)."""
+    """The flagged op with the largest output grid, then weight imbalance (risk-only flags
+    rank last)."""
     flagged = [f for f in findings if f.flagged]
     if not flagged:
         return None
 
-    def key(f: Finding) -> tuple[float, float]:
+    def key(f: Finding) -> tuple[int, float, float, float]:
         mean = f.imbalance_mean
-        return (-math.inf if mean is None else mean, f.interior_ratio or math.inf)
+        grid = f.output_grid
+        return (
+            f.status == "artifact",
+            -math.inf if grid is None else grid,
+            -math.inf if mean is None else mean,
+            f.interior_ratio or math.inf,
+        )
 
     return max(flagged, key=key)
 
@@ -346,6 +444,9 @@ class ScanResult(Result):
     findings: list[Finding]
     threshold: float = IMBALANCE_THRESHOLD
     response_threshold: float = RESPONSE_THRESHOLD
+    grid: OutputGrid | None = None  # the measured output grid (None: not measured, ONNX)
+    grid_threshold: float = GRID_THRESHOLD  # grey levels
+    grid_reason: str = ""  # why no grid was measured (PyTorch)
     inputs: tuple[str, ...] = ("constant",)
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"

@@ -31,6 +31,37 @@ def _weights_doc(finding: Finding) -> dict[str, Any] | None:
     }
 
 
+def _grid_share(finding: Finding) -> dict[str, Any] | None:
+    """The op's attributed share of the measured output grid (null: none measured for it)."""
+    period = finding.output_period
+    if finding.output_grid is None:
+        return None
+    return {
+        "grey_levels": finding.output_grid,
+        "rms": finding.output_grid_rms,
+        "period": None if period is None else list(period),
+    }
+
+
+def grid_line(result: ScanResult) -> str | None:
+    """``"output grid 4.35 grey levels RMS (0.0171 in output units, range 0..1), worst at
+    3x3"``; None when no grid was measured."""
+    grid = result.grid
+    if grid is None:
+        return None
+    lo, hi = grid.value_range
+    text = (
+        f"output grid {grid.grey_levels:.2f} grey levels RMS ({grid.worst_rms:.3g} in output "
+        f"units, range {lo:g}..{hi:g}"
+    )
+    text += ", given)" if grid.range_source == "given" else ")"
+    periods = grid.by_period_worst()
+    if periods and grid.worst_rms > 0:
+        top = max(periods, key=lambda k: periods[k])
+        text += f", most at period {top}"
+    return text
+
+
 def layer_document(finding: Finding, inputs: tuple[str, ...] = ("constant",)) -> dict[str, Any]:
     """One op as JSON; keys that do not apply to its type are null."""
     op = finding.op
@@ -64,6 +95,7 @@ def layer_document(finding: Finding, inputs: tuple[str, ...] = ("constant",)) ->
         "geometry": {"verdict": finding.verdict, "interior_ratio": finding.interior_ratio},
         "weights": weights,
         "response": {name: op.response.get(name) for name in inputs},
+        "output_grid": _grid_share(finding),
         "status": finding.status,
         "fixes": [fix.to_dict() for fix in finding.fixes],
         "flagged": finding.flagged,
@@ -82,23 +114,30 @@ def summary_line(result: ScanResult) -> str:
     text = f"{flagged} of {total} upsampling {noun} can make a checkerboard"
     bad = worst(result.findings)
     if bad is None:
-        return text
+        grid = grid_line(result)
+        return text if grid is None else f"{text}; {grid}"
     counts = {s: sum(f.status == s for f in result.findings) for s in STATUSES[:2]}
     text += f" ({counts['artifact']} artifact, {counts['risk']} risk)"
     mean = bad.imbalance_mean
-    if mean is not None and mean > result.threshold:
-        return f"{text}; worst: {bad.op.name}, imbalance {mean:.2f}"
-    return f"{text}; worst: {bad.op.name}, {bad.reasons[0]}"
+    grid = grid_line(result)
+    if bad.output_grid is not None and bad.status == "artifact":
+        text = f"{text}; worst: {bad.op.name}, its grid {bad.output_grid:.2f} grey levels"
+    elif bad.output_grid is None and mean is not None and mean > result.threshold:
+        text = f"{text}; worst: {bad.op.name}, imbalance {mean:.2f}"
+    else:
+        text = f"{text}; worst: {bad.op.name}, {bad.reasons[0]}"
+    return text if grid is None else f"{text}; {grid}"
 
 
 def document(result: ScanResult) -> dict[str, Any]:
-    """``{"model", "format", "input_shapes", "layers", "summary", "png"}``."""
+    """``{"model", "format", "input_shapes", "output_grid", "layers", "summary", "png"}``."""
     bad = worst(result.findings)
     return plain(
         {
             "model": result.model,
             "format": result.model_format,
             "input_shapes": [_shape(s) for s in result.input_shapes],
+            "output_grid": None if result.grid is None else result.grid.to_dict(),
             "layers": [layer_document(f, result.inputs) for f in result.findings],
             "summary": {
                 "ops": len(result.findings),
@@ -106,8 +145,15 @@ def document(result: ScanResult) -> dict[str, Any]:
                 "status": {s: sum(f.status == s for f in result.findings) for s in STATUSES},
                 "worst": None
                 if bad is None
-                else {"name": bad.op.name, "imbalance": bad.imbalance_mean, "reasons": bad.reasons},
+                else {
+                    "name": bad.op.name,
+                    "imbalance": bad.imbalance_mean,
+                    "output_grid": bad.output_grid,
+                    "reasons": bad.reasons,
+                },
                 "threshold": result.threshold,
+                "grid_threshold": result.grid_threshold,
+                "grid_reason": result.grid_reason or None,
                 "response_threshold": result.response_threshold,
                 "inputs": list(result.inputs),
                 "line": summary_line(result),

@@ -19,12 +19,14 @@ from upscope.scanning.args import (
     INPUTS,
     check_input_memory,
     check_inputs,
+    check_threshold,
     is_onnx_file,
     parse_input_shape,
+    parse_range,
     split_model_spec,
 )
 from upscope.scanning.fix import suggest
-from upscope.scanning.judge import ScanResult, judge
+from upscope.scanning.judge import GRID_THRESHOLD, ScanResult, judge
 from upscope.scanning.records import Dims, Shape
 
 __all__ = ["INPUTS", "scan"]
@@ -63,6 +65,8 @@ def scan(
     *,
     inputs: Sequence[str] = ("constant",),
     seed: int = 0,
+    threshold: float = GRID_THRESHOLD,
+    value_range: Any = None,
 ) -> ScanResult:
     """Find, judge and fix every upsampling op of ``model``.
 
@@ -73,18 +77,28 @@ def scan(
     else from ``example_input`` (a tensor or a tuple of tensors: its shapes and dtype), else from
     the model's ``example_input_array``. The forward passes use a constant input (all ones) and,
     with ``inputs=("constant", "noise")``, seeded standard-normal noise too.
+
+    The status of each op comes from the model's measured output grid
+    (:mod:`.grid`): ``threshold`` is in 8-bit grey levels (RMS), ``value_range`` the output's
+    ``(LO, HI)`` (or ``"LO,HI"``) that converts output units to grey levels (None: from the
+    output's values). An ONNX file is judged on its weights (nothing runs).
     """
     kinds = check_inputs(inputs)
+    threshold = check_threshold(threshold)
+    value_range = parse_range(value_range)
     shapes = _shapes(input_shape)
     if isinstance(model, str | os.PathLike) and is_onnx_file(str(model)):
         if weights is not None:
             raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
         from upscope.scanning import onnx_front
 
-        return onnx_front.scan(str(model), shapes)
+        result = onnx_front.scan(str(model), shapes)
+        result.grid_threshold = threshold
+        return result
     import torch
     from torch import nn
 
+    from upscope.scanning.grid import grid_for_scan
     from upscope.scanning.load import default_input_shapes, load_model, load_weights
     from upscope.scanning.torch_front import make_inputs, trace
     from upscope.scanning.verify import verify
@@ -143,11 +157,14 @@ def scan(
                 for op, other in zip(ops, noisy, strict=False):
                     if op.name == other.name:
                         op.response["noise"] = other.response.get("noise")
-            findings = judge(ops)
+            grid, why = grid_for_scan(net, constant, ops, value_range)
+            findings = judge(ops, threshold, grid)
             for finding in findings:
                 finding.fixes = suggest(finding)
-            verify(net, constant, findings, seed)
+            verify(net, constant, findings, seed, grid)
     finally:
         for module, training in modes.items():
             module.train(training)
-    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    result = ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    result.grid, result.grid_threshold, result.grid_reason = grid, threshold, why
+    return result

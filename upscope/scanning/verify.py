@@ -9,7 +9,10 @@ constant input) and fills in:
 - ``response``: the replacement's response score, defined as in the scan (the module at the
   op's path applied to its input reduced to per-channel constants,
   :func:`upscope.scanning.torch_front.constant_like`; the largest over its calls);
-- ``params_delta``: parameters of the copy with the fix minus those of the original.
+- ``params_delta``: parameters of the copy with the fix minus those of the original;
+- ``output_grid``: the model's output grid re-measured with the fix in
+  (:func:`regrid`: :func:`upscope.scanning.grid.remeasure`, same levels, tile and range as the
+  scan), the share at the op's period in grey levels (``output_grid_total``: all of it).
 
 The user's model object is never modified (only its forward hooks are added and removed, as the
 scan's tracer does). A model that cannot be deep-copied leaves every fix unverified, with the
@@ -26,6 +29,7 @@ import torch
 from torch import nn
 
 from upscope.scanning.fix import Fix
+from upscope.scanning.grid import OutputGrid, attribute, remeasure
 from upscope.scanning.judge import Finding
 from upscope.scanning.torch_front import constant_like, score_output
 
@@ -110,14 +114,35 @@ def _put(model: nn.Module, path: str, module: nn.Module) -> None:
     setattr(_get(model, parent), name, module)
 
 
+def regrid(
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    grid: OutputGrid,
+    findings: Sequence[Finding],
+    index: int,
+) -> tuple[float, float]:
+    """The output grid of ``model`` (the copy with a fix in) measured as ``grid`` was, in grey
+    levels: the share at the period of ``findings[index]``'s op (attributed over the original
+    ops' periods, so a fix is judged on the grid its op made) and the whole grid."""
+    new = remeasure(model, inputs, grid)
+    shares, _ = attribute(new, [f.output_period for f in findings])
+    share = shares[index]
+    return (0.0 if share is None else new.grey(float(share.max()))), new.grey_levels
+
+
 def verify(
-    model: nn.Module, inputs: Sequence[torch.Tensor], findings: Sequence[Finding], seed: int = 0
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    findings: Sequence[Finding],
+    seed: int = 0,
+    grid: OutputGrid | None = None,
 ) -> None:
     """Fill the verification fields of every fix of ``findings`` (see the module docstring).
 
     One deep copy serves every fix: the modules a fix touches are put back (the same objects,
     with their saved state) before the next fix is tried.
     """
+    owner = {id(fix): i for i, finding in enumerate(findings) for fix in finding.fixes}
     fixes = [fix for finding in findings for fix in finding.fixes if fix.target is not None]
     if not fixes:
         return
@@ -141,6 +166,10 @@ def verify(
             exec(fix.code, {"model": work, "nn": nn, "torch": torch})  # noqa: S102 - our code
             after, new_outputs, response = _run(work, inputs, fix.target, fix.scales)
             fix.params_delta = _params(work) - count
+            if grid is not None:
+                fix.output_grid, fix.output_grid_total = regrid(
+                    work, inputs, grid, findings, owner[id(fix)]
+                )
         except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
             fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
             continue

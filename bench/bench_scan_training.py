@@ -101,7 +101,9 @@ def train(model: nn.Module, hr: torch.Tensor, steps: int, seed: int) -> float:
     for _ in range(steps):
         ys = torch.randint(0, hr.shape[2] - size, (batch,), generator=gen)
         xs = torch.randint(0, hr.shape[3] - size, (batch,), generator=gen)
-        crops = torch.cat([hr[:, :, y : y + size, x : x + size] for y, x in zip(ys, xs)])
+        crops = torch.cat(
+            [hr[:, :, y : y + size, x : x + size] for y, x in zip(ys, xs, strict=True)]
+        )
         loss = F.mse_loss(model(F.avg_pool2d(crops, 2)), crops)
         opt.zero_grad()
         loss.backward()

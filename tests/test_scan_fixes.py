@@ -71,7 +71,7 @@ def test_random_init_k3_s2_is_artifact() -> None:
     assert finding.status == "artifact"
 
 
-def test_k4_s2_with_zoh_smoothed_kernel_is_ok() -> None:
+def test_k4_s2_with_zoh_smoothed_kernel_is_risk() -> None:
     torch.manual_seed(0)
     layer = nn.ConvTranspose2d(3, 5, 4, stride=2, padding=1)
     with torch.no_grad():
@@ -80,7 +80,9 @@ def test_k4_s2_with_zoh_smoothed_kernel_is_ok() -> None:
     assert finding.verdict == "even"
     assert finding.imbalance_worst == pytest.approx(0.0, abs=1e-5)  # float32 sums
     assert finding.response["constant"] == pytest.approx(0.0, abs=1e-5)
-    assert finding.status == "ok" and finding.fixes == []
+    # balanced now (no grid in the output), but its phases can learn one (issue 16)
+    assert finding.output_grid is not None and finding.output_grid < 1e-3
+    assert finding.status == "risk" and finding.fixes
 
 
 def test_response_is_the_layers_output_score_on_a_per_channel_constant() -> None:
@@ -323,9 +325,11 @@ def test_fail_on_exit_codes_and_printing_model(run_cli, tmp_path: Path) -> None:
     assert [layer["status"] for layer in doc["layers"]] == ["risk"]
     assert "building" in risky.stderr and "forward" in risky.stderr
     assert run_cli("scan", model, "--no-png", "--fail-on", "artifact").exit_code == 0
-    unet = f"{SAMPLES}:UNet"
-    assert run_cli("scan", unet, "--no-png", "--fail-on", "artifact").exit_code == 3
+    unet = f"{SAMPLES}:UNet"  # at random init: grids under 0.5 grey levels, so risk
+    assert run_cli("scan", unet, "--no-png", "--fail-on", "artifact").exit_code == 0
     assert run_cli("scan", unet, "--no-png", "--fail-on", "risk").exit_code == 3
+    espcn = f"{SAMPLES}:ESPCN"  # its shuffle draws 4.35 grey levels
+    assert run_cli("scan", espcn, "--no-png", "--fail-on", "artifact").exit_code == 3
     assert run_cli("scan", unet, "--no-png").exit_code == 0
     clean = f"{SAMPLES}:ResizeConvDecoder"
     assert run_cli("scan", clean, "--no-png", "--fail-on", "risk").exit_code == 0
@@ -357,7 +361,7 @@ class Deep(nn.Module):
     path.write_text("import torch\nfrom torch import nn\n" + source)
     expected = {
         f"{path}:Deep": ["artifact"],
-        f"{SAMPLES}:DCGANGenerator": ["ok", "artifact", "artifact", "artifact", "artifact"],
+        f"{SAMPLES}:DCGANGenerator": ["ok", "risk", "risk", "risk", "risk"],
         f"{SAMPLES}:ESPCN": ["artifact"],
     }
     for model, statuses in expected.items():
@@ -378,12 +382,14 @@ class Deep(nn.Module):
 
 
 def test_assert_no_checkerboard_passes_on_resize_conv_and_fails_on_dcgan() -> None:
-    assert_no_checkerboard(ResizeConvDecoder(), torch.zeros(1, 64, 8, 8))
+    assert_no_checkerboard(ResizeConvDecoder(), torch.zeros(1, 64, 8, 8), fail_on="risk")
+    # at random init the DCGAN's output grid is under half a grey level: risk, not artifact
+    assert_no_checkerboard(DCGANGenerator(), torch.zeros(1, 100, 1, 1))
     with pytest.raises(AssertionError) as caught:
-        assert_no_checkerboard(DCGANGenerator(), torch.zeros(1, 100, 1, 1))
+        assert_no_checkerboard(DCGANGenerator(), torch.zeros(1, 100, 1, 1), fail_on="risk")
     message = str(caught.value)
     for name in ("main.3", "main.6", "main.9", "main.12"):
-        assert f"- {name} (ConvTranspose2d): artifact" in message
+        assert f"- {name} (ConvTranspose2d): risk" in message
     assert "model.main[3] = nn.Sequential(" in message
     assert "main.0" not in message
 

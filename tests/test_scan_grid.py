@@ -289,7 +289,7 @@ def test_cli_threshold_and_range(tmp_path: Path, run_cli) -> None:
     assert doc["layers"][0]["status"] == "risk"
     table = run_cli("scan", *base)
     assert table.exit_code == 0
-    assert "grid" in table.stdout and "grey lv" in table.stdout and "1.02" in table.stdout
+    assert "grid (gl)" in table.stdout and "1.02" in table.stdout  # the header gives the unit
     assert "output grid 1.02 grey levels RMS" in " ".join(table.stdout.split())
     for bad in (("--range", "1,0"), ("--range", "x"), ("--threshold", "-1")):
         done = run_cli("scan", *base, *bad)

@@ -106,7 +106,7 @@ def _weights_cell(finding: Finding, threshold: float) -> str:
     if mean is None or top is None:
         return "[dim]-[/dim]"
     style = "bold red" if mean > threshold else "green"
-    return f"[{style}]{mean:.2f}[/]\nworst {top:.2f}"
+    return f"[{style}]{mean:.2f}[/]\nmax {top:.2f}"
 
 
 def _response_cell(finding: Finding, threshold: float) -> str:
@@ -145,9 +145,8 @@ def _table(result: ScanResult) -> Table:
     table.add_column("op", overflow="fold")
     table.add_column("geometry", no_wrap=True)
     table.add_column("weights", no_wrap=True)
-    table.add_column("response", no_wrap=True)
-    table.add_column("grid\ngrey lv", no_wrap=True)
-    table.add_column("status", no_wrap=True)
+    table.add_column("resp", no_wrap=True)
+    table.add_column("status\ngrid (gl)", no_wrap=True)
     for n, finding in enumerate(result.findings, start=1):
         op = finding.op
         table.add_row(
@@ -157,8 +156,7 @@ def _table(result: ScanResult) -> Table:
             _geometry_cell(finding),
             _weights_cell(finding, result.threshold),
             _response_cell(finding, result.response_threshold),
-            _grid_cell(finding, result.grid_threshold),
-            _status_cell(finding),
+            f"{_status_cell(finding)}\n{_grid_cell(finding, result.grid_threshold)}",
         )
     return table
 
@@ -237,12 +235,13 @@ def renderable(result: ScanResult) -> Any:
         "[dim]geometry: the verdict of `upscope overlap` for the layer alone; checkerboard xR: "
         "R is the interior max/min of its overlap counts. weights: the spread of the polyphase "
         "sub-kernel sums of each output channel per input channel, relative to the kernel's own "
-        "scale (pixel shuffle: the conv channels feeding it, with their bias), mean and worst "
-        "over channels. response: the phase-energy score of the op's output for its input "
+        "scale (pixel shuffle: the conv channels feeding it, with their bias), mean and max over "
+        "channels. resp: the response, the phase-energy score of the op's output for its input "
         "reduced to per-channel constants (noise: on seeded noise). grid: the op's share, by "
-        "period, of the model's output grid on constant inputs, RMS in 8-bit grey levels of the "
-        f"output's range. status: {rule}; risk = can learn a grid (strided transposed conv, "
-        "pixel shuffle, uneven geometry, holes), not above it now; ok = cannot make one.[/dim]"
+        "period, of the model's output grid on constant inputs, RMS in 8-bit grey levels (gl) "
+        f"of the output's range, under the status. status: {rule}; risk = can learn a grid "
+        "(strided transposed conv, pixel shuffle, uneven geometry, holes), not above it now; "
+        "ok = cannot make one.[/dim]"
     )
     parts += _fixes(result)
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")

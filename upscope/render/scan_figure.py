@@ -101,6 +101,8 @@ def verdict_line(finding: Finding, threshold: float) -> str:
     measured = finding.response.get("constant")
     if measured is not None:
         parts.append(f"response {measured:.2f}")
+    if finding.output_grid is not None:
+        parts.append(f"output grid {finding.output_grid:.2f} grey levels")
     return "; ".join(parts) + f": {finding.status}"
 
 

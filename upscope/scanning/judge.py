@@ -403,8 +403,9 @@ def judge(
         elif measured is None and mean is not None and mean > imbalance_threshold:
             finding.reasons.insert(0, f"weight imbalance {mean:.2f} > {imbalance_threshold:g}")
         if finding.status != "ok" and not finding.reasons:
+            now = "balanced weights" if measured is None else f"grid {measured:.2f} grey levels"
             finding.reasons.append(
-                "balanced now, can learn a grid in training: its output phases have their own "
+                f"{now} now, can learn a grid in training: its output phases have their own "
                 "trainable parameters"
             )
     return findings

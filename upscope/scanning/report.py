@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from upscope.documents import plain
+from upscope.scanning.grid import NEGLIGIBLE
 from upscope.scanning.judge import STATUSES, Finding, ScanResult, worst
 from upscope.scanning.records import Dims
 
@@ -50,6 +51,11 @@ def grid_line(result: ScanResult) -> str | None:
     if grid is None:
         return None
     lo, hi = grid.value_range
+    if grid.grey_levels < NEGLIGIBLE:
+        return (
+            f"output grid 0 grey levels (under {NEGLIGIBLE:g}: float rounding; range "
+            f"{lo:g}..{hi:g})"
+        )
     text = (
         f"output grid {grid.grey_levels:.2f} grey levels RMS ({grid.worst_rms:.3g} in output "
         f"units, range {lo:g}..{hi:g}"

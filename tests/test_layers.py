@@ -64,6 +64,7 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.onnx_graph": ANALYSES,
     "upscope.scanning.onnx_front": ANALYSES,
     "upscope.scanning.score": ANALYSES,
+    "upscope.scanning.grid": ANALYSES,  # the output grid, measured on the model (issue 16)
     "upscope.scanning.judge": ANALYSES,
     "upscope.scanning.fix": ANALYSES,
     "upscope.scanning.verify": ANALYSES,

@@ -9,6 +9,7 @@ One front end per model format produces the same op records (:mod:`.records`), a
 - :mod:`.records`: the op record, torch-free;
 - :mod:`.judge`: geometry, weights and response judgments and the status of each op (no torch);
 - :mod:`.score`: the response score, the probe's phase-energy imbalance on any number of axes;
+- :mod:`.grid`: the output grid, the model's own output on constant inputs, by period and per op;
 - :mod:`.fix`: ranked fixes as pasteable PyTorch code, from the records alone (no torch);
 - :mod:`.verify`: each fix swapped into a deep copy of a live model and run again (torch);
 - :mod:`.report`: the JSON document (``--json`` and ``ScanResult.to_dict()``);

@@ -62,8 +62,8 @@ def test_command_help_shows_no_raw_type_labels(
     run_cli, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
     text = _help(run_cli, monkeypatch, command)
-    for raw in RAW_LABELS:
-        assert raw not in text, f"{raw!r} in `upscope {command} --help`"
+    for raw in RAW_LABELS:  # scan's option --range is a name, not a raw type label
+        assert raw not in text.replace("--range", ""), f"{raw!r} in `upscope {command} --help`"
     options = _options_panel(text)
     assert "<str>" not in options  # every option taking text names its value
     # flags stand alone: nothing between the flag and its help text

@@ -108,7 +108,7 @@ def scan(
         typer.Option(
             "--range",
             metavar="LO,HI",
-            help="The output's value range, for grey levels: 255 grey levels span LO..HI. "
+            help="The output's values LO..HI, for grey levels: 255 grey levels span LO..HI. "
             "Default: the first of 0,1 / -1,1 / 0,255 that holds every output value seen, "
             "else their min..max.",
         ),

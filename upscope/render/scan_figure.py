@@ -231,7 +231,9 @@ def _imbalance_panel(ax: Any, finding: Finding, threshold: float, unit: str) -> 
     top = float(values[index])
     ax.plot([index], [top], "v", color="tab:red", markersize=7, label=f"worst: channel {index}")
     ax.axhline(mean, ls="--", color="black", lw=1.2, label=f"mean {mean:.2f}")
-    ax.axhline(threshold, ls=":", color="tab:green", lw=1.5, label=f"flag threshold {threshold:g}")
+    ax.axhline(
+        threshold, ls=":", color="tab:green", lw=1.5, label=f"weights threshold {threshold:g}"
+    )
     ax.set_ylim(0, 1.3 * max(top, threshold) or 1.0)
     ax.set_xlim(-0.6, channels - 0.4)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -69,6 +69,8 @@ __all__ = [
 LEVELS = (0.1, 0.5, 0.9)
 #: A period whose RMS is under this many grey levels is left out of ``by_period`` (float noise).
 NEGLIGIBLE = 1e-6
+#: The most phases a tile may have (a larger one is not measured; the reason says so).
+MAX_PHASES = 65536
 #: The output ranges tried, in order, when no range is given.
 STANDARD_RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
 
@@ -213,7 +215,7 @@ def by_period(means: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
     over the tile's DFT); the squares of the values add up to the squared total RMS.
 
     >>> tile = np.array([[[1.0, 3.0, 1.0, 3.0]]])  # one channel, a 1x4 tile alternating
-    >>> {k: v.round(6).tolist() for k, v in by_period(tile).items()}
+    >>> {k: v.round(6).tolist() for k, v in by_period(tile).items() if v.any()}
     {(1, 2): [1.0]}
     """
     tile = means.shape[1:]
@@ -379,6 +381,12 @@ def grid_for_scan(
         return None, f"the forward pass on a constant input failed: {type(exc).__name__}: {exc}"
     final = outputs[0].shape[1:]
     tile = tile_of([op_period(op, final) for op in ops], len(final))
+    too_long = [(p, n) for p, n in zip(tile, final, strict=True) if p > n]
+    if too_long:
+        period, size = too_long[0]
+        return None, f"the ops' period {period} is longer than the output ({size}): no phases"
+    if math.prod(tile) > MAX_PHASES:
+        return None, f"the tile {period_key(tile)} has over {MAX_PHASES} phases"
     return grid_from_outputs(outputs, tile, levels, value_range), ""
 
 

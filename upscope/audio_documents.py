@@ -21,8 +21,9 @@ from upscope.documents import plain
 if TYPE_CHECKING:
     from upscope.audio_compare import AudioComparison
     from upscope.audio_probe import AudioMeasurement, AudioProbeReport
+    from upscope.scanning.audio import AudioTones
 
-__all__ = ["compare", "probe"]
+__all__ = ["compare", "probe", "scan_tones"]
 
 
 def _measurement(m: AudioMeasurement) -> dict[str, Any]:
@@ -93,3 +94,18 @@ def compare(result: AudioComparison) -> dict[str, Any]:
             "png": [str(p) for p in result.pngs],
         }
     )
+
+
+def scan_tones(doc: dict[str, Any], tones: AudioTones) -> dict[str, Any]:
+    """Add ``scan --rate``'s keys to a scan document in place: ``"rate"``, ``"output_samples"``
+    and, on each 1D op's layer, ``period_samples``, ``tones_hz`` (base first, then multiples up
+    to rate / 2), ``tone_db``, ``tone_input`` and ``tone_reason``; 2D ops are left as they are."""
+    from upscope.scanning.audio import document_keys
+
+    keys = document_keys(tones)
+    doc["rate"] = tones.rate
+    doc["output_samples"] = tones.output_length
+    for layer in doc["layers"]:
+        if layer.get("name") in keys:
+            layer.update(plain(keys[layer["name"]]))
+    return doc

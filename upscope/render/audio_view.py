@@ -20,12 +20,17 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.image import AxesImage
     from rich.console import Console
+    from rich.table import Table
 
     from upscope.audio_compare import AudioComparison
     from upscope.audio_probe import AudioMeasurement, AudioProbeReport
+    from upscope.scanning.audio import AudioTones
 
 PROBE_FIGURES = ("audio-probe-spectrograms.png", "audio-probe-spectra.png")
 COMPARE_FIGURES = ("audio-compare-spectrograms.png", "audio-compare-spectra.png")
+SCAN_FIGURE = "scan-tones.png"
+#: tones listed per op in the terminal (the JSON has them all)
+SHOWN_TONES = 4
 #: a tone at least this many dB over broadband counts as a tone in the table's verdict
 TONE_DB = 10.0
 #: the range of every spectrogram's colour scale, dB below the figure's loudest bin
@@ -37,7 +42,7 @@ def _db(value: float | None, decimals: int = 1) -> str:
 
 
 def _hz(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.1f}"
 
 
 def probe_verdict(rows: list[AudioMeasurement]) -> str:
@@ -319,3 +324,85 @@ def save_compare_figures(result: AudioComparison, out: Path) -> list[Path]:
         out / COMPARE_FIGURES[1],
     )
     return [grid, spectra]
+
+
+def _tones_text(tones: list[float]) -> str:
+    shown = ", ".join(_hz(f) for f in tones[:SHOWN_TONES])
+    more = len(tones) - SHOWN_TONES
+    return shown + (f", ... ({more} more)" if more > 0 else "")
+
+
+def scan_tones_table(tones: AudioTones) -> Table:
+    """``scan --rate``: per 1D op its period in the output, its tones in Hz, their level."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=Text(
+            f"Tones in the output at {_hz(tones.rate)} Hz"
+            + (f" ({tones.output_length} samples)" if tones.output_length else "")
+            + ": each 1D op's pattern, by the period rule, measured on the model's output"
+        ),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("op")
+    table.add_column("period", justify="right")
+    table.add_column("tones Hz (base, multiples)")
+    table.add_column("tone dB", justify="right")
+    table.add_column("on")
+    for op in tones.ops:
+        table.add_row(
+            Text(op.name),
+            "-" if op.period is None else str(op.period),
+            _tones_text(op.tones_hz) if op.tones_hz else Text(op.reason or "-"),
+            _db(op.tone_db),
+            op.tone_input or "-",
+        )
+    if not tones.ops:
+        table.caption = "no 1D upsampling op: --rate applies to 1D models"
+    else:
+        table.caption = Text(
+            "tone dB: the output's strongest bin at the op's own tones (not those of an op with "
+            "a shorter period) over the broadband median, on silence or the constant input, "
+            f"whichever is larger; >= {TONE_DB:.0f} dB is a tone."
+        )
+    return table
+
+
+def save_scan_tones(tones: AudioTones, out: Path) -> Path:
+    """``scan-tones.png``: the output's spectrum on each input, each op's base tone and
+    multiples marked in its own colour, Hz on a log axis."""
+    from upscope.audio_metrics import frequencies
+    from upscope.files import prepare_out_dir
+
+    folder = prepare_out_dir(out)
+    fig = new_figure(10.0, 4.6)
+    ax = fig.subplots()
+    for kind, spec in tones.spectra.items():
+        freqs = frequencies(len(spec), tones.rate)
+        total = float(spec.sum()) or 1.0
+        ax.plot(
+            freqs[1:], 10 * np.log10(spec[1:] / total + 1e-30), lw=0.7, label=f"output on {kind}"
+        )
+    colors = ["tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive"]
+    for i, op in enumerate(o for o in tones.ops if o.tones_hz):
+        color = colors[i % len(colors)]
+        for j, f in enumerate(op.tones_hz[:64]):
+            label = f"{op.name}: {_hz(op.tones_hz[0])} Hz and multiples" if j == 0 else None
+            ax.axvline(f, color=color, lw=0.6 if j else 1.2, ls=":" if j else "--", label=label)
+    ax.set_xscale("log")
+    ax.set_xlim(max(1.0, tones.rate / max(tones.output_length or 1, 1)), tones.rate / 2)
+    ax.set_ylim(-160, 5)
+    ax.set_xlabel("Hz (log)")
+    ax.set_ylabel("dB of the output's total power")
+    ax.legend(fontsize=7, loc="lower left")
+    fitted_title(
+        fig,
+        f"Model output spectrum at {_hz(tones.rate)} Hz; dashed: each 1D op's base tone, dotted: "
+        "its multiples (first 64)",
+        10,
+    )
+    return save_figure(fig, folder / SCAN_FIGURE)

@@ -543,8 +543,8 @@ def compare(
     if api_audio.is_sound(image):
         assert isinstance(image, str | os.PathLike)
         return api_audio.compare_audio(
-            image, scale, methods, fit, channels, device, threads, seed, out=out,
-            progress=progress, max_memory=max_memory, max_fit=MAX_FIT, max_width=MAX_WIDTH,
+            image, scale, methods, fit, channels, device, threads or default_threads(), seed,
+            out=out, progress=progress, max_memory=max_memory, max_fit=MAX_FIT, max_width=MAX_WIDTH,
         )  # fmt: skip
     with limits.max_memory(max_memory):
         zoo.check_scale(scale)
@@ -575,7 +575,7 @@ def compare(
         original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {where!r}")
         images.check_size(original, scale, f"image {where!r}")
         if out is not None:
-            from upscope.render.compare_view import FIGURES
+            from upscope.render.compare_figures import FIGURES
 
             folder = prepare_out_dir(Path(out))
             refuse_inputs((folder / f for f in FIGURES), IMAGE=path)  # before the work

@@ -111,7 +111,8 @@ def compare_audio(
 ) -> AudioComparison:
     """``sound`` (a WAV file or a bundled sound's name) downsampled x ``scale`` with the
     anti-aliasing filter, upsampled back with every 1D method (learned ones fitted ``fit``
-    steps), scored with SNR, LSD and tone dB; ``out``: also each method's WAV and the figures."""
+    steps), scored with SNR, LSD and tone dB; ``out``: also each method's WAV and the figures.
+    ``threads``: torch CPU threads (None: as set; :func:`upscope.compare` passes its default)."""
     with limits.max_memory(max_memory):
         zoo1d.check_scale(scale)
         limits.check_int("--fit", fit, 0, max_fit)
@@ -153,11 +154,8 @@ def compare_audio(
             scale=scale, methods=names, fit=fit, seed=seed,
             device=resolve_device(str(device)), width=channels,
         )  # fmt: skip
-        from upscope.api import default_threads
-
-        used = threads or default_threads()
         before = torch.get_num_threads()
-        torch.set_num_threads(used)
+        torch.set_num_threads(threads or before)
         try:
             result = core.compare_sound(loaded.samples, loaded.rate, settings, progress)
         finally:

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -85,7 +84,8 @@ class AudioMethodResult:
 class AudioComparison(Result):
     """What ``upscope.compare("clip.wav")`` returns: the ``original`` (channels, frames) at
     ``rate`` Hz, ``low`` its anti-aliased downsampling, one :class:`AudioMethodResult` per
-    method; ``sound`` names the input in reports, ``path`` is the file read (never written)."""
+    method; ``sound`` names the input in reports, ``path`` is the file read (never written).
+    Its document, view and figures are registered in :mod:`upscope.render.audio_present`."""
 
     original: np.ndarray = field(repr=False)
     low: np.ndarray = field(repr=False)
@@ -107,11 +107,6 @@ class AudioComparison(Result):
                 return r
         raise KeyError(method)
 
-    def to_dict(self) -> dict[str, Any]:
-        from upscope import audio_documents
-
-        return audio_documents.compare(self)
-
     def save_wavs(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
         """Write each method's output as ``audio-METHOD.wav`` (16-bit PCM, the input's rate)."""
         from upscope import files
@@ -124,25 +119,9 @@ class AudioComparison(Result):
             r.wav = write_wav(path, r.output, self.rate)
         return paths
 
-    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """Write the spectrogram grid and the spectra (refusing to write over the sound)."""
-        from upscope import files
-        from upscope.render import audio_view
-
-        folder = files.prepare_out_dir(Path(out))
-        files.refuse_inputs((folder / n for n in audio_view.COMPARE_FIGURES), SOUND=self.path)
-        self.pngs[:] = audio_view.save_compare_figures(self, folder)
-        return list(self.pngs)
-
     def save(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """The WAVs and the figures: what the CLI writes."""
+        """The WAVs and the figures (``save_png``): what the CLI writes."""
         return self.save_wavs(out) + self.save_png(out)
-
-    def _renderable(self) -> Any:
-        from upscope.render import audio_view
-        from upscope.render.console import View
-
-        return View(lambda console: audio_view.show_compare(self, console))
 
 
 def wav_name(method: str) -> str:

@@ -22,11 +22,9 @@ Computation only: nothing prints.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -66,7 +64,8 @@ class AudioMeasurement:
 
 @dataclass(frozen=True)
 class AudioProbeReport(Result):
-    """What ``upscope.probe(audio=True)`` returns; ``pngs``: what the last save_png wrote."""
+    """What ``upscope.probe(audio=True)`` returns; ``pngs``: what the last save_png wrote.
+    Its document, view and figures are registered in :mod:`upscope.render.audio_present`."""
 
     config: AudioProbeConfig
     results: list[AudioMeasurement]
@@ -77,25 +76,6 @@ class AudioProbeReport(Result):
             if r.method == method and r.input == input:
                 return r
         raise KeyError((method, input))
-
-    def to_dict(self) -> dict[str, Any]:
-        from upscope import audio_documents
-
-        return audio_documents.probe(self)
-
-    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """Write the spectrograms (sweep, noise) and the mean spectra."""
-        from upscope.files import prepare_out_dir
-        from upscope.render import audio_view
-
-        self.pngs[:] = audio_view.save_probe_figures(self, prepare_out_dir(Path(out)))
-        return list(self.pngs)
-
-    def _renderable(self) -> Any:
-        from upscope.render import audio_view
-        from upscope.render.console import View
-
-        return View(lambda console: audio_view.show_probe(self, list(self.pngs), console))
 
 
 def make_input(kind: str, channels: int, length: int, input_rate: float, seed: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from upscope import api, api_audio, zoo, zoo1d
+from upscope import api, zoo, zoo1d
 from upscope.api import default_threads as default_threads  # re-exported for tests
 from upscope.commands import (
     OUT_DEFAULT,
@@ -57,7 +57,7 @@ class SortKey(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("compare", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(compare)
@@ -136,35 +136,17 @@ def compare(
     json_out: JsonFlag = False,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
-    from upscope import api
+    del max_memory  # applied by upscope.commands._shell.guarded
+    from upscope import api, present
     from upscope.render.console import print_json
     from upscope.render.progress import progress
 
-    if image is not None and api_audio.is_sound(image):
-        with progress(enabled=not json_out) as report:
-            sound = api_audio.compare_audio(
-                image, scale, methods, fit, channels, str(device), threads, seed,
-                out=None if no_png else out, progress=report,
-                max_fit=api.MAX_FIT, max_width=api.MAX_WIDTH,
-            )  # fmt: skip
-        from upscope.render import audio_view
-
-        if json_out:
-            print_json(sound.to_dict())
-        else:
-            audio_view.show_compare(sound)
-        return
     with progress(enabled=not json_out) as report:
         result = api.compare(
             image, scale, methods, fit, channels, str(device), threads, seed,
             sort=str(sort), out=None if no_png else out, progress=report,
         )  # fmt: skip
-    from upscope.comparison import Comparison
-    from upscope.render import compare_view
-
-    assert isinstance(result, Comparison)
     if json_out:
         print_json(result.to_dict())
     else:
-        compare_view.show(result, result.to_dict(), result.sort)
+        present.show(result)

@@ -42,7 +42,7 @@ EPILOG = examples_epilog(
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("probe", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(probe)
@@ -122,14 +122,13 @@ def probe(
     no_png: NoPngFlag = False,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
-    from upscope import api
+    del max_memory  # applied by upscope.commands._shell.guarded
+    from upscope import api, present
     from upscope.render.console import print_json
 
     if audio:
         if size is not None or grad:
             raise UpscopeError("--size and --grad do not apply to --audio")
-        from upscope.render import audio_view
         from upscope.render.progress import progress
 
         with progress(enabled=not json_out, verb="probing") as report_progress:
@@ -140,12 +139,10 @@ def probe(
         if json_out:
             print_json(sound.to_dict())
         else:
-            audio_view.show_probe(sound, sound.pngs)
+            present.show(sound)
         return
     if rate is not None:
         raise UpscopeError("--rate applies to --audio only")
-    from upscope.render import probe_view
-
     report = api.probe(
         scale, methods, inputs, seeds, 32 if size is None else size, channels, seed, grad,
         out=None if no_png else out,
@@ -153,4 +150,4 @@ def probe(
     if json_out:
         print_json(report.to_dict())
     else:
-        probe_view.show(report, report.pngs)
+        present.show(report)

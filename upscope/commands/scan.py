@@ -40,7 +40,7 @@ EPILOG = examples_epilog(
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("scan", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(scan)
@@ -111,7 +111,7 @@ def scan(
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
+    del max_memory  # applied by upscope.commands._shell.guarded
     from upscope.files import check_regular_file, protect_inputs
     from upscope.scanning.args import (
         check_fail_on,
@@ -142,6 +142,7 @@ def scan(
             check_regular_file(weights, "--weights file")
         protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
+    from upscope import present
     from upscope.render import scan_view
     from upscope.scanning import run as core
 
@@ -152,9 +153,7 @@ def scan(
         result.save_png(out)
     if json_out:
         scan_view.print_json(result.to_dict())
-    elif result.audio is None:
-        scan_view.show(result)
-    else:  # scan --rate: the table, then the Hz view (ScanResult.__rich__)
-        scan_view.out_console().print(result)
+    else:
+        present.show(result)
     if fail_on is not None and result.failing(fail_on):
         raise typer.Exit(3)

@@ -18,7 +18,6 @@ This module imports no torch, so a front end for another format can use it.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,37 +349,6 @@ class ScanResult(Result):
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
     audio: Any = None  # scan --rate: an upscope.scanning.audio.AudioTones (the Hz view)
-
-    def to_dict(self) -> dict[str, Any]:
-        from upscope.scanning.report import document
-
-        doc = document(self)
-        if self.audio is not None:  # scan --rate: the Hz keys (upscope.audio_documents)
-            from upscope.audio_documents import scan_tones
-
-            scan_tones(doc, self.audio)
-        return doc
-
-    def _renderable(self) -> Any:
-        from upscope.render.scan_view import renderable
-
-        if self.audio is not None:
-            from rich.console import Group
-
-            from upscope.render.audio_view import scan_tones_table
-
-            return Group(renderable(self), scan_tones_table(self.audio))
-        return renderable(self)
-
-    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        from upscope.render.scan_view import save_pngs
-
-        self.pngs = save_pngs(self, Path(out))
-        if self.audio is not None:
-            from upscope.render.audio_view import save_scan_tones
-
-            self.pngs.append(save_scan_tones(self.audio, Path(out)))
-        return self.pngs
 
     def failing(self, fail_on: str) -> list[Finding]:
         """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``)."""

@@ -257,7 +257,8 @@ def save_probe_figures(report: AudioProbeReport, out: Path) -> list[Path]:
 
 
 def show_compare(result: AudioComparison, console: Console | None = None) -> None:
-    """One row per method: SNR, LSD, tone dB, seconds, and the WAV written."""
+    """One row per method: SNR, LSD, tone dB, the WAV written, and seconds."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -272,9 +273,11 @@ def show_compare(result: AudioComparison, console: Console | None = None) -> Non
             f"learned methods fitted {s.fit} steps"
         ),
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     for col, justify in (("method", "left"), ("SNR dB", "right"), ("LSD dB", "right"),
-                         ("tone dB", "right"), ("s", "right"), ("wav", "left")):  # fmt: skip
+                         ("tone dB", "right"), ("wav", "left"), ("time s", "right")):  # fmt: skip
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in sorted(result.results, key=lambda r: -r.snr_db):
         table.add_row(
@@ -282,8 +285,8 @@ def show_compare(result: AudioComparison, console: Console | None = None) -> Non
             fixed(r.snr_db, 2),
             fixed(r.lsd_db, 2),
             fixed(r.tone_db, 1),
-            fixed(r.seconds, 2),
             "-" if r.wav is None else r.wav.name,
+            fixed(r.seconds, 2),
         )
     print_table(console, table)
     console.print(

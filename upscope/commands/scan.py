@@ -36,6 +36,7 @@ EPILOG = examples_epilog(
     "upscope scan upscope.samples.models:DCGANGenerator --no-png",
     "upscope scan upscope.samples.models:UNet --json --no-png",
     "upscope scan upscope.samples.models:ResizeConvDecoder --no-png --fail-on risk",
+    "upscope scan upscope.samples.models:HiFiGANGenerator --rate 22050 --no-png",
 )
 
 

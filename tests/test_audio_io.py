@@ -117,3 +117,10 @@ def test_longer_than_the_budget_is_refused_before_reading(run_cli, tmp_path: Pat
         handle.truncate(len(header) + 2 * frames)
     result = run_cli("compare", str(path), "--max-memory", "64M", "--no-png")
     assert result.exit_code == 2 and "memory" in result.stderr and "\n" not in result.stderr.strip()
+
+
+def test_flac_is_refused_with_how_to_convert(run_cli, tmp_path) -> None:
+    path = tmp_path / "clip.flac"
+    path.write_bytes(b"fLaC" + bytes(100))
+    result = run_cli("compare", str(path), "--no-png")
+    assert result.exit_code == 2 and "WAV files only" in result.stderr and "ffmpeg" in result.stderr

@@ -7,6 +7,7 @@ Imports neither torch nor matplotlib until called.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ __all__ = ["AUDIO_SUFFIXES", "SOUND_SAMPLES", "compare_audio", "is_sound", "prob
 
 PathLike = str | os.PathLike[str]
 AUDIO_SUFFIXES = (".wav", ".wave")
+#: sound files upscope does not decode: refused with a line that says how to convert them
+OTHER_AUDIO = (".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff")
 #: bundled sample sounds: name -> file in upscope.samples
 SOUND_SAMPLES = {"sound": "sound.wav"}
 
@@ -35,7 +38,7 @@ def is_sound(image: object) -> bool:
     if not isinstance(image, str | os.PathLike):
         return False
     text = os.fspath(image)
-    if Path(text).suffix.lower() in AUDIO_SUFFIXES:
+    if Path(text).suffix.lower() in AUDIO_SUFFIXES + OTHER_AUDIO:
         return True
     return text in SOUND_SAMPLES and not Path(text).exists()
 
@@ -90,6 +93,12 @@ def resolve_sound(sound: PathLike) -> tuple[Path, str]:
     text = os.fspath(sound)
     if text in SOUND_SAMPLES and not Path(text).exists():
         return bundled_file(SOUND_SAMPLES[text]), f"bundled:{text}"
+    suffix = Path(text).suffix.lower()
+    if suffix in OTHER_AUDIO:
+        raise UpscopeError(
+            f"sound {text!r}: upscope reads WAV files only (PCM 16/24/32-bit or float), not "
+            f"{suffix}; convert it first, e.g. ffmpeg -i {shlex.quote(text)} clip.wav"
+        )
     return Path(text), text
 
 

@@ -141,3 +141,20 @@ def test_bundled_sound_is_its_generator() -> None:
     expected = np.round(np.clip(module.sound(), -1, 1) * 32767) / 32768
     assert committed.rate == module.RATE
     assert np.array_equal(committed.samples[0], expected)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 8])
+def test_the_claims_hold_at_other_scales(scale: int) -> None:
+    report = upscope.probe(
+        audio=True, scale=scale, seeds=1, inputs="silence,noise",
+        methods="convT-even,convT-uneven,subpixel,nearest,linear,sinc",
+    )  # fmt: skip
+    by = {(r.method, r.input): r for r in report.results}
+    for method in TONE_METHODS:
+        assert by[method, "silence"].tone_db > 40
+    for method in (*INTERP, "sinc"):
+        assert by[method, "silence"].tone_db <= 0 and by[method, "noise"].tone_db <= 0
+    nearest, linear, sinc = (by[m, "noise"] for m in ("nearest", "linear", "sinc"))
+    assert linear.highs_db < nearest.highs_db < -1
+    assert nearest.images_db > -30 and linear.images_db > -30
+    assert abs(sinc.highs_db) <= 0.1 and sinc.images_db <= -60

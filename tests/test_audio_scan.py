@@ -83,3 +83,31 @@ def test_wavegan_uneven_layers(run_cli) -> None:
 def test_rate_must_be_positive(run_cli) -> None:
     result = run_cli("scan", "samples/models.py:HiFiGANGenerator", "--rate", "0")
     assert result.exit_code == 2 and "--rate" in result.stderr
+
+
+def test_interpolation_then_convt_by_the_period_rule() -> None:
+    """nearest x4 then ConvTranspose1d S=2 at 8 kHz: the resize's pattern has period 4 * 2 = 8
+    (1000 Hz and multiples), the transposed conv's period 2 (4000 Hz)."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv1d(2, 2, 3, padding=1),
+        nn.Upsample(scale_factor=4.0, mode="nearest"),
+        nn.ConvTranspose1d(2, 1, 4, stride=2, padding=1),
+    )
+    result = upscope.scan(model, (1, 2, 16), rate=8000)
+    ops = result.audio.ops
+    assert [(o.period, o.tones_hz) for o in ops] == [
+        (8, [1000.0, 2000.0, 3000.0, 4000.0]),
+        (2, [4000.0]),
+    ]
+    assert result.to_dict()["output_samples"] == 16 * 8
+
+
+def test_a_2d_model_has_no_tones(run_cli) -> None:
+    result = run_cli("scan", "samples/models.py:ESPCN", "--rate", "16000", "--json", "--no-png")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["rate"] == 16000 and doc["output_samples"] is None
+    assert all("tones_hz" not in layer for layer in doc["layers"])

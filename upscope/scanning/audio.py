@@ -147,7 +147,8 @@ def measure(ops: Sequence[UpOp], rate: int, outputs: dict[str, np.ndarray] | Non
 
 def run_outputs(net: Any, constant: Sequence[Any]) -> dict[str, np.ndarray]:
     """The model's first output on silence (zeros) and on the constant inputs, as numpy
-    (channels, samples) of batch item 0. Imports torch."""
+    (channels, samples) of batch item 0; empty when the output is not a sound (more than three
+    dimensions: an image). Imports torch."""
     import torch
 
     outputs = {}
@@ -158,6 +159,8 @@ def run_outputs(net: Any, constant: Sequence[Any]) -> dict[str, np.ndarray]:
             if isinstance(out, list | tuple):
                 out = out[0]
             array = out.detach().double().cpu().numpy()
+            if array.ndim > 3:  # (N, C, H, W): not a sound, no tones to measure
+                return {}
             array = array[0] if array.ndim == 3 else array  # batch item 0: (channels, samples)
             outputs[kind] = array.reshape(-1, array.shape[-1])
     return outputs

@@ -67,6 +67,7 @@ def scan(
     seed: int = 0,
     threshold: float = GRID_THRESHOLD,
     value_range: Any = None,
+    rate: int | None = None,
 ) -> ScanResult:
     """Find, judge and fix every upsampling op of ``model``.
 
@@ -82,7 +83,14 @@ def scan(
     (:mod:`.grid`): ``threshold`` is in 8-bit grey levels (RMS), ``value_range`` the output's
     ``(LO, HI)`` (or ``"LO,HI"``) that converts output units to grey levels (None: from the
     output's values). An ONNX file is judged on its weights (nothing runs).
+
+    ``rate``: the sample rate of the model's output in Hz (a 1D model): each 1D op also gets its
+    tones in Hz and their level in the output (:mod:`upscope.scanning.audio`).
     """
+    if rate is not None:
+        from upscope.audio_config import check_rate
+
+        check_rate(rate)
     kinds = check_inputs(inputs)
     threshold = check_threshold(threshold)
     value_range = parse_range(value_range)
@@ -92,9 +100,13 @@ def scan(
             raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
         from upscope.scanning import onnx_front
 
-        result = onnx_front.scan(str(model), shapes)
-        result.grid_threshold = threshold
-        return result
+        onnx_result = onnx_front.scan(str(model), shapes)
+        onnx_result.grid_threshold = threshold
+        if rate is not None:  # a graph is not run: tones from sizes need the output length
+            from upscope.scanning import audio
+
+            onnx_result.audio = audio.measure([f.op for f in onnx_result.findings], rate, None)
+        return onnx_result
     import torch
     from torch import nn
 
@@ -162,9 +174,14 @@ def scan(
             for finding in findings:
                 finding.fixes = suggest(finding)
             verify(net, constant, findings, seed, grid)
+            tones = None
+            if rate is not None:
+                from upscope.scanning import audio
+
+                tones = audio.measure(ops, rate, audio.run_outputs(net, constant))
     finally:
         for module, training in modes.items():
             module.train(training)
-    result = ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    result = ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds, audio=tones)
     result.grid, result.grid_threshold, result.grid_reason = grid, threshold, why
     return result

@@ -33,7 +33,6 @@ index and the attribute (``Resize_3.then_branch.0``).
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +41,10 @@ from typing import Any
 import numpy as np
 
 from upscope.errors import UpscopeError
+from upscope.limits import MAX_INT, MAX_STEP
 from upscope.scanning.fix import suggest
 from upscope.scanning.judge import STAND_IN_SIZE, ScanResult, judge
+from upscope.scanning.onnx_check import Node, label, shown
 from upscope.scanning.onnx_graph import (
     ReadGraph,
     attrs,
@@ -51,8 +52,8 @@ from upscope.scanning.onnx_graph import (
     graph_inputs,
     load,
     resolve,
-    text,
 )
+from upscope.scanning.onnx_resize import resize
 from upscope.scanning.records import Dims, Shape, UpOp
 
 __all__ = ["UNVERIFIED", "read", "scan"]
@@ -61,30 +62,93 @@ __all__ = ["UNVERIFIED", "read", "scan"]
 UNVERIFIED = "an ONNX graph has no module to swap it into: apply it where the model is built"
 
 _UPSAMPLING = ("ConvTranspose", "Resize", "Upsample", "DepthToSpace")
-_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 # ---------------------------------------------------------------- one node each
 
 
-def _convt(g: ReadGraph, node: Any, name: str) -> UpOp:
+_AUTO_PAD = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def _node(g: ReadGraph, node: Any, name: str) -> Node:
+    return Node(node.op_type, name, attrs(g.onnx, node))
+
+
+def _weight(g: ReadGraph, check: Node, node: Any, x_rank: int | None) -> np.ndarray:
+    """A stored conv weight (C, M, *K), checked: numeric, of the input's rank, no empty axis."""
     weight = g.constant(node, 1)
     if weight is None or weight.ndim < 3:
-        raise UpscopeError(
-            f"ConvTranspose {name!r}: its weight {node.input[1]!r} is computed in the graph, "
-            "not stored in the file (upscope reads stored and DequantizeLinear-ed weights)"
+        if weight is not None:
+            raise check.refuse(
+                f"its weight {label(node.input[1])} has shape {list(weight.shape)}; the ONNX "
+                "specification takes (C, M, k1, k2, ...)"
+            )
+        raise check.refuse(
+            f"its weight {label(node.input[1])} is computed in the graph, not stored in the file "
+            "(upscope reads stored and DequantizeLinear-ed weights)"
         )
+    check.tensor(f"its weight {label(node.input[1])}", weight)
+    if x_rank is not None and weight.ndim != x_rank:
+        raise check.refuse(
+            f"its weight {label(node.input[1])} has rank {weight.ndim} but its input has rank "
+            f"{x_rank}; the ONNX specification needs the same rank"
+        )
+    if min(weight.shape) < 1:
+        raise check.fail("weight shape", list(weight.shape), "every dimension at least 1")
+    if check.has("kernel_shape"):
+        check.ints("kernel_shape", weight.ndim - 2, 1, MAX_INT, None)
+        if tuple(check.attributes["kernel_shape"]) != tuple(weight.shape[2:]):
+            raise check.fail(
+                "kernel_shape", check.attributes["kernel_shape"], f"the weight's {weight.shape[2:]}"
+            )
+    return weight
+
+
+def _geometry(check: Node, n: int, channels: int) -> dict[str, Any]:
+    """Strides, dilations, pads, group and auto_pad of a Conv or ConvTranspose, checked."""
+    group = check.integer("group", 1, channels, 1, f"1 to the {channels} input channels")
+    if channels % group:
+        raise check.fail("group", group, f"a divisor of the {channels} input channels")
+    return {
+        "stride": check.ints("strides", n, 1, MAX_STEP, 1),
+        "dilation": check.ints("dilations", n, 1, MAX_STEP, 1),
+        "pads": check.ints("pads", 2 * n, 0, MAX_INT, 0),
+        "groups": group,
+        "auto_pad": check.word("auto_pad", _AUTO_PAD, "NOTSET"),
+    }
+
+
+def _convt(g: ReadGraph, node: Any, name: str) -> UpOp:
+    check = _node(g, node, name)
+    x_known = g.shapes.get(node.input[0])
+    weight = _weight(g, check, node, None if x_known is None else len(x_known))
     n = weight.ndim - 2
-    a = attrs(g.onnx, node)
-    kernel = tuple(int(v) for v in weight.shape[2:])
-    stride = tuple(int(v) for v in a.get("strides", [1] * n))
-    dilation = tuple(int(v) for v in a.get("dilations", [1] * n))
-    out_pad = tuple(int(v) for v in a.get("output_padding", [0] * n))
-    groups = int(a.get("group", 1))
-    auto_pad = text(a.get("auto_pad"), "NOTSET")
     x_shape = g.shape(node.input[0], n + 2)
+    kernel = tuple(int(v) for v in weight.shape[2:])
+    geo = _geometry(check, n, int(weight.shape[0]))
+    stride, dilation, groups, auto_pad = (
+        geo["stride"],
+        geo["dilation"],
+        geo["groups"],
+        geo["auto_pad"],
+    )
+    if x_shape[1] is not None and x_shape[1] != weight.shape[0]:
+        raise check.refuse(
+            f"its input has {x_shape[1]} channels but its weight {label(node.input[1])} takes "
+            f"{weight.shape[0]} (the ONNX specification: weight (C, M/group, k1, ...))"
+        )
+    out_pad = check.ints("output_padding", n, 0, MAX_INT, 0)
+    for o, s, d in zip(out_pad, stride, dilation, strict=True):
+        if o >= max(s, d):
+            raise check.fail(
+                "output_padding", list(out_pad), "each less than its axis' stride or dilation"
+            )
     spatial = x_shape[2:]
-    target = a.get("output_shape")
+    check.dims("input size", spatial)
+    target = None
+    if check.has("output_shape"):
+        shape_len = len(check.attributes["output_shape"])
+        target = check.ints("output_shape", n if shape_len != n + 2 else n + 2, 1, MAX_INT, None)
     if target is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         begin, end = _derived_pads(
             name, kernel, stride, dilation, out_pad, spatial, target, auto_pad
@@ -92,10 +156,8 @@ def _convt(g: ReadGraph, node: Any, name: str) -> UpOp:
     elif auto_pad == "VALID":
         begin, end = (0,) * n, (0,) * n
     else:
-        pads = [int(v) for v in a.get("pads", [0] * (2 * n))]
+        pads = geo["pads"]
         begin, end = tuple(pads[:n]), tuple(pads[n:])
-    if min(begin + end, default=0) < 0:
-        raise UpscopeError(f"ConvTranspose {name!r}: negative pads {begin + end} are not supported")
     params: dict[str, Any] = {
         "kernel": kernel,
         "stride": stride,
@@ -115,6 +177,11 @@ def _convt(g: ReadGraph, node: Any, name: str) -> UpOp:
         k, s, d = kernel[axis], stride[axis], dilation[axis]
         grown = (i - 1) * s + d * (k - 1) + 1 + out_pad[axis]
         out_spatial.append(grown - begin[axis] - end[axis])
+    if any(v is not None and v < 1 for v in out_spatial):
+        raise check.refuse(
+            f"its output size {shown(out_spatial)} is empty (pads larger than the output)"
+        )
+    check.dims("output size", out_spatial)
     channels = int(weight.shape[1]) * groups
     out_shape = g.merged(node.output[0], (x_shape[0], channels, *out_spatial))
     op = UpOp(name, "ConvTranspose", "convT", x_shape, out_shape, params)
@@ -162,142 +229,151 @@ def _derived_pads(
     return tuple(begin), tuple(end)
 
 
-def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
-    a = attrs(g.onnx, node)
-    if node.op_type == "Upsample" and "scales" in a:  # Upsample-7: an attribute
-        scales: np.ndarray | None = np.asarray(a["scales"], np.float64)
-        sizes = None
-    elif node.op_type == "Upsample" or opset < 11:  # Upsample-9, Resize-10: X, scales
-        scales, sizes = g.constant(node, 1), None
-    else:  # Resize-11+: X, roi, scales, sizes
-        scales, sizes = g.constant(node, 2), g.constant(node, 3)
-    if scales is not None and scales.size == 0:
-        scales = None
-    if sizes is not None and sizes.size == 0:
-        sizes = None
-    x_shape = g.shapes.get(node.input[0])
-    axes = a.get("axes")
-    given = scales if scales is not None else sizes
-    rank = len(x_shape) if x_shape is not None else None
-    if rank is None and given is not None and axes is None:
-        rank = int(given.size)
-    if rank is None:
-        out = g.shapes.get(node.output[0])
-        rank = len(out) if out is not None else None
-    if rank is None or rank < 3:
-        return None  # not an N x C x spatial image resize that upscope can name
-    x_dims: Dims = x_shape if x_shape is not None else (None,) * rank
-    full_scales = _full(scales, axes, [1.0] * rank)
-    full_sizes = _full(sizes, axes, list(x_dims))  # an axis Resize-18's axes leave out keeps
-    policy = text(a.get("keep_aspect_ratio_policy"), "stretch")
-    if policy != "stretch":  # not_larger / not_smaller rescale the sizes: shape inference's
-        full_sizes = None
-    n = rank - 2
-    mode = text(a.get("mode"), "nearest")
-    ctm = text(
-        a.get("coordinate_transformation_mode"), "half_pixel" if opset >= 11 else "asymmetric"
-    )
-    params: dict[str, Any] = {
-        "size": None if full_sizes is None else _known_ints(tuple(full_sizes[2:])),
-        "scale_factor": None if full_scales is None else tuple(float(v) for v in full_scales[2:]),
-        "mode": {"nearest": "nearest", "linear": _LINEAR.get(n, "linear")}.get(
-            mode, "bicubic" if n == 2 else mode
-        ),
-        "align_corners": None if mode == "nearest" else ctm == "align_corners",
-        "coordinate_transformation_mode": ctm,
-    }
-    if mode == "nearest":
-        params["nearest_mode"] = text(a.get("nearest_mode"), "round_prefer_floor")
-    out_spatial: list[int | None] = []
-    for axis, i in enumerate(x_dims[2:]):
-        if full_sizes is not None:
-            out_spatial.append(full_sizes[axis + 2])
-        elif full_scales is not None and i is not None:
-            out_spatial.append(math.floor(i * float(full_scales[axis + 2])))
-        else:
-            out_spatial.append(None)
-    out_shape = g.merged(node.output[0], (*x_dims[:2], *out_spatial))
-    if not _enlarges(x_dims[2:], out_shape[2:], params["scale_factor"]):
-        return None
-    if full_scales is None and full_sizes is None:  # computed in the graph, or rescaled
-        params["computed"] = "keep_aspect_ratio_policy=" + policy if sizes is not None else True
-        # the output size shape inference found, as torch's size= would give it
-        params["size"] = _known_ints(out_shape[2:])
-    return UpOp(name, node.op_type, "interpolate", x_dims, out_shape, params)
-
-
-def _full(values: np.ndarray | None, axes: Any, base: list[Any]) -> list[Any] | None:
-    """Per-axis scales or sizes over every axis: ``base`` with the given ones put in (all, or
-    those Resize-18's ``axes`` lists); None without values or with a wrong count."""
-    if values is None:
-        return None
-    flat = [v.item() for v in np.asarray(values).reshape(-1)]
-    if axes is None:
-        return flat if len(flat) == len(base) else None
-    if len(flat) != len(axes):
-        return None
-    full = list(base)
-    for axis, value in zip(axes, flat, strict=True):
-        full[int(axis) % len(base)] = value
-    return full
-
-
-def _known_ints(values: Dims) -> Shape | None:
-    return None if any(v is None for v in values) else tuple(int(v or 0) for v in values)
-
-
-def _enlarges(ins: Dims, outs: Dims, scales: tuple[float, ...] | None) -> bool:
-    """Whether some spatial axis grows (unknown: kept, so nothing is hidden)."""
-    known = [(i, o) for i, o in zip(ins, outs, strict=True) if i is not None and o is not None]
-    if len(known) == len(ins):
-        return any(o > i for i, o in known)
-    if scales is not None:
-        return any(s > 1 for s in scales)
-    return True
+#: elementwise nodes the output of the conv before a DepthToSpace may pass through (the torch
+#: tracer's activations): each keeps every channel's constant-input response an equal function
+#: of it, so the conv's weights are what the judge reads
+_ACTIVATIONS = frozenset(
+    {"Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Sigmoid", "HardSigmoid"}
+    | {"HardSwish", "Tanh", "Softplus", "Mish", "Clip", "Identity", "Dropout"}
+)
+#: elementwise arithmetic with a stored scalar or per-channel constant, folded into the conv's
+#: weight and bias exactly (x*c, x/c: both scaled; x+c, x-c: the bias moved)
+_AFFINE = ("Mul", "Div", "Add", "Sub")
 
 
 def _depth_to_space(g: ReadGraph, node: Any, name: str) -> UpOp:
-    a = attrs(g.onnx, node)
-    r = int(a.get("blocksize", 1))
-    mode = text(a.get("mode"), "DCR")
+    check = _node(g, node, name)
+    r = check.integer("blocksize", 1, MAX_STEP, None)
+    mode = check.word("mode", ("DCR", "CRD"), "DCR")
     x_dims = g.shape(node.input[0], 4)
-    n_c = x_dims[1] if len(x_dims) > 1 else None
+    if len(x_dims) != 4:
+        raise check.refuse(f"its input has rank {len(x_dims)}; the ONNX specification takes 4")
+    n_c = x_dims[1]
+    if n_c is not None and n_c % (r * r):
+        raise check.fail("blocksize", r, f"r with r*r dividing its {n_c} input channels")
+    check.dims("input size", x_dims[2:])
     computed: Dims = (
         x_dims[0],
         None if n_c is None else n_c // (r * r),
         *(None if v is None else v * r for v in x_dims[2:]),
     )
+    check.dims("output size", computed[2:])
     out_shape = g.merged(node.output[0], computed)
     op = UpOp(name, "DepthToSpace", "pixelshuffle", x_dims, out_shape)
     op.params = {"upscale_factor": r, "mode": mode}
-    conv = g.producer.get(node.input[0])
-    if conv is None or conv.op_type != "Conv" or conv.domain not in ("", "ai.onnx"):
+    found = _feeding_conv(g, node.input[0])
+    if found is None:
         return op
-    weight, bias = g.constant(conv, 1), g.constant(conv, 2)
-    if weight is None or weight.shape[0] % (r * r):
-        return op
-    label = conv.name or f"Conv_{g.index[id(conv)]}"
-    op.feeding_conv = (label, _to_crd(weight.astype(np.float64), r, mode))
-    if bias is not None:
-        op.feeding_bias = _to_crd(bias.astype(np.float64), r, mode)
-    op.feeding_params = _conv_params(g, conv, weight.ndim - 2)
+    conv, scale, shift, via = found
+    conv_name = conv.name or f"Conv_{g.index[id(conv)]}"
+    conv_check = _node(g, conv, conv_name)
+    weight = _weight(g, conv_check, conv, None)
+    bias = g.constant(conv, 2)
+    if weight.shape[0] % (r * r):
+        raise check.fail(
+            "blocksize", r, f"r with r*r dividing the {weight.shape[0]} channels of {conv_name!r}"
+        )
+    out_c = int(weight.shape[0])
+    if bias is not None and (conv_check.tensor("its bias", bias).shape != (out_c,)):
+        raise conv_check.fail("bias shape", list(bias.shape), f"({out_c},): one per output channel")
+    w = weight.astype(np.float64)
+    b = None if bias is None else bias.astype(np.float64)
+    if scale is not None:
+        w = w * scale.reshape(-1, *[1] * (w.ndim - 1))
+        b = None if b is None else b * scale
+    if shift is not None:
+        b = shift if b is None else b + shift
+    op.feeding_conv = (conv_name, _to_crd(w, r, mode))
+    if b is not None:
+        op.feeding_bias = _to_crd(b, r, mode)
+    op.feeding_params = _conv_params(conv_check, w.ndim - 2, out_c)
+    if via:
+        op.feeding_params["via"] = via
     return op
 
 
-def _conv_params(g: ReadGraph, conv: Any, n: int) -> dict[str, Any]:
+def _feeding_conv(
+    g: ReadGraph, value: str
+) -> tuple[Any, np.ndarray | None, np.ndarray | None, list[str]] | None:
+    """The Conv whose output reaches ``value`` through activations and affine constants:
+    (conv, per-channel scale, per-channel shift, the ops passed, conv first); None if none."""
+    ops: list[Any] = []
+    node = g.producer.get(value)
+    while node is not None and node.domain in ("", "ai.onnx") and node.op_type != "Conv":
+        if node.op_type in _ACTIVATIONS and node.input:
+            ops.append((node, None))
+            node = g.producer.get(node.input[0])
+            continue
+        if node.op_type not in _AFFINE or len(node.input) != 2:
+            return None
+        const = [g.constant(node, i) for i in (0, 1)]
+        side = 1 if const[1] is not None else 0
+        if const[side] is None or const[1 - side] is not None:
+            return None
+        if side == 0 and node.op_type in ("Div", "Sub"):
+            return None  # c / x, c - x: not affine in x with a positive slope
+        ops.append((node, const[side]))
+        node = g.producer.get(node.input[1 - side])
+    if node is None or node.domain not in ("", "ai.onnx"):
+        return None
+    channels = g.constant(node, 1)
+    if channels is None or channels.ndim < 3:
+        return None
+    scale: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    activated = False
+    for op, const in reversed(ops):  # from the conv on
+        if const is None:
+            activated = True
+            continue
+        c = _per_channel(np.asarray(const, np.float64), int(channels.shape[0]), channels.ndim)
+        if c is None or (activated and (op.op_type in ("Add", "Sub") or c.size != 1)):
+            return None  # after an activation only a scalar factor carries over
+        if op.op_type in ("Mul", "Div"):
+            if op.op_type == "Div" and not np.all(c != 0):
+                return None
+            factor = c if op.op_type == "Mul" else 1.0 / c
+            scale = factor if scale is None else scale * factor
+            shift = None if shift is None else shift * factor
+        else:
+            move = c if op.op_type == "Add" else -c
+            shift = move if shift is None else shift + move
+    if scale is not None:
+        scale = np.broadcast_to(scale, (int(channels.shape[0]),)).copy()
+    if shift is not None:
+        shift = np.broadcast_to(shift, (int(channels.shape[0]),)).copy()
+    return node, scale, shift, [op.op_type for op, _ in reversed(ops)]
+
+
+def _per_channel(const: np.ndarray, channels: int, rank: int) -> np.ndarray | None:
+    """A constant that is a scalar or one value per channel (shape (C, 1, ..) or (1, C, 1, ..))
+    as a (C,) or (1,) array; None for anything else (spatial constants are not folded)."""
+    if const.size == 1:
+        value = const.reshape(1)
+        return value if np.all(np.isfinite(value)) else None
+    shape = list(const.shape)
+    if len(shape) > rank:
+        return None
+    padded = [1] * (rank - len(shape)) + shape
+    if padded[1] != channels or any(v != 1 for i, v in enumerate(padded) if i != 1):
+        return None
+    value = const.reshape(channels)
+    return value if np.all(np.isfinite(value)) else None
+
+
+def _conv_params(check: Node, n: int, out_channels: int) -> dict[str, Any]:
     """The feeding Conv's geometry as the fixes read it (as the tracer fills it for torch); pads
     that differ at the two ends, or auto_pad SAME, are a word, which no fix rewrites."""
-    a = attrs(g.onnx, conv)
-    pads = [int(v) for v in a.get("pads", [0] * (2 * n))]
-    auto_pad = text(a.get("auto_pad"), "NOTSET")
+    geo = _geometry(check, n, out_channels)
+    pads, auto_pad = geo["pads"], geo["auto_pad"]
     padding: Any = tuple(pads[:n]) if pads[:n] == pads[n:] else "asymmetric"
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         padding = "same"
     return {
-        "stride": tuple(int(v) for v in a.get("strides", [1] * n)),
+        "stride": geo["stride"],
         "padding": padding,
-        "dilation": tuple(int(v) for v in a.get("dilations", [1] * n)),
-        "groups": int(a.get("group", 1)),
+        "dilation": geo["dilation"],
+        "groups": geo["groups"],
         "module": False,
     }
 
@@ -336,7 +412,7 @@ def read(path: Path, input_shapes: Sequence[Shape] = ()) -> tuple[list[UpOp], li
         elif node.op_type == "DepthToSpace":
             op = _depth_to_space(g, node, name)
         else:
-            op = _resize(g, node, name, opset)
+            op = resize(g, node, name, opset)
         if op is not None:
             names[base] += 1
             ops.append(op)
@@ -369,6 +445,12 @@ def _onnx_note(op: UpOp) -> str:
         if "nearest_mode" in prm:
             extra += f", nearest_mode={prm['nearest_mode']}"
         parts.append(f"ONNX {extra}")
+        policy = prm.get("keep_aspect_ratio_policy")
+        if policy and not isinstance(prm.get("computed"), str):
+            parts.append(
+                f"keep_aspect_ratio_policy={policy} rescales its sizes: one scale for every "
+                "axis they name, as the ONNX specification says"
+            )
         computed = prm.get("computed")
         found = "" if prm["size"] is None else " (size: its output size, by shape inference)"
         if isinstance(computed, str):

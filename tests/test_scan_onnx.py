@@ -449,8 +449,8 @@ def test_scales_in_every_form_an_exporter_writes(tmp_path: Path, opset: int) -> 
 
 
 def test_sizes_computed_from_the_input_shape(tmp_path: Path, run_cli) -> None:
-    """sizes = Shape(x)[2:] * 2, as exporters write a dynamic resize: the size is the output
-    size shape inference finds once --input-shape fixes H and W, and '?' before."""
+    """sizes = Shape(x)[2:] * 2, as exporters write a dynamic resize: the size is computed from
+    the shape once --input-shape fixes H and W, and '?' before."""
     nodes = [
         oh.make_node("Shape", ["x"], ["s"]),
         oh.make_node("Slice", ["s", "lo", "hi"], ["hw"]),
@@ -468,7 +468,7 @@ def test_sizes_computed_from_the_input_shape(tmp_path: Path, run_cli) -> None:
     path = save_graph(tmp_path / "m.onnx", nodes, [1, 3, "H", "W"], "y", arrays)
     (found,) = onnx_front.scan(path, [(1, 3, 5, 7)]).findings
     assert found.op.params["size"] == (10, 14) and found.op.output_shape == (1, 3, 10, 14)
-    assert "computed in the graph, not stored (size: its output size" in found.note
+    assert "computed in the graph from known shapes" in found.note
     assert run_reference(path, weights(1, 3, 5, 7)).shape == (1, 3, 10, 14)
     done = run_cli("scan", str(path), "--no-png")
     assert done.exit_code == 0, done.stderr

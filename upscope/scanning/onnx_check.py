@@ -11,9 +11,8 @@ arrive as the plain values ``onnx.helper.get_attribute_value`` gives.
 >>> try:
 ...     node.ints("strides", 2, 1, 65536, 1)
 ... except UpscopeError as exc:
-...     print(str(exc).replace(" (", "\n("))
-ConvTranspose 'up': strides [2, 0] is outside the ONNX specification
-(accepted: 2 integers, each 1 to 65536)
+...     print(*str(exc).split(" (accepted"), sep="|")
+ConvTranspose 'up': strides [2, 0] is outside the ONNX specification|: 2 integers, each 1 to 65536)
 """
 
 from __future__ import annotations
@@ -137,7 +136,8 @@ class Node:
         """A stored input of a numeric type (a string or bool tensor is refused)."""
         if value.dtype.kind not in kinds:
             raise self.refuse(
-                f"{what} has type {value.dtype.name}; the ONNX specification accepts "
+                f"{what} has type {'string' if value.dtype.kind in 'OSU' else value.dtype.name}; "
+                "the ONNX specification accepts "
                 + {"f": "a float type", "i": "an integer type", "iu": "an integer type"}.get(
                     kinds, "a number type (float or integer)"
                 )

@@ -33,6 +33,7 @@ index and the attribute (``Resize_3.then_branch.0``).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from upscope import limits
 from upscope.errors import UpscopeError
 from upscope.limits import MAX_INT, MAX_STEP
 from upscope.scanning.fix import suggest
@@ -428,6 +430,7 @@ def scan(spec: str | Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
     forward pass runs, so the response is not measured (None) and no fix is verified.
     """
     ops, shapes = read(resolve(spec), input_shapes)
+    check_judge_memory(ops)
     findings = judge(ops)
     for finding in findings:
         finding.note += _onnx_note(finding.op)
@@ -435,6 +438,80 @@ def scan(spec: str | Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
         for fix in finding.fixes:
             fix.reason = UNVERIFIED
     return ScanResult(str(spec), shapes, not input_shapes, findings, model_format="onnx")
+
+
+#: float64 arrays of a transposed conv's phase-sum size the judge holds at once (the sums, the
+#: summing buffer, their flat copy and absolute values)
+JUDGE_COPIES = 4
+
+
+def judge_bytes(op: UpOp) -> int:
+    """Peak bytes the judge needs for ``op`` beyond its stored weight: a transposed conv's
+    polyphase sums are (C_out, *stride) float64, summed axis by axis from (C_out, *kernel); the
+    overlap map checks its own size (:func:`upscope.overlap_map.stack_overlap`).
+
+    >>> op = UpOp("up", "ConvTranspose", "convT", (1, 4, 8, 8), (1, 4, 16, 16))
+    >>> op.params = {"kernel": (3, 3), "stride": (65536, 65536), "groups": 1}
+    >>> op.weight = np.zeros((4, 4, 1, 1))
+    >>> judge_bytes(op) // 2**30  # 4 channels x 65536^2 phases x 8 bytes x 4 copies
+    512
+    """
+    if op.kind != "convT" or op.weight is None:
+        return 0
+    channels = int(op.weight.shape[1]) * int(op.params["groups"])
+    cells = math.prod(
+        max(k, s) for k, s in zip(op.params["kernel"], op.params["stride"], strict=True)
+    )
+    return JUDGE_COPIES * 8 * channels * cells
+
+
+def check_judge_memory(ops: Sequence[UpOp]) -> None:
+    """Refuse, before any array is made, a graph whose judging needs more than the budget
+    (:func:`upscope.limits.check_memory`, ``--max-memory``): the ops are judged one at a time,
+    so the largest op decides."""
+    if not ops:
+        return
+    for op in ops:
+        _check_map_size(op)
+    worst = max(ops, key=judge_bytes)
+    need = judge_bytes(worst)
+    if need:
+        strides = "x".join(map(str, worst.params["stride"]))
+        limits.check_memory(
+            need, f"judging {label(worst.name)} (polyphase sums for stride {strides})"
+        )
+
+
+def _check_map_size(op: UpOp) -> None:
+    """A transposed conv whose overlap map exceeds :data:`~upscope.overlap_map.MAX_CELLS` even on
+    the judge's smallest input (32 pixels per axis at most) is refused naming the node: the
+    map's work is O(input + output) (:mod:`upscope.overlap_map`), and this output is too large."""
+    if op.kind != "convT":
+        return
+    from upscope.overlap_map import MAX_CELLS
+
+    prm = op.params
+    size = tuple(min(n, 32) for n in (op.spatial_in or (STAND_IN_SIZE,) * op.ndim))
+    ends = prm.get("padding_end", prm["padding"])
+    out = [
+        (i - 1) * s + d * (k - 1) + 1 + o - b - e
+        for i, k, s, d, o, b, e in zip(
+            size,
+            prm["kernel"],
+            prm["stride"],
+            prm["dilation"],
+            prm["output_padding"],
+            prm["padding"],
+            ends,
+            strict=True,
+        )
+    ]
+    if math.prod(out) > MAX_CELLS:
+        raise UpscopeError(
+            f"{op.type} {label(op.name)}: its overlap map is {'x'.join(map(str, out))} pixels "
+            f"on a {'x'.join(map(str, size))} input, more than the {MAX_CELLS} upscope computes "
+            "(kernel x dilation too large to judge)"
+        )
 
 
 def _onnx_note(op: UpOp) -> str:
@@ -451,6 +528,8 @@ def _onnx_note(op: UpOp) -> str:
                 f"keep_aspect_ratio_policy={policy} rescales its sizes: one scale for every "
                 "axis they name, as the ONNX specification says"
             )
+        if prm.get("folded"):
+            parts.append("its scales or sizes are computed in the graph from known shapes")
         computed = prm.get("computed")
         found = "" if prm["size"] is None else " (size: its output size, by shape inference)"
         if isinstance(computed, str):

@@ -100,6 +100,9 @@ def resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
     out_shape = g.merged(node.output[0], (*x_dims[:2], *out_spatial))
     if not _enlarges(x_dims[2:], out_shape[2:], params["scale_factor"]):
         return None
+    read = [node.input[i] for i in ((1,) if old else (2, 3)) if i < len(node.input)]
+    if any(value in g.folded for value in read):
+        params["folded"] = True
     if full_scales is None and full_sizes is None:  # computed in the graph
         params["computed"] = "keep_aspect_ratio_policy=" + policy if sizes is not None else True
         # the output size shape inference found, as torch's size= would give it

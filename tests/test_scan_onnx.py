@@ -837,3 +837,27 @@ def test_torch_exported_samples_judged_as_their_pytorch_models(tmp_path: Path, n
     assert len(found) == len(expected) > 0
     for a, b in zip(found, expected, strict=True):
         assert_same_judgment(a, b)
+
+
+# ---------------------------------------------------------------- hostile graphs (issues 22, 23)
+
+from onnx_hostile import CASES as HOSTILE  # noqa: E402 - the builders the hostile suite shares
+
+
+@pytest.mark.parametrize("name, build, says", HOSTILE, ids=[case[0] for case in HOSTILE])
+def test_graph_outside_the_specification_is_one_line(
+    tmp_path: Path, name: str, build: Any, says: str
+) -> None:
+    """Each attribute or stored input outside the operator specification (or work past the
+    budget) is refused before any arithmetic: one UpscopeError line naming the node."""
+    from upscope import limits
+    from upscope.errors import UpscopeError
+
+    path = build(tmp_path / f"{name}.onnx")
+    with limits.max_memory("4G"), pytest.raises(UpscopeError) as caught:
+        onnx_front.scan(path)
+    text = str(caught.value)
+    assert says in text and "\n" not in text and len(text) < 400, text
+    kinds = ("ConvTranspose", "Resize", "Upsample", "DepthToSpace", "DequantizeLinear")
+    assert any(f"{kind} '" in text for kind in kinds), text
+    assert any(f"'{node}'" in text for node in ("up", "rs", "up7", "d2s", "dq")), text

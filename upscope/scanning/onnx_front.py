@@ -471,15 +471,15 @@ def check_judge_memory(ops: Sequence[UpOp]) -> None:
     so the largest op decides."""
     if not ops:
         return
-    for op in ops:
-        _check_map_size(op)
     worst = max(ops, key=judge_bytes)
     need = judge_bytes(worst)
     if need:
         strides = "x".join(map(str, worst.params["stride"]))
         limits.check_memory(
-            need, f"judging {label(worst.name)} (polyphase sums for stride {strides})"
+            need, f"judging {worst.type} {label(worst.name)} (polyphase sums for stride {strides})"
         )
+    for op in ops:
+        _check_map_size(op)
 
 
 def _check_map_size(op: UpOp) -> None:

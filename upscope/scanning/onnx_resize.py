@@ -86,18 +86,19 @@ def resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
         params["keep_aspect_ratio_policy"] = policy
     if mode == "nearest":
         params["nearest_mode"] = check.word("nearest_mode", _NEAREST, "round_prefer_floor")
-    out_spatial: list[int | None] = []
-    for axis, i in enumerate(x_dims[2:]):
+    out_all: list[int | None] = []  # N and C too: sizes and scales may name them
+    for axis, i in enumerate(x_dims):
         if full_sizes is not None:
-            out_spatial.append(full_sizes[axis + 2])
+            out_all.append(full_sizes[axis])
         elif full_scales is not None and i is not None:
-            out_spatial.append(math.floor(i * float(full_scales[axis + 2])))
+            out_all.append(math.floor(i * float(full_scales[axis])))
         else:
-            out_spatial.append(None)
+            out_all.append(None if axis >= 2 else i)
+    out_spatial = out_all[2:]
     check.dims("output size", out_spatial)
-    if any(v is not None and v < 1 for v in out_spatial):
-        raise check.refuse(f"its output size {out_spatial} is empty (the scales are too small)")
-    out_shape = g.merged(node.output[0], (*x_dims[:2], *out_spatial))
+    if any(v is not None and v < 1 for v in out_all):
+        raise check.refuse(f"its output shape {out_all} is empty (scales or sizes too small)")
+    out_shape = g.merged(node.output[0], tuple(out_all))
     if not _enlarges(x_dims[2:], out_shape[2:], params["scale_factor"]):
         return None
     read = [node.input[i] for i in ((1,) if old else (2, 3)) if i < len(node.input)]

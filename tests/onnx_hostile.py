@@ -75,6 +75,14 @@ def d2s(path: Path, r: int, conv: bool = False, x: list[Any] | None = None) -> P
     return save(path, nodes, x or [1, 8, 4, 4], arrays)
 
 
+def d2s_then_conv(path: Path, r: int) -> Path:
+    nodes = [
+        oh.make_node("DepthToSpace", ["x"], ["d"], name="d2s", blocksize=r),
+        oh.make_node("Conv", ["d", "cw"], ["y"], name="conv", pads=[1, 1, 1, 1]),
+    ]
+    return save(path, nodes, [1, 8, 4, 4], {"cw": np.ones((2, 2, 3, 3), np.float32)})
+
+
 def string_weight(path: Path) -> Path:
     w = oh.make_tensor("w", TensorProto.STRING, [4, 4, 3, 3], [b"a"] * 144)
     node = oh.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2])
@@ -119,6 +127,7 @@ CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("d2s-blocksize-0", lambda p: d2s(p, 0), "blocksize 0 is outside"),
     ("d2s-blocksize-negative", lambda p: d2s(p, -2), "blocksize -2 is outside"),
     ("d2s-blocksize-0-conv", lambda p: d2s(p, 0, conv=True), "blocksize 0 is outside"),
+    ("d2s-blocksize-0-then-conv", lambda p: d2s_then_conv(p, 0), "blocksize 0 is outside"),
     (
         "d2s-blocksize-0-unknown",
         lambda p: d2s(p, 0, x=["n", "c", "h", "w"]),

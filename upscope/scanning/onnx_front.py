@@ -89,7 +89,7 @@ def _weight(g: ReadGraph, check: Node, node: Any, x_rank: int | None) -> np.ndar
             f"its weight {label(node.input[1])} is computed in the graph, not stored in the file "
             "(upscope reads stored and DequantizeLinear-ed weights)"
         )
-    check.tensor(f"its weight {label(node.input[1])}", weight)
+    check.tensor(f"its weight {label(node.input[1])}", weight, "f")
     if x_rank is not None and weight.ndim != x_rank:
         raise check.refuse(
             f"its weight {label(node.input[1])} has rank {weight.ndim} but its input has rank "

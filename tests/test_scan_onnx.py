@@ -1084,3 +1084,23 @@ def test_a_bad_dequantize_is_refused_only_where_it_is_read(tmp_path: Path) -> No
     path = save_graph(tmp_path / "m.onnx", nodes, [1, 4, 8, 8], "y", arrays)
     (found,) = onnx_front.scan(path).findings
     assert found.op.kind == "interpolate"
+
+
+def test_dequantizing_is_budgeted(tmp_path: Path) -> None:
+    """A quantized weight is 8 times its stored size as float64: the budget is checked before
+    it is made (the file's own estimate, 6 x its size, passes)."""
+    from upscope import limits
+    from upscope.errors import UpscopeError
+
+    nodes = [
+        oh.make_node("DequantizeLinear", ["q", "s"], ["w"], name="dq"),
+        oh.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2]),
+    ]
+    arrays = {"q": np.ones((64, 64, 3, 3), np.int8), "s": np.float32(0.5)}
+    path = save_graph(tmp_path / "m.onnx", nodes, [1, 64, 4, 4], "y", arrays)
+    assert 6 * path.stat().st_size < 500 * 1024 < 3 * 8 * 64 * 64 * 9
+    with limits.max_memory("500k"), pytest.raises(UpscopeError, match="dequantizing Dequantize"):
+        onnx_front.scan(path)
+    with limits.max_memory("2M"):
+        (found,) = onnx_front.scan(path).findings
+    np.testing.assert_array_equal(found.op.weight, 0.5)

@@ -17,7 +17,7 @@ import numpy as np
 from upscope import limits
 from upscope.errors import UpscopeError
 from upscope.files import bundled_file, check_regular_file
-from upscope.scanning.onnx_check import Node
+from upscope.scanning.onnx_check import Node, label
 from upscope.scanning.records import Dims, Shape, dims_text
 
 __all__ = [
@@ -40,6 +40,8 @@ MIN_OPSET = 7
 #: Memory to read a file, in file sizes: the bytes, the parsed protobuf, the shape-inferred copy
 #: and the weights as float64 arrays (an estimate, checked before anything is read).
 LOAD_FACTOR = 6
+#: float64 arrays of a quantized weight's size made at once by dequantizing it
+DEQUANTIZE_COPIES = 3
 #: MODEL ``bundled:NAME`` names one of these samples (samples/decoder_onnx.py builds it).
 BUNDLED = "bundled:"
 ONNX_SAMPLES = ("decoder.onnx",)
@@ -85,6 +87,9 @@ class ReadGraph:
         #: values whose stored computation is outside the specification: the error line,
         #: raised where a judgment reads them (:meth:`constant`)
         self.refused: dict[str, str] = {}
+        #: bytes of the float64 weights made by DequantizeLinear so far (budgeted: a quantized
+        #: weight is 8 times its stored size once dequantized, more than the file's estimate)
+        self.dequantized = 0
         #: values computed from known shapes by :meth:`_fold_shape` (not stored in the file)
         self.folded: set[str] = set()
         for _, node in self.nodes:
@@ -178,6 +183,11 @@ class ReadGraph:
                 raise check.fail(
                     "x_zero_point shape", list(zero.shape), f"y_scale's {list(scale.shape)}"
                 )
+        limits.check_memory(
+            self.dequantized + DEQUANTIZE_COPIES * 8 * q.size,
+            f"dequantizing {check.op_type} {label(check.name)} ({q.size} values as float64)",
+        )
+        self.dequantized += 8 * q.size
         value = q.astype(np.float64)
         if zero is not None:
             value = value - zero.astype(np.float64).reshape(shape if zero.size > 1 else ())

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.limits import MAX_INT, MAX_STEP
-from upscope.scanning.onnx_check import Node, label, shown
+from upscope.scanning.onnx_check import Node, label
 from upscope.scanning.onnx_graph import ReadGraph, attrs
 from upscope.scanning.records import Dims, Shape, UpOp
 
@@ -131,12 +132,12 @@ def convtranspose(g: ReadGraph, node: Any, name: str) -> UpOp:
             out_spatial.append(None)
             continue
         k, s, d = kernel[axis], stride[axis], dilation[axis]
-        grown = (i - 1) * s + d * (k - 1) + 1 + out_pad[axis]
-        out_spatial.append(grown - begin[axis] - end[axis])
-    if any(v is not None and v < 1 for v in out_spatial):
-        raise check.refuse(
-            f"its output size {shown(out_spatial)} is empty (pads larger than the output)"
-        )
+        try:
+            out_spatial.append(
+                arith.convt_output_asym(i, k, s, begin[axis], end[axis], out_pad[axis], d)
+            )
+        except UpscopeError as exc:  # an empty output (pads larger than it): name the node
+            raise check.refuse(f"axis {axis}: {exc}") from None
     check.dims("output size", out_spatial)
     channels = int(weight.shape[1]) * groups
     out_shape = g.merged(node.output[0], (x_shape[0], channels, *out_spatial))

@@ -948,6 +948,7 @@ def test_affine_constants_fold_into_the_conv(
     (expected,) = torch_findings(twin, (1, 3, 5, 6))
     (found,) = onnx_front.scan(path).findings
     assert found.op.feeding_params["via"] == [op_type, "Relu"]
+    assert f"followed through {op_type}, Relu ({op_type} by stored constants folded" in found.note
     assert_same_judgment(found, expected)
 
 

@@ -125,8 +125,7 @@ def _depth_to_space(g: ReadGraph, node: Any, name: str) -> UpOp:
     if b is not None:
         op.feeding_bias = _to_crd(b, r, mode)
     op.feeding_params = _conv_params(conv_check, w.ndim - 2, out_c)
-    if via:
-        op.feeding_params["via"] = via
+    op.feeding_params["via"] = via
     return op
 
 
@@ -376,6 +375,17 @@ def _onnx_note(op: UpOp) -> str:
         parts.append(
             f"input size unknown (give --input-shape): judged on a {STAND_IN_SIZE}-pixel "
             "stand-in per axis (the verdict and interior ratio do not depend on the size)"
+        )
+    via = op.feeding_params.get("via") if op.kind == "pixelshuffle" else None
+    if via:
+        folded = [v for v in via if v in _AFFINE]
+        parts.append(
+            f"the conv is followed through {', '.join(via)}"
+            + (
+                f" ({', '.join(folded)} by stored constants folded into its weights)"
+                if folded
+                else ""
+            )
         )
     if op.kind == "pixelshuffle" and op.params.get("mode") == "DCR" and op.feeding_conv:
         parts.append("DCR mode: the conv's channels were reordered to CRD (PixelShuffle order)")

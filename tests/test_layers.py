@@ -69,6 +69,9 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.torch_front": ANALYSES,
     "upscope.scanning.onnx_graph": ANALYSES,
     "upscope.scanning.onnx_front": ANALYSES,
+    "upscope.scanning.onnx_check": ANALYSES,
+    "upscope.scanning.onnx_conv": ANALYSES,
+    "upscope.scanning.onnx_resize": ANALYSES,
     "upscope.scanning.score": ANALYSES,
     "upscope.scanning.grid": ANALYSES,  # the output grid, measured on the model (issue 16)
     "upscope.scanning.judge": ANALYSES,

@@ -184,7 +184,7 @@ class DetectResult(Result):
     # Until the presentation registry lands (issue 19), the three views are reached here,
     # lazily; they move to upscope.present's registry then.
     def to_dict(self) -> dict[str, Any]:
-        from upscope.render.detect_view import detect_document
+        from upscope.detect_document import detect_document
 
         return detect_document(self)
 

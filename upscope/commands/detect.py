@@ -128,7 +128,7 @@ def detect(
     from upscope import api
     from upscope.render.progress import progress
 
-    with progress(enabled=not json_out, verb="reading") as report:
+    with progress(enabled=not json_out, verb="reading", delay=1.0) as report:
         result = api.detect(
             images or None,
             model,

@@ -219,6 +219,11 @@ def test_unit_amplitudes_read_a_known_pattern() -> None:
     assert c.shape == (16, 4, 4)
     np.testing.assert_allclose(c[:, 0, 1], 0.25, atol=1e-12)  # half the amplitude per side
     np.testing.assert_allclose(np.abs(c[:, 1:, :]), 0.0, atol=1e-12)
+    # the same amplitudes from the Fourier basis of one frequency class
+    freqs = phase_stats.freq_set(4, 4, 4)
+    direct = phase_stats.unit_amplitudes(x + np.sin(i), 4, 4, (16, 16), freqs=freqs)
+    full = phase_stats.unit_amplitudes(x + np.sin(i), 4, 4, (16, 16))
+    np.testing.assert_allclose(direct, full[:, freqs.rows, freqs.cols], atol=1e-12)
 
 
 # ---------------------------------------------------------------- the command line

@@ -257,12 +257,16 @@ class _GroupSums:
         d_cols = np.abs(np.diff(g, axis=1))
         block = block_side(self.height, self.width)
         for p, sums in self.additive.items():
-            sums.add(unit_amplitudes(r, p, p, (block, block)))
+            sums.add(unit_amplitudes(r, p, p, (block, block), freqs=sums.freqs))
         for p, sums in self.rows.items():
-            sums.add(unit_amplitudes(d_rows, p, 1, (BAND, 1 << 30), relative=True))
+            sums.add(
+                unit_amplitudes(d_rows, p, 1, (BAND, 1 << 30), relative=True, freqs=sums.freqs)
+            )
             self.profile_rows[p] += _phase_means(d_rows, p, axis=0)
         for p, sums in self.cols.items():
-            sums.add(unit_amplitudes(d_cols, 1, p, (1 << 30, BAND), relative=True))
+            sums.add(
+                unit_amplitudes(d_cols, 1, p, (1 << 30, BAND), relative=True, freqs=sums.freqs)
+            )
             self.profile_cols[p] += _phase_means(d_cols, p, axis=1)
 
 

@@ -25,7 +25,6 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -157,6 +156,8 @@ class DetectResult(Result):
     """What ``upscope detect`` found: per group of images of one size, the periods found.
 
     ``verdict`` is ``"grid"`` when any period other than JPEG blocks is found, else ``"none"``.
+    ``to_dict()``, ``save_png(out)`` and the table reach :mod:`upscope.render.detect_view`
+    through the registry (:mod:`upscope.present`); ``save_png`` fills ``pngs``.
     """
 
     groups: list[Group]
@@ -180,24 +181,6 @@ class DetectResult(Result):
         periods = ", ".join(f"{p.period[0]}x{p.period[1]} ({p.source})" for p in self.found)
         images = sum(g.count for g in self.groups)
         return f"DetectResult(verdict={self.verdict!r}, images={images}, periods=[{periods}])"
-
-    # Until the presentation registry lands (issue 19), the three views are reached here,
-    # lazily; they move to upscope.present's registry then.
-    def to_dict(self) -> dict[str, Any]:
-        from upscope.detect_document import detect_document
-
-        return detect_document(self)
-
-    def _renderable(self) -> Any:
-        from upscope.render.detect_view import detect_view
-
-        return detect_view(self)
-
-    def save_png(self, out: Any = "upscope-out") -> list[Path]:
-        from upscope.render.detect_view import detect_figures
-
-        self.pngs = detect_figures(self, Path(out))
-        return self.pngs
 
 
 def candidate_periods(extra: Iterable[int] = (), smallest_side: int | None = None) -> list[int]:

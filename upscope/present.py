@@ -31,6 +31,7 @@ _REGISTRARS: dict[str, tuple[str, ...]] = {
     "upscope.probing": ("upscope.render.probe_view",),
     "upscope.comparison": ("upscope.render.compare_view",),
     "upscope.scanning.judge": ("upscope.render.scan_view",),
+    "upscope.detection": ("upscope.render.detect_view",),
 }
 
 _loaded: set[str] = set()

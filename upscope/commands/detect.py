@@ -43,7 +43,7 @@ FAIL_ON = ("grid",)
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("detect", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(detect)
@@ -112,7 +112,7 @@ def detect(
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
+    del max_memory  # applied by upscope.commands._shell.guarded
     from upscope.errors import UpscopeError
     from upscope.files import prepare_out_dir
 
@@ -141,12 +141,12 @@ def detect(
         )
     if not no_png:
         result.save_png(out)
+    from upscope import present
     from upscope.render.console import print_json
-    from upscope.render.detect_view import show
 
     if json_out:
         print_json(result.to_dict())
     else:
-        show(result)
+        present.show(result)
     if fail_on == "grid" and result.verdict == "grid":
         raise typer.Exit(3)

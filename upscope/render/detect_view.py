@@ -11,6 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from upscope import present
 from upscope.detect_document import detect_document
 from upscope.detection import DetectResult, Group, PeriodFound
 from upscope.files import prepare_out_dir
@@ -126,13 +127,6 @@ def detect_view(result: DetectResult) -> Any:
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
     parts += [f"wrote {path}" for path in result.pngs]
     return RichGroup(*parts)
-
-
-def show(result: DetectResult) -> None:
-    """Print :func:`detect_view` on stdout."""
-    from upscope.render.console import out_console
-
-    out_console().print(detect_view(result))
 
 
 # ---------------------------------------------------------------- PNGs
@@ -273,3 +267,15 @@ def detect_figures(result: DetectResult, out: Path) -> list[Path]:
                 save_figure(_strengths(group, result.z_min), out / f"{stem}-strengths.png")
             )
     return paths
+
+
+# ---------------------------------------------------------------- the registry (upscope.present)
+
+present.document.register(DetectResult)(detect_document)
+present.view.register(DetectResult)(detect_view)
+
+
+@present.figures.register(DetectResult)
+def _figures(result: DetectResult, out: Path) -> list[Path]:
+    result.pngs = detect_figures(result, out)
+    return result.pngs

@@ -401,7 +401,7 @@ def _finish(acc: _GroupSums, z_min: float) -> Group:
                 profile=profiles,
             )
         )
-    found.sort(key=lambda f: -f.z)
+    found.sort(key=lambda f: (f.period[0] * f.period[1], f.period, f.test))
     mean_power = np.abs(np.fft.fft2(mean_residual)) ** 2 / mean_residual.size
     return Group(
         height=acc.height,

@@ -25,7 +25,7 @@ import numpy as np
 
 from upscope.errors import UpscopeError
 from upscope.files import check_regular_file
-from upscope.images import load_image, read_header
+from upscope.images import SAMPLES, load_image, read_header, sample_path
 
 __all__ = ["IMAGE_SUFFIXES", "Entry", "Item", "Plan", "plan", "stream"]
 
@@ -218,13 +218,16 @@ def _object_entries(value: Any, index: int) -> list[Entry]:
 
 
 def plan(sources: Sequence[Any], recursive: bool = False) -> Plan:
-    """Read the headers of every source (paths, folders, arrays); UpscopeError for bad input."""
+    """Read the headers of every source (paths, folders, arrays, or the name of a bundled
+    image: ``astronaut``, ``zoneplate``); UpscopeError for bad input."""
     if not sources:
         raise UpscopeError("no images given: name image files, folders, .npy or .npz files")
     result = Plan()
     for index, source in enumerate(sources):
         if isinstance(source, str | os.PathLike):
             path = Path(source)
+            if isinstance(source, str) and source in SAMPLES and not path.exists():
+                path = sample_path(source)  # a bundled image by its name, as compare takes
             if path.is_dir():
                 for file in _folder_files(path, recursive):
                     result.entries.extend(_file_entries(file))

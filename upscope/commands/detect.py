@@ -35,9 +35,9 @@ HELP = (
     "inputs."
 )
 EPILOG = examples_epilog(
-    "upscope detect astronaut.png --no-png",
-    "upscope detect --model upscope.samples.models:DCGANGenerator --samples 16 --no-png",
-    "upscope detect samples/ --json --no-png --fail-on grid",
+    "upscope detect astronaut",
+    "upscope detect --model upscope.samples.models:DCGANGenerator --samples 8",
+    "upscope detect astronaut --json --no-png --fail-on grid",
 )
 FAIL_ON = ("grid",)
 
@@ -54,7 +54,8 @@ def detect(
     images: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Image files, folders of them, .npy or .npz batches.",
+            help="Image files, folders of them, .npy or .npz batches (or a bundled image: "
+            "astronaut, zoneplate).",
             metavar="IMAGES",
             show_default=False,
         ),

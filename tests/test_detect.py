@@ -303,6 +303,12 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "NaN": ([str(tmp / "nan.npy")], "NaN"),
         "empty folder": ([str(tmp / "empty")], "no image files"),
         "samples without model": (["--samples", "4"], "--samples needs --model"),
+        "no samples": (["--model", "no_such_module:Gen", "--samples", "0"], "at least 1"),
+        "images and samples": (
+            [str(tmp / "rgb.png"), "--model", "m:G", "--samples", "2"],
+            "not both",
+        ),
+        "weights without model": ([str(tmp / "rgb.png"), "--weights", "w.pt"], "is for --model"),
         "bad fail-on": ([str(tmp / "rgb.png"), "--fail-on", "risk"], "--fail-on must be grid"),
         "missing file": ([str(tmp / "nope.png")], "not found"),
     }

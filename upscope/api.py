@@ -583,6 +583,10 @@ def detect(
             )
         if samples is not None and model is None:
             raise UpscopeError("--samples needs --model (the model that makes the images)")
+        if samples is not None:
+            from upscope.detect_model import MAX_SAMPLES
+
+            limits.check_int("--samples", samples, 1, MAX_SAMPLES)  # before the model is built
         if not sources and samples is None:
             raise UpscopeError(
                 "no images given: name image files, folders, .npy or .npz files (or --model "

@@ -442,7 +442,7 @@ def analyse(
                 "theirs (convert them alike)"
             )
     limits.check_memory(
-        estimate_bytes(the_plan, max(periods)), f"detect on {the_plan.count} images"
+        estimate_bytes(the_plan, max(periods)), f"detect on {the_plan.count} image(s)"
     )
     groups: dict[tuple[int, int], _GroupSums] = {}
     total = the_plan.count

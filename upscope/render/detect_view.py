@@ -111,10 +111,13 @@ def detect_view(result: DetectResult) -> Any:
             f"[bold]{group.count} image(s) of {group.width}x{group.height}[/bold] (WxH), "
             f"{group.channels} channel(s){jpeg}"
         )
+        tested = sorted({c.period for c in group.candidates})
         if group.found:
             parts.append(_table(group, result.model is not None))
+        elif tested:
+            parts.append(f"no period from {tested[0]} to {tested[-1]} found")
         else:
-            parts.append(f"no period from 2 to {max(result.periods_tested, default=16)} found")
+            parts.append("too small to test any period (a period P needs a side of 2P)")
     if result.model is not None:
         parts += _ops(result)
     parts.append(

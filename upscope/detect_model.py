@@ -19,7 +19,7 @@ import numpy as np
 
 from upscope import limits
 from upscope.detection import Group, LayerMatch, OpPeriod, PeriodFound, Progress
-from upscope.errors import UpscopeError
+from upscope.errors import UpscopeError, one_line
 from upscope.image_sets import Entry, Item, Plan
 from upscope.periods import can_make, period_in_output
 from upscope.scanning.judge import ScanResult
@@ -85,9 +85,9 @@ def _forward(net: Any, x: Any) -> np.ndarray:
         try:
             out = net(x)
         except Exception as exc:  # noqa: BLE001 - the user's forward
-            from upscope.scanning.load import _first_line
-
-            raise UpscopeError(f"the model's forward pass failed: {_first_line(exc)}") from None
+            raise UpscopeError(
+                f"the model's forward pass failed: {one_line(exc, 300, typed=True)}"
+            ) from None
     if isinstance(out, tuple | list) and out:
         out = out[0]
     if not torch.is_tensor(out) or out.ndim != 4:

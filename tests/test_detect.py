@@ -143,7 +143,9 @@ def test_dcgan_at_init_shows_2_4_8_attributed_to_their_layers(dcgan_result) -> N
     # the period rule: a stride-2 layer whose output is 64 / n wide leaves period 2 * 64 / n
     assert exact == {(2, 2): ["main.12"], (4, 4): ["main.9"], (8, 8): ["main.6"]}
     for found in result.found:
-        assert all(m.status == "artifact" and m.fix_verified for m in found.layers)
+        # scan's status (issue 16): at init the DCGAN's output grid on constant latents is under
+        # half a grey level, so each layer is risk (it can learn one), not artifact
+        assert all(m.status == "risk" and m.fix_verified for m in found.layers)
         # every op that can make it: the exact one and those whose period is a multiple
         assert {m.name for m in found.layers} == {
             op.name

@@ -11,7 +11,7 @@
    next (build + draw + PNG encode), median of ``--repeats``.
 
     python bench/bench_figures.py                       # about 3 minutes on 2 cores
-    python bench/bench_figures.py --repeats 3 --tree /tmp/main-checkout
+    python bench/bench_figures.py --repeats 3 --serial --tree /tmp/main-checkout
 """
 
 from __future__ import annotations
@@ -34,16 +34,21 @@ COMMANDS = {
 }
 
 
-def run(tree: Path, args: list[str]) -> float:
-    """Wall seconds of ``python -m upscope ARGS`` run in ``tree`` (its upscope first on the
-    path)."""
+#: a configuration: its label, the checkout it runs, extra environment
+Config = tuple[str, Path, dict[str, str]]
+
+
+def run(config: Config, args: list[str]) -> float:
+    """Wall seconds of ``python -m upscope ARGS`` run in the configuration's checkout (its
+    upscope first on the path)."""
+    _, tree, env = config
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "upscope", *args],
         cwd=tree,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(tree)},
+        env={**os.environ, "PYTHONPATH": str(tree), **env},
         check=False,
     )
     wall = time.perf_counter() - start
@@ -56,26 +61,25 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):6.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
-def whole_process(trees: list[Path], repeats: int, names: list[str]) -> None:
+def whole_process(trees: list[Config], repeats: int, names: list[str]) -> None:
     print(f"whole process, {repeats} alternating pairs per tree: median (min-max) seconds")
     print(f"{'command':18s} {'tree':24s} {'--no-png':>20s} {'with PNGs':>20s} "
           f"{'ratio':>6s} {'pair ratios':>18s}")  # fmt: skip
     for name in names:
         args = COMMANDS[name]
-        times: dict[Path, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
+        times: dict[str, tuple[list[float], list[float]]] = {t[0]: ([], []) for t in trees}
         with tempfile.TemporaryDirectory() as tmp:
             for n in range(repeats):
                 for tree in trees:
-                    plain, pngs = times[tree]
+                    plain, pngs = times[tree[0]]
                     order = [False, True] if n % 2 == 0 else [True, False]
                     for with_png in order:
                         out = Path(tmp) / f"out{n}"
                         extra = ["--out", str(out)] if with_png else ["--no-png"]
                         (pngs if with_png else plain).append(run(tree, [*args, *extra]))
-        for tree in trees:
-            plain, pngs = times[tree]
+        for label, _, _ in trees:
+            plain, pngs = times[label]
             ratios = [b / a for a, b in zip(plain, pngs, strict=True)]
-            label = "this tree" if tree == ROOT else str(tree)
             print(
                 f"{name:18s} {label:24s} {spread(plain):>20s} {spread(pngs):>20s} "
                 f"{statistics.median(pngs) / statistics.median(plain):6.2f} "
@@ -130,9 +134,15 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, action="append", default=[])
     parser.add_argument("--only", choices=list(COMMANDS), action="append")
     parser.add_argument("--no-per-figure", action="store_true")
+    parser.add_argument(
+        "--serial", action="store_true", help="also this tree with UPSCOPE_FIGURE_WORKERS=1"
+    )
     opts = parser.parse_args()
     names = opts.only or list(COMMANDS)
-    trees = [ROOT, *(t.resolve() for t in opts.tree)]
+    trees: list[Config] = [("this tree", ROOT, {})]
+    if opts.serial:
+        trees.append(("this tree, 1 worker", ROOT, {"UPSCOPE_FIGURE_WORKERS": "1"}))
+    trees += [(str(t), t.resolve(), {}) for t in opts.tree]
     whole_process(trees, opts.repeats, names)
     if not opts.no_per_figure:
         sys.path.insert(0, str(ROOT))

@@ -270,12 +270,12 @@ def radial_figure(result: Comparison) -> Figure:
     rows = -(-n // cols)
     panel_w, panel_h, gap_w, gap_h, left = 3.55, 2.2, 0.45, 0.5, 0.85
     fig_w = left + cols * panel_w + (cols - 1) * gap_w + 0.15
-    grey = f"grey: {base.method}, the best interpolation by PSNR; " if base is not None else ""
+    grey = f"grey: {base.method} (best interpolation by PSNR); " if base is not None else ""
     lines = [
-        "Radial spectrum of each output minus the original's, in dB: 20 log10 |F| of the centred "
-        "FFT of the grey image, mean over rings of integer radius (Durall et al. 2020)",
-        f"0 = the original; below 0: detail lost; above 0: energy invented. {grey}dashed: the "
-        f"input's Nyquist 1/{2 * s}. Each panel has its own y scale",
+        "Radial spectrum of each output minus the original's, in dB (20 log10 |F|, centred FFT "
+        "of the grey image, mean over rings; Durall et al. 2020)",
+        f"0 = the original; below: detail lost; above: energy invented. {grey}dashed: the "
+        f"input's Nyquist 1/{2 * s}; each panel its own y scale",
     ]
     size = fitted_fontsize(lines, fig_w - 0.2, 10.0)
     top = 2 * 1.25 * size / 72 + 0.15 + 0.3
@@ -307,8 +307,18 @@ def radial_figure(result: Comparison) -> Figure:
         ax.set_xlim(0.0, float(freq.max()) * 1.02)
         ax.grid(True, alpha=0.3)
         kind = "learned" if r.learned else "fixed"
-        cut = " (a curve leaves below)" if values.min() < low - margin else ""
-        ax.set_title(f"{r.method} ({kind}), PSNR {r.psnr:.2f} dB{cut}", fontsize=10)
+        ax.set_title(f"{r.method} ({kind}), PSNR {r.psnr:.2f} dB", fontsize=10)
+        if values.min() < low - margin:  # in the corner: the title has no room left
+            ax.text(
+                0.98,
+                0.03,
+                "a curve leaves below",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
+            )
         ax.legend(fontsize=8, loc="lower left")
         ax.tick_params(labelsize=8)
         if k % cols == 0:

@@ -57,8 +57,10 @@ _JOBS: Sequence[tuple[Callable[[], Figure], Path]] = ()
 
 def figure_workers(jobs: int) -> int:
     """How many processes draw ``jobs`` figures: ``UPSCOPE_FIGURE_WORKERS`` if set (1: in this
-    process), else 2 when this process may use two CPUs or more, on Linux (where a fork is
-    cheap and safe for drawing), else 1.
+    process), else 2 on Linux (where a fork is cheap and safe for drawing) when this process may
+    use two CPUs or more and they are not already busy (the 1-minute load average below the
+    CPU count: on a machine loaded by other work a second process only competes with them, and
+    measured no faster), else 1.
 
     >>> import os; os.environ["UPSCOPE_FIGURE_WORKERS"] = "1"; figure_workers(4)
     1
@@ -75,7 +77,10 @@ def figure_workers(jobs: int) -> int:
         return min(int(given), jobs)
     if not sys.platform.startswith("linux"):
         return 1
-    return min(2, jobs, len(os.sched_getaffinity(0)))
+    cpus = len(os.sched_getaffinity(0))
+    if cpus < 2 or os.getloadavg()[0] >= cpus:
+        return 1
+    return 2
 
 
 def _quiet_exit(signum: int, frame: object) -> None:

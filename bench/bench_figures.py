@@ -122,7 +122,7 @@ def per_figure(repeats: int, names: list[str]) -> None:
                 start = time.perf_counter()
                 paths = present.figures(computed[name], Path(tmp) / f"{n}")
                 ends = [start, *marks]
-                for path, a, b in zip(paths, ends, ends[1:], strict=True):
+                for path, a, b in zip(paths, ends[:-1], ends[1:], strict=True):
                     per.setdefault(path.name, []).append(b - a)
             for figure, values in per.items():
                 print(f"{name:18s} {figure:28s} {spread(values)}", flush=True)

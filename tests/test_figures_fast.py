@@ -182,7 +182,7 @@ def test_workers_write_the_same_files_as_one_process(comparison, tmp_path, monke
     monkeypatch.setenv("UPSCOPE_FIGURE_WORKERS", "2")
     assert figure_workers(2) == 2
     two = save_all(jobs(tmp_path / "two"))
-    assert [p.name for p in two] == ["a.png", "b.png"]
+    assert [p.name for p in two] == ["a.png", "b.png"] and all(p.exists() for p in two)
     for a, b in zip(one, two, strict=True):
         assert a.read_bytes() == b.read_bytes()
     assert not list((tmp_path / "two").glob(".*"))  # no temporary file left

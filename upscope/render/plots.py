@@ -50,17 +50,12 @@ def save_figure(fig: Figure, path: Path, **savefig_kwargs: Any) -> Path:
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **kwargs))
 
 
-#: the figures of one :func:`save_all` call, read by its forked workers by index (a fork
-#: inherits them; nothing is pickled but the index and the path written)
-_JOBS: Sequence[tuple[Callable[[], Figure], Path]] = ()
-
-
 def figure_workers(jobs: int) -> int:
     """How many processes draw ``jobs`` figures: ``UPSCOPE_FIGURE_WORKERS`` if set (1: in this
-    process), else 2 on Linux (where a fork is cheap and safe for drawing) when this process may
-    use two CPUs or more and they are not already busy (the 1-minute load average below the
-    CPU count: on a machine loaded by other work a second process only competes with them, and
-    measured no faster), else 1.
+    process; more than 2 counts as 2), else 2 on Linux (where a fork is cheap and safe for
+    drawing) when this process may use two CPUs or more and they are not already busy (the
+    1-minute load average below the CPU count: on a machine loaded by other work a second
+    process only competes with them, and measured no faster), else 1.
 
     >>> import os; os.environ["UPSCOPE_FIGURE_WORKERS"] = "1"; figure_workers(4)
     1
@@ -74,7 +69,7 @@ def figure_workers(jobs: int) -> int:
         return 1
     given = os.environ.get("UPSCOPE_FIGURE_WORKERS", "").strip()
     if given.isdigit() and int(given) >= 1:
-        return min(int(given), jobs)
+        return min(int(given), 2)
     if not sys.platform.startswith("linux"):
         return 1
     cpus = len(os.sched_getaffinity(0))
@@ -84,52 +79,53 @@ def figure_workers(jobs: int) -> int:
 
 
 def _quiet_exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # a worker's finally blocks run, and it exits without a trace
+    raise SystemExit(128 + signum)  # the child's finally blocks run, and it exits without a trace
 
 
-def _worker_start() -> None:
-    """In each worker: SIGINT and SIGTERM end it quietly, through its ``finally`` blocks (a
-    temporary PNG is removed), instead of the command line's handler inherited by the fork."""
+def _child(jobs: Sequence[tuple[Callable[[], Figure], Path]]) -> None:
+    """The forked child's work: SIGINT and SIGTERM end it quietly through its ``finally`` blocks
+    (a temporary PNG is removed) instead of the command line's handler inherited by the fork."""
     import signal
 
     signal.signal(signal.SIGINT, _quiet_exit)
     signal.signal(signal.SIGTERM, _quiet_exit)
-
-
-def _save_job(index: int) -> Path:
-    build, path = _JOBS[index]
-    return save_figure(build(), path)
+    for build, path in jobs:
+        save_figure(build(), path)
 
 
 def save_all(jobs: Sequence[tuple[Callable[[], Figure], Path]]) -> list[Path]:
-    """Build and save each ``(build, path)``; returns the paths, in order. The figures are
-    independent: with :func:`figure_workers` > 1 they are drawn in forked processes at once (a
-    fork inherits the imported matplotlib and the result, so it starts in milliseconds); each
-    file is still written atomically, and the same figure gives the same pixels in any process.
-    A figure is dropped as soon as it is saved, so a command's figures never all live at once."""
+    """Build and save each ``(build, path)``; returns the paths, in order.
+
+    With :func:`figure_workers` = 2 the figures are split in two: one forked child process draws
+    every second one while this process draws the others (a fork inherits the imported
+    matplotlib and the result, so nothing is pickled and the child starts in milliseconds; no
+    pool, queue or lock is shared). Each file is written atomically, and the same figure gives
+    the same bytes in either process. If the child fails, this process draws its figures again,
+    so an error is raised here with its own message."""
     import multiprocessing
     import warnings
 
-    global _JOBS
-    workers = figure_workers(len(jobs))
-    if workers == 1:
+    if figure_workers(len(jobs)) == 1:
         return [save_figure(build(), path) for build, path in jobs]
-    _JOBS = jobs
+    theirs = list(jobs[1::2])
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on fork in a process with threads (torch's pool): the child only
+        # draws with matplotlib and writes files, and never touches torch
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = multiprocessing.get_context("fork").Process(target=_child, args=(theirs,))
+        child.start()
     try:
-        with warnings.catch_warnings():
-            # Python 3.12+ warns on fork in a process with threads (torch's pool): the workers
-            # only draw with matplotlib and write files, and never touch torch
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
-        try:
-            paths = pool.map(_save_job, range(len(jobs)), chunksize=1)
-            pool.close()  # the workers finish and exit by themselves
-        finally:
-            pool.terminate()
-            pool.join()
-        return paths
+        for build, path in jobs[0::2]:
+            save_figure(build(), path)
+        child.join()
     finally:
-        _JOBS = ()
+        if child.is_alive():  # this process was interrupted or failed: stop the child too
+            child.terminate()
+            child.join()
+    if child.exitcode != 0:
+        for build, path in theirs:
+            save_figure(build(), path)
+    return [path for _, path in jobs]
 
 
 def text_height(text: str, fontsize: float) -> float:

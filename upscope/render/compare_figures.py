@@ -6,13 +6,18 @@ matplotlib is imported inside the functions (through :mod:`upscope.render.plots`
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from upscope.render.plots import fitted_title, new_figure, panel_rows, save_figure
+from upscope.render.plots import (
+    add_axes_in,
+    fitted_fontsize,
+    fixed_title,
+    new_figure,
+    panel_rows,
+    side_colorbar,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,8 +37,23 @@ __all__ = [
 #: the files compare writes, in order (torch-free: upscope.compare checks them before the work)
 FIGURES = ("compare-grid.png", "compare-spectra.png", "compare-radial.png")
 
-#: the detail crop is a quarter of the zoomed crop's side, drawn as large: a 4x zoom
+#: the detail crop is a quarter of the zoomed crop's side, drawn as large: a 4x zoom ...
 ZOOM = 4
+#: ... of at least this many pixels per side (a smaller crop gets a smaller zoom)
+DETAIL_MIN = 16
+#: the crop's side: min(H, W) / 8 between ZOOM * DETAIL_MIN and this, as the image allows
+CROP_MAX = 96
+
+
+def crop_side(height: int, width: int) -> int:
+    """The side of the zoomed crop for an H x W image: min(H, W) / 8, at least
+    ``ZOOM * DETAIL_MIN`` (so that the 4x zoom shows 16 pixels per side), at most ``CROP_MAX``
+    (:func:`upscope.comparison.zoom_window` then fits it inside the image).
+
+    >>> crop_side(512, 512), crop_side(180, 240), crop_side(1024, 2048)
+    (64, 64, 96)
+    """
+    return int(np.clip(min(height, width) // 8, ZOOM * DETAIL_MIN, CROP_MAX))
 
 
 def _show_image(ax: Any, pixels: np.ndarray) -> None:
@@ -48,10 +68,12 @@ def _show_image(ax: Any, pixels: np.ndarray) -> None:
 
 
 def detail_window(result: Comparison, top: int, left: int, side: int) -> tuple[int, int, int]:
-    """(top, left, side) of the detail inside the crop: side/4 (a multiple of S, at least S),
-    where the methods' mean |error| is largest, on a grid of step S (so phases line up)."""
+    """(top, left, side) of the detail inside the crop: side/4, but at least ``DETAIL_MIN``
+    pixels (or the whole crop), a multiple of S (at least S), where the methods' mean |error| is
+    largest, on a grid of step S (so phases line up)."""
     s = result.settings.scale
-    small = max(s, (side // ZOOM) - (side // ZOOM) % s)
+    small = max(min(DETAIL_MIN, side), side // ZOOM)
+    small = max(s, small - small % s)
     err = np.zeros((side, side))
     for r in result.results:
         diff = (
@@ -97,11 +119,16 @@ def high_pass(pixels: np.ndarray, scale: int) -> np.ndarray:
     return grey - box
 
 
+#: inches: image panels' side, the gap between columns, the room for a one-line panel title
+_IMG, _IMG_GAP, _HEAD = 1.8, 0.25, 0.26
+
+
 def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
     """A column per image (the original, the low-res input, then each method), in blocks of at
     most six columns, each block three rows: the zoomed crop; its high-pass (:func:`high_pass`)
     on one shared colour scale, where a grid of period S shows as a regular pattern that the
-    original's high-pass lacks; a 4x zoom of the detail (yellow square).
+    original's high-pass lacks; a zoom of the detail (yellow square). Panels at fixed places (no
+    layout engine); a two-line title.
 
     ``best_psnr`` names the method whose title gets the text marker ``* best PSNR``.
     """
@@ -110,8 +137,10 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
     from upscope.comparison import zoom_window
 
     s = result.settings.scale
-    top, left, side = zoom_window(result)
+    _, height, width = result.original.shape
+    top, left, side = zoom_window(result, crop_side(height, width))
     d_top, d_left, d_side = detail_window(result, top, left, side)
+    zoom = f"{side / d_side:.3g}x zoom"
 
     def crop(img: np.ndarray, y: int, x: int, n: int, f: int = 1) -> np.ndarray:
         return img[:, y // f : (y + n) // f, x // f : (x + n) // f]
@@ -127,8 +156,29 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
     columns = ["original", "low-res", *(r.method for r in result.results)]
     blocks = panel_rows(len(columns), 6)
     cols = max(len(b) for b in blocks)
-    fig = new_figure(2.05 * cols + 0.9, 6.3 * len(blocks) + 0.9)
-    axes = fig.subplots(3 * len(blocks), cols, squeeze=False)
+    fit = result.settings.fit
+    state = f"fitted {fit} steps" if fit else "untrained"
+    lines = [
+        f"x{s} upsampling of the box-downsampled image (learned methods {state}); crop: rows "
+        f"{top}-{top + side - 1}, columns {left}-{left + side - 1}, where the errors concentrate",
+        f"high-pass: the grey crop minus its {2 * s - 1}x{2 * s - 1} mean, one colour scale (a "
+        f"grid of period {s} shows as a regular pattern); {zoom}: the yellow square; * marks the "
+        "best PSNR",
+    ]
+    fig_w = 0.2 + cols * _IMG + (cols - 1) * _IMG_GAP + 1.1
+    size = fitted_fontsize(lines, fig_w - 0.2, 11.0)
+    title_h = 2 * 1.25 * size / 72 + 0.16
+    heads = [3 * 1.25 * 9 / 72 + 0.06, _HEAD, _HEAD]  # the crop row: name, PSNR, best marker
+    block_h = sum(heads) + 3 * _IMG + 0.15
+    fig_h = title_h + len(blocks) * block_h + 0.05
+    fig = new_figure(fig_w, fig_h, layout=None)
+    axes = np.empty((3 * len(blocks), cols), dtype=object)
+    for n in range(len(blocks)):
+        y = fig_h - title_h - n * block_h
+        for k, head in enumerate(heads):
+            y -= head + _IMG
+            for c in range(cols):
+                axes[3 * n + k, c] = add_axes_in(fig, 0.2 + c * (_IMG + _IMG_GAP), y, _IMG, _IMG)
     where = {
         name: (3 * n, col)
         for n, block in enumerate(blocks)
@@ -138,7 +188,6 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
         for ax in axes[3 * n : 3 * n + 3, len(block) :].ravel():
             ax.axis("off")
     by_name = {r.method: r for r in result.results}
-    _, height, width = result.original.shape
     image = None
     pass_axes = []
     for name, (row, col) in where.items():
@@ -154,7 +203,7 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
             )
             a_pass.set_title(f"whole {width}x{height} (red: crop)", fontsize=9)
             _show_image(a_zoom, crop(result.low, d_top, d_left, d_side, s))
-            a_zoom.set_title(f"low-res, {ZOOM}x zoom", fontsize=9)
+            a_zoom.set_title(f"low-res, {zoom}", fontsize=9)
             continue
         pixels = result.original if name == "original" else by_name[name].output
         _show_image(a_crop, crop(pixels, top, left, side))
@@ -181,29 +230,15 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
         a_pass.set_title(f"high-pass, {name}" if name == "original" else "high-pass", fontsize=9)
         pass_axes.append(a_pass)
         _show_image(a_zoom, crop(pixels, d_top, d_left, d_side))
-        a_zoom.set_title(f"{ZOOM}x zoom ({d_side}x{d_side})", fontsize=9)
+        a_zoom.set_title(f"{zoom} ({d_side}x{d_side})", fontsize=9)
     if image is not None:
-        bar = fig.colorbar(image, ax=pass_axes, shrink=0.5, pad=0.01, aspect=30)
+        bar = side_colorbar(
+            fig, image, list(axes[:, -1]), pad=0.12, width=0.14, shrink=0.5
+        )  # beside the last column, as tall as half the blocks
         bar.set_label("high-pass (grey level)", fontsize=9)
         bar.ax.tick_params(labelsize=8)
-    fit = result.settings.fit
-    state = f"fitted {fit} steps" if fit else "untrained"
-    fitted_title(
-        fig,
-        f"x{s} upsampling of the box-downsampled image (learned methods {state})\n"
-        f"crop: rows {top}-{top + side - 1}, columns {left}-{left + side - 1}, where the methods' "
-        f"errors concentrate. high-pass: the grey crop minus its {2 * s - 1}x{2 * s - 1} mean, "
-        "one colour scale (sharper images saturate);\n"
-        f"a grid of period {s} shows there as a regular pattern the original's lacks. "
-        f"{ZOOM}x zoom: the yellow square. * marks the best PSNR.",
-        11,
-    )
+    fixed_title(fig, "\n".join(lines), size)
     return fig
-
-
-def save_grid(result: Comparison, path: Path, best_psnr: str | None) -> Path:
-    save_figure(grid_figure(result, best_psnr), path)
-    return path
 
 
 def best_interpolation(results: list[MethodResult]) -> MethodResult | None:
@@ -213,61 +248,86 @@ def best_interpolation(results: list[MethodResult]) -> MethodResult | None:
 
 
 def radial_figure(result: Comparison) -> Figure:
-    """Small multiples: one panel per method, its radial spectrum minus the original's, with the
-    best interpolation's curve in grey behind it; one y scale for every panel."""
+    """Small multiples: one panel per method, its radial spectrum minus the original's in dB
+    (20 log10 |F|), with the best interpolation's curve in grey behind it; each panel its own y
+    scale, from the 1st percentile of its two curves to their maximum (an exact zero of |F| would
+    squash everything else). Panels at fixed places (no layout engine); a two-line title."""
     from upscope.quality import radial_profile
 
     s = result.settings.scale
     ref = radial_profile(result.original)
     keep = ref.frequency > 0
     freq = ref.frequency[keep]
+    # radial_profile gives Durall et al.'s 20 ln|F|; 20 log10|F| = 20 ln|F| / ln 10
+    to_db = 1.0 / np.log(10.0)
     diffs = {
-        r.method: radial_profile(r.output).value[keep] - ref.value[keep] for r in result.results
+        r.method: (radial_profile(r.output).value[keep] - ref.value[keep]) * to_db
+        for r in result.results
     }
     base = best_interpolation(result.results)
     n = len(result.results)
     cols = min(3, n)
     rows = -(-n // cols)
-    fig = new_figure(4.2 * cols, 2.9 * rows + 1.2)
-    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
-    # An exact zero of |F| (nearest's corner frequency) reads 20 ln 1e-8 = -368: such outliers
-    # would squash every other curve, so the axes start at the 1st percentile.
-    values = np.concatenate(list(diffs.values()))
-    low, high = float(np.percentile(values, 1)), float(values.max())
-    margin = 0.05 * (high - low)
-    clipped = bool(values.min() < low - margin)
-    for ax, r in zip(axes, result.results, strict=False):
+    panel_w, panel_h, gap_w, gap_h, left = 3.55, 2.2, 0.45, 0.5, 0.85
+    fig_w = left + cols * panel_w + (cols - 1) * gap_w + 0.15
+    grey = f"grey: {base.method} (best interpolation by PSNR); " if base is not None else ""
+    lines = [
+        "Radial spectrum of each output minus the original's, in dB (20 log10 |F|, centred FFT "
+        "of the grey image, mean over rings; Durall et al. 2020)",
+        f"0 = the original; below: detail lost; above: energy invented. {grey}dashed: the "
+        f"input's Nyquist 1/{2 * s}; each panel its own y scale",
+    ]
+    size = fitted_fontsize(lines, fig_w - 0.2, 10.0)
+    top = 2 * 1.25 * size / 72 + 0.15 + 0.3
+    fig_h = top + rows * panel_h + (rows - 1) * gap_h + 0.55
+    fig = new_figure(fig_w, fig_h, layout=None)
+    axes = [
+        add_axes_in(
+            fig,
+            left + (k % cols) * (panel_w + gap_w),
+            fig_h - top - panel_h - (k // cols) * (panel_h + gap_h),
+            panel_w,
+            panel_h,
+        )
+        for k in range(rows * cols)
+    ]
+    for k, (ax, r) in enumerate(zip(axes, result.results, strict=False)):
         ax.axhline(0.0, color="black", linewidth=1.0)
         ax.axvline(0.5 / s, color="grey", linestyle="--", linewidth=0.8)
+        curves = [diffs[r.method]]
         if base is not None and r.method != base.method:
             ax.plot(freq, diffs[base.method], color="grey", linewidth=1.0, label=base.method)
+            curves.append(diffs[base.method])
         colour = "tab:blue" if r.learned else "tab:green"
         ax.plot(freq, diffs[r.method], color=colour, linewidth=1.3, label=r.method)
+        values = np.concatenate(curves)
+        low, high = min(float(np.percentile(values, 1)), 0.0), max(float(values.max()), 0.0)
+        margin = 0.05 * (high - low) or 1.0
         ax.set_ylim(low - margin, high + margin)
+        ax.set_xlim(0.0, float(freq.max()) * 1.02)
         ax.grid(True, alpha=0.3)
         kind = "learned" if r.learned else "fixed"
         ax.set_title(f"{r.method} ({kind}), PSNR {r.psnr:.2f} dB", fontsize=10)
+        if values.min() < low - margin:  # in the corner: the title has no room left
+            ax.text(
+                0.98,
+                0.03,
+                "a curve leaves below",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
+            )
         ax.legend(fontsize=8, loc="lower left")
         ax.tick_params(labelsize=8)
-    for k, ax in enumerate(axes[:n]):
         if k % cols == 0:
-            ax.set_ylabel("minus original\n(20 ln|F|)", fontsize=9)
+            ax.set_ylabel("minus original (dB)", fontsize=9)
         if k + cols >= n:
             ax.set_xlabel("radial frequency (cycles/px)", fontsize=9)
+        else:
+            ax.tick_params(labelbottom=False)
     for ax in axes[n:]:
         ax.axis("off")
-    grey = f"grey: {base.method}, the best interpolation by PSNR. " if base is not None else ""
-    note = " A curve leaving at the bottom goes to -368 (|F| = 0)." if clipped else ""
-    text = (
-        "Radial spectrum of each output minus the original's (Durall et al. 2020: 20 ln|F| of the "
-        "centred FFT of the grey image, mean over rings of integer radius). 0 = the original's "
-        f"spectrum; below 0: detail lost; above 0: energy invented. {grey}"
-        f"Dashed: the input's Nyquist 1/{2 * s}.{note}"
-    )
-    fig.suptitle(textwrap.fill(text, width=int(13 * 4.2 * cols)), fontsize=10)
+    fixed_title(fig, "\n".join(lines), size)
     return fig
-
-
-def save_radial(result: Comparison, path: Path) -> Path:
-    save_figure(radial_figure(result), path)
-    return path

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +18,14 @@ from upscope.render import compare_figures
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import View, out_console
 from upscope.render.plots import (
+    add_axes_in,
     centred_panel,
-    fitted_title,
+    fitted_fontsize,
+    fixed_title,
     new_figure,
     peak_positions,
-    save_figure,
+    save_all,
+    side_colorbar,
 )
 
 if TYPE_CHECKING:
@@ -125,21 +129,18 @@ def save_figures(result: Comparison, out: Path) -> list[Path]:
     specs = spectra(result)
     best = _best(result.results, "psnr")
     best_name = next((r.method for r in result.results if r.psnr == best), None)
-    return [
-        compare_figures.save_grid(result, out / FIGURES[0], best_name),
-        _spectra_figure(result, specs, out / FIGURES[1]),
-        compare_figures.save_radial(result, out / FIGURES[2]),
-    ]
+    return save_all(
+        [
+            (partial(compare_figures.grid_figure, result, best_name), out / FIGURES[0]),
+            (partial(spectra_figure, result, specs), out / FIGURES[1]),
+            (partial(compare_figures.radial_figure, result), out / FIGURES[2]),
+        ]
+    )
 
 
 def _grid_layout(n: int) -> tuple[int, int]:
     cols = min(4, n)
     return (n + cols - 1) // cols, cols
-
-
-def _spectra_figure(result: Comparison, specs: dict[str, np.ndarray], path: Path) -> Path:
-    save_figure(spectra_figure(result, specs), path)
-    return path
 
 
 def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
@@ -148,8 +149,29 @@ def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
     s = result.settings.scale
     peaks = {r.method: r.spectral_peak_db for r in result.results}
     rows, cols = _grid_layout(len(specs))
-    fig = new_figure(3.4 * cols, 3.4 * rows + 1.0)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    # inches: panel side, gap between columns (tick labels), room above (two-line title) and
+    # below (ticks, x label) each panel; no layout engine
+    side, gap, head, foot, left = 2.75, 0.5, 0.45, 0.45, 0.85
+    fig_w = left + cols * side + (cols - 1) * gap + 1.05
+    lines = [
+        "Log power spectrum of each output: 10 log10 |FFT|$^2$ of the grey image (mean removed, "
+        f"Hann window); copies of the spectrum around multiples of 1/{s} cycles/px are "
+        "upsampling artifacts",
+        f"cyan circles: the frequencies (m/{s}, n/{s}) cycles/px, where a period-{s} grid puts "
+        "its energy; peak dB: the table's spectral peak there (one bin wide: look inside)",
+    ]
+    size = fitted_fontsize([line.replace("$^2$", "2") for line in lines], fig_w - 0.2, 12.0)
+    top = 2 * 1.25 * size / 72 + 0.15
+    fig_h = top + rows * (head + side + foot)
+    fig = new_figure(fig_w, fig_h, layout=None)
+    axes = [
+        add_axes_in(
+            fig, left + c * (side + gap), fig_h - top - (r + 1) * (head + side) - r * foot, side,
+            side,
+        )
+        for r in range(rows)
+        for c in range(cols)
+    ]  # fmt: skip
     orig = specs["original"]
     vmax = float(np.percentile(orig, 99.9))
     vmin = vmax - 100.0
@@ -192,18 +214,9 @@ def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
     for ax in axes[len(specs) :]:
         ax.axis("off")
     if image is not None:
-        bar = fig.colorbar(image, ax=list(axes[: len(specs)]), shrink=0.6, pad=0.01)
+        bar = side_colorbar(fig, image, axes[cols - 1 :: cols], pad=0.15, width=0.18, shrink=0.6)
         bar.set_label("power (dB)")
-    fitted_title(
-        fig,
-        "Log power spectrum of each output: 10 log10 |FFT|$^2$ of the grey image "
-        "(mean removed, Hann window)\ncopies of the spectrum around multiples of "
-        f"1/{s} cycles/px are upsampling artifacts\ncyan circles: the frequencies (m/{s}, "
-        f"n/{s}) cycles/px, where a period-{s} grid puts its energy; peak dB: the table's "
-        "spectral peak there, its power over its neighbourhood's median (one bin wide: look "
-        "inside the circles)",
-        12,
-    )
+    fixed_title(fig, "\n".join(lines), size)
     return fig
 
 

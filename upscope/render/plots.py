@@ -6,28 +6,206 @@ matplotlib is imported inside these functions, never at module import.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from upscope.files import atomic_write
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.colorbar import Colorbar
     from matplotlib.figure import Figure
 
+#: zlib level of every PNG (Pillow's default is 6). Measured on compare's three figures (1.3
+#: megapixels each): level 1 encodes in 40-70% of level 6's time and its files are 0-9% larger;
+#: level 0 (no compression) makes files of 5-7 MB; 9 takes 2-9x longer for 1% less.
+COMPRESS_LEVEL = 1
 
-def new_figure(width: float, height: float) -> Figure:
-    """A pyplot-free Figure with the Agg canvas attached."""
+#: line height of figure text, in multiples of the font size (matplotlib's default linespacing
+#: 1.2, plus the descent of the last line)
+LINE = 1.25
+
+
+def new_figure(
+    width: float, height: float, layout: Literal["constrained"] | None = "constrained"
+) -> Figure:
+    """A pyplot-free Figure with the Agg canvas attached. ``layout=None``: no layout engine; the
+    axes stay where they are put (:func:`panel_grid`, :func:`add_axes_in`), which costs nothing
+    at draw time, while constrained layout measures every text of the figure on each draw (half
+    of a many-panel figure's time)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=100, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
 def save_figure(fig: Figure, path: Path, **savefig_kwargs: Any) -> Path:
-    """Save ``fig`` as PNG at ``path`` atomically (a complete file, or nothing)."""
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **savefig_kwargs))
+    """Save ``fig`` as PNG at ``path`` atomically (a complete file, or nothing), compressed at
+    :data:`COMPRESS_LEVEL`."""
+    kwargs = {"pil_kwargs": {"compress_level": COMPRESS_LEVEL}, **savefig_kwargs}
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **kwargs))
+
+
+def figure_workers(jobs: int) -> int:
+    """How many processes draw ``jobs`` figures: ``UPSCOPE_FIGURE_WORKERS`` if set (1: in this
+    process; 2 or more: a forked second process on Linux, where a fork is cheap), else 1.
+
+    One is the default: a second process was measured no faster on a loaded two-core machine
+    (issue 21's bench), its gain on an idle one is unmeasured, and a fork of a process that holds
+    torch's threads (a notebook kernel, a test runner) is a risk not worth an unmeasured gain.
+
+    >>> import os; os.environ["UPSCOPE_FIGURE_WORKERS"] = "2"; figure_workers(4)
+    2
+    >>> del os.environ["UPSCOPE_FIGURE_WORKERS"]; figure_workers(4)
+    1
+    """
+    import os
+    import sys
+
+    if jobs < 2:
+        return 1
+    given = os.environ.get("UPSCOPE_FIGURE_WORKERS", "").strip()
+    if given.isdigit() and int(given) >= 2 and sys.platform.startswith("linux"):
+        return 2
+    return 1
+
+
+def _quiet_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # the child's finally blocks run, and it exits without a trace
+
+
+def _child(jobs: Sequence[tuple[Callable[[], Figure], Path]]) -> None:
+    """The forked child's work: SIGINT and SIGTERM end it quietly through its ``finally`` blocks
+    (a temporary PNG is removed) instead of the command line's handler inherited by the fork."""
+    import signal
+
+    signal.signal(signal.SIGINT, _quiet_exit)
+    signal.signal(signal.SIGTERM, _quiet_exit)
+    for build, path in jobs:
+        save_figure(build(), path)
+
+
+def save_all(jobs: Sequence[tuple[Callable[[], Figure], Path]]) -> list[Path]:
+    """Build and save each ``(build, path)``; returns the paths, in order.
+
+    With :func:`figure_workers` = 2 the figures are split in two: one forked child process draws
+    every second one while this process draws the others (a fork inherits the imported
+    matplotlib and the result, so nothing is pickled and the child starts in milliseconds; no
+    pool, queue or lock is shared). Each file is written atomically, and the same figure gives
+    the same bytes in either process. If the child fails, this process draws its figures again,
+    so an error is raised here with its own message."""
+    import multiprocessing
+    import warnings
+
+    if figure_workers(len(jobs)) == 1:
+        return [save_figure(build(), path) for build, path in jobs]
+    theirs = list(jobs[1::2])
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on fork in a process with threads (torch's pool): the child only
+        # draws with matplotlib and writes files, and never touches torch
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = multiprocessing.get_context("fork").Process(target=_child, args=(theirs,))
+        child.start()
+    try:
+        for build, path in jobs[0::2]:
+            save_figure(build(), path)
+        child.join()
+    finally:
+        if child.is_alive():  # this process was interrupted or failed: stop the child too
+            child.terminate()
+            child.join()
+    if child.exitcode != 0:
+        for build, path in theirs:
+            save_figure(build(), path)
+    return [path for _, path in jobs]
+
+
+def text_height(text: str, fontsize: float) -> float:
+    """Inches that ``text`` (its lines) takes at ``fontsize`` points."""
+    return (text.count("\n") + 1) * LINE * fontsize / 72
+
+
+def add_axes_in(fig: Figure, left: float, bottom: float, width: float, height: float) -> Axes:
+    """An axes at a fixed place given in inches from the figure's bottom-left corner."""
+    w, h = fig.get_size_inches()
+    return fig.add_axes((left / w, bottom / h, width / w, height / h))
+
+
+def panel_grid(
+    rows: int,
+    cols: int,
+    panel: tuple[float, float],
+    gap: tuple[float, float],
+    margins: tuple[float, float, float, float],
+) -> tuple[Figure, np.ndarray]:
+    """A figure of ``rows`` x ``cols`` axes at fixed places, without a layout engine: each panel
+    ``panel`` = (width, height) inches, ``gap`` = (between columns, between rows) inches (room
+    for the titles and labels the caller draws there), ``margins`` = (left, right, top, bottom)
+    inches. The figure's size follows from them. Returns the figure and a (rows, cols) array.
+
+    >>> fig, axes = panel_grid(2, 3, (2.0, 1.0), (0.5, 0.25), (1.0, 0.5, 0.75, 0.25))
+    >>> [float(v) for v in fig.get_size_inches()], axes.shape
+    ([8.5, 3.25], (2, 3))
+    >>> [round(float(v), 6) for v in axes[1, 0].get_position().bounds]  # in figure fractions
+    [0.117647, 0.076923, 0.235294, 0.307692]
+    """
+    import numpy as np
+
+    width, height = panel
+    left, right, top, bottom = margins
+    fig_w = left + cols * width + (cols - 1) * gap[0] + right
+    fig_h = top + rows * height + (rows - 1) * gap[1] + bottom
+    fig = new_figure(fig_w, fig_h, layout=None)
+    axes = np.empty((rows, cols), dtype=object)
+    for r in range(rows):
+        for c in range(cols):
+            x = left + c * (width + gap[0])
+            y = fig_h - top - height - r * (height + gap[1])
+            axes[r, c] = add_axes_in(fig, x, y, width, height)
+    return fig, axes
+
+
+def side_colorbar(
+    fig: Figure,
+    image: Any,
+    axes: Sequence[Axes],
+    *,
+    pad: float = 0.1,
+    width: float = 0.15,
+    shrink: float = 1.0,
+    **colorbar_kwargs: Any,
+) -> Colorbar:
+    """A colorbar ``width`` inches wide, ``pad`` inches right of ``axes`` (their union), as tall
+    as ``shrink`` of them and centred on them: the place constrained layout gave it, fixed."""
+    for ax in axes:
+        ax.apply_aspect()  # an equal-aspect image shrinks its box now, not at draw time
+    boxes = [ax.get_position() for ax in axes]
+    fig_w, fig_h = fig.get_size_inches()
+    x1 = max(b.x1 for b in boxes) * fig_w
+    y0, y1 = min(b.y0 for b in boxes) * fig_h, max(b.y1 for b in boxes) * fig_h
+    tall = (y1 - y0) * shrink
+    cax = add_axes_in(fig, x1 + pad, y0 + (y1 - y0 - tall) / 2, width, tall)
+    return fig.colorbar(image, cax=cax, **colorbar_kwargs)
+
+
+def fixed_title(fig: Figure, text: str, fontsize: float, pad: float = 0.08) -> None:
+    """``fig.suptitle`` with its top ``pad`` inches below the figure's top edge."""
+    fig.suptitle(text, fontsize=fontsize, y=1 - pad / fig.get_figheight(), va="top")
+
+
+def wrap_lines(text: str, width_in: float, fontsize: float) -> str:
+    """Each line of ``text`` wrapped to ``width_in`` inches at ``fontsize`` points (an average
+    character is about 0.6 of the font size wide)."""
+    import textwrap
+
+    chars = max(30, int(width_in * 72 / (0.6 * fontsize)))
+    return "\n".join(
+        wrapped for line in text.split("\n") for wrapped in textwrap.wrap(line, chars) or [""]
+    )
 
 
 def centred_panel(
@@ -103,3 +281,19 @@ def panel_rows(n: int, per_row: int) -> list[range]:
     count = -(-n // per_row)
     size = -(-n // count)
     return [range(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def fitted_fontsize(
+    lines: Sequence[str], width_in: float, largest: float, smallest: float = 7.0
+) -> float:
+    """The largest font size up to ``largest`` at which the longest of ``lines`` fits in
+    ``width_in`` inches (an average character is about 0.6 of the font size wide), at least
+    ``smallest``: a title kept to its lines instead of wrapped into more.
+
+    >>> fitted_fontsize(["x" * 100], 10.0, 11.0)
+    11.0
+    >>> fitted_fontsize(["x" * 150], 10.0, 11.0), fitted_fontsize(["x" * 300], 10.0, 11.0)
+    (8.0, 7.0)
+    """
+    longest = max((len(line) for line in lines), default=1) or 1
+    return max(smallest, min(largest, width_in * 72 / (0.6 * longest)))

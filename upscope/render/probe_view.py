@@ -15,9 +15,19 @@ from upscope import documents, present
 from upscope.probing import ProbeReport
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import View, out_console
-from upscope.render.plots import centred_panel, new_figure, panel_rows, peak_positions, save_figure
+from upscope.render.plots import (
+    centred_panel,
+    new_figure,
+    panel_rows,
+    peak_positions,
+    save_all,
+    save_figure,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
     from rich.console import Console
 
     from upscope.probing import Measurement, ProbeConfig
@@ -174,10 +184,15 @@ def _grid_title(subject: str, cfg: ProbeConfig) -> str:
         f"over {seeds}; 1 (white) = even energy. A grid at the same phase in every seed stays; "
         "one whose strong phase changes with the seed fades in the mean (see the seed row). "
         f"Seed rows: channel 0 of seed {cfg.seed} / RMS.\n"
-        f"cb: phase energy imbalance of each seed, mean±std over {seeds} (the table's "
-        "checkerbd; * marks a flat one, below 1e-5); map: the same imbalance of the mean "
-        "energy map (at most cb)"
+        f"checkerbd: phase energy imbalance of each seed, mean±std over {seeds} (the table's "
+        "column; * marks a flat one, below 1e-5); mean map: the same imbalance of the mean "
+        "energy map (at most checkerbd)"
     )
+
+
+#: inches: the response panels' side and the gap between columns; room left of the first
+#: column (row labels), right of the last (colorbar, its ticks and two-line label)
+_PANEL, _GAP, _ROW_LABEL, _BAR_ROOM = 1.8, 0.2, 0.62, 1.05
 
 
 def _grid(
@@ -187,15 +202,34 @@ def _grid(
     path: Path,
     row_label: str = "input",
 ) -> Path:
+    """Save :func:`_grid_figure` at ``path``."""
+    return save_figure(_grid_figure(rows, cfg, title, row_label), path)
+
+
+def _grid_figure(
+    rows: list[Measurement], cfg: ProbeConfig, title: str, row_label: str = "input"
+) -> Figure:
     """Per input, two rows: the mean energy map over seeds (1 = even energy, white), then the
-    first seed's channel 0 / RMS. One colour scale per row."""
+    first seed's channel 0 / RMS. One colour scale per row; panels of ``_PANEL`` inches at fixed
+    places (no layout engine)."""
+    from upscope.render.plots import add_axes_in, fixed_title, side_colorbar, text_height
+
     inputs, scale = cfg.inputs, cfg.scale
     methods = list(dict.fromkeys(m.method for m in rows))
     ncols = len(methods)
-    width = max(5.0, 1.75 * ncols + 1.4)
+    width = _ROW_LABEL + ncols * _PANEL + (ncols - 1) * _GAP + _BAR_ROOM
     text = _wrap(title, width)
-    fig = new_figure(width, 2.25 * 2 * len(inputs) + 0.2 * (text.count("\n") + 1) + 0.3)
-    axes = fig.subplots(2 * len(inputs), ncols, squeeze=False)
+    # above each mean row: three title lines at 9 pt; above each seed row one at 8 pt
+    heads = [3 * 1.25 * 9 / 72 + 0.08, 1.25 * 8 / 72 + 0.08] * len(inputs)
+    top = text_height(text, 10) + 0.15
+    height = top + sum(heads) + len(heads) * _PANEL + 0.25 * (len(inputs) - 1) + 0.12
+    fig = new_figure(width, height, layout=None)
+    axes = np.empty((len(heads), ncols), dtype=object)
+    y = height - top
+    for r, head in enumerate(heads):
+        y -= head + _PANEL + (0.25 if r and r % 2 == 0 else 0.0)
+        for c in range(ncols):
+            axes[r, c] = add_axes_in(fig, _ROW_LABEL + c * (_PANEL + _GAP), y, _PANEL, _PANEL)
     for i, kind in enumerate(inputs):
         by_name = {m.method: m for m in rows if m.input == kind}
         energy = {name: _crop(m.energy, scale) for name, m in by_name.items()}
@@ -235,7 +269,8 @@ def _grid(
                     cb = f"{fixed(m.checkerboard, 2)}±{fixed(m.checkerboard_std, 2)}"
                     cb += "*" if m.checkerboard <= _FLAT else ""
                     ax.set_title(
-                        f"{_label(m)}\ncb {cb}  map {fixed(m.energy_imbalance, 2)}", fontsize=8
+                        f"{_label(m)}\ncheckerbd {cb}\nmean map {fixed(m.energy_imbalance, 2)}",
+                        fontsize=9,
                     )
                 else:
                     ax.set_title(_label(m), fontsize=8)
@@ -243,16 +278,23 @@ def _grid(
                     which = "mean energy" if what == "mean" else f"seed {cfg.seed}"
                     ax.set_ylabel(f"{kind} {row_label}\n{which}", fontsize=9)
             assert image is not None
-            bar = fig.colorbar(image, ax=list(axes[r]), shrink=0.9, pad=0.01, extend=extend)
+            bar = side_colorbar(
+                fig, image, list(axes[r]), pad=0.1, width=0.14, shrink=0.9, extend=extend
+            )
             bar.set_label(label, fontsize=8)
             bar.ax.tick_params(labelsize=7)
-    fig.suptitle(text, fontsize=10)
-    return save_figure(fig, path)
+    fixed_title(fig, text, 10)
+    return fig
 
 
 #: a panel whose total power is below this share of its row's largest is drawn as flat: float
 #: rounding (bicubic on a constant: about 2e-7 of the signal) is not a spectrum
 NOISE_FLOOR = 1e-9
+
+
+#: inches: a spectrum panel's side; the gaps between columns (tick labels) and above and below
+#: each panel (its two-line title; its ticks and x label)
+_SPEC, _SPEC_GAP, _SPEC_HEAD, _SPEC_FOOT = 2.0, 0.42, 0.42, 0.42
 
 
 def _spectra(
@@ -263,20 +305,46 @@ def _spectra(
     path: Path,
     row_label: str = "input",
 ) -> Path:
-    """Per input, the methods' power spectra in blocks of at most five, ~200 px panels, on one
-    colour scale per input: dB of the largest total power among its panels. A panel below
-    :data:`NOISE_FLOOR` of that is drawn flat and says so."""
+    """Save :func:`_spectra_figure` at ``path``."""
+    return save_figure(_spectra_figure(rows, inputs, scale, title, row_label), path)
+
+
+def _spectra_figure(
+    rows: list[Measurement],
+    inputs: tuple[str, ...],
+    scale: int,
+    title: str,
+    row_label: str = "input",
+) -> Figure:
+    """Per input, the methods' power spectra in blocks of at most five, 200 px panels at fixed
+    places, on one colour scale per input: dB of the largest total power among its panels. A
+    panel below :data:`NOISE_FLOOR` of that is left empty (white) and says it is flat."""
+    from upscope.render.plots import add_axes_in, fixed_title, side_colorbar, text_height
+
     methods = list(dict.fromkeys(m.method for m in rows))
     blocks = panel_rows(len(methods), 5)
     ncols = max(len(b) for b in blocks)
     nrows = len(inputs) * len(blocks)
-    fig = new_figure(max(4.0, 2.5 * ncols + 1.3), 2.75 * nrows + 1.0)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    width = 0.75 + ncols * _SPEC + (ncols - 1) * _SPEC_GAP + 1.15
+    circles = (
+        f"cyan circles: the frequencies (m/{scale}, n/{scale}) cycles/px, where a period-{scale} "
+        "grid puts its energy. One colour scale per input: dB of the largest total power among "
+        "its panels, so a weak spectrum is dark; an empty panel is flat"
+    )
+    text = _wrap(f"{title}\n{circles}", width)
+    top = text_height(text, 10) + 0.12
+    height = top + nrows * (_SPEC_HEAD + _SPEC + _SPEC_FOOT) + 0.05
+    fig = new_figure(width, height, layout=None)
+    axes = np.empty((nrows, ncols), dtype=object)
+    for r in range(nrows):
+        y = height - top - (r + 1) * (_SPEC_HEAD + _SPEC) - r * _SPEC_FOOT
+        for c in range(ncols):
+            axes[r, c] = add_axes_in(fig, 0.75 + c * (_SPEC + _SPEC_GAP), y, _SPEC, _SPEC)
     for i, kind in enumerate(inputs):
         by_name = {m.method: m for m in rows if m.input == kind}
         totals = {name: float(m.spectrum.sum()) for name, m in by_name.items()}
-        top = max(totals.values())
-        norm = top if top > 0 else 1.0
+        top_power = max(totals.values())
+        norm = top_power if top_power > 0 else 1.0
         vmax = 10 * np.log10(max(float(m.spectrum.max()) for m in by_name.values()) / norm + 1e-30)
         vmin = vmax - 60.0
         image = None
@@ -290,28 +358,32 @@ def _spectra(
                 m = by_name[name]
                 ax = axes[r, c]
                 row_axes.append(ax)
-                flat = totals[name] <= NOISE_FLOOR * top
+                flat = totals[name] <= NOISE_FLOOR * top_power
                 panel = 10 * np.log10(m.spectrum / norm + 1e-30)
-                if flat:
-                    panel = np.full_like(panel, vmin)
+                if flat:  # drawn empty: every value masked (no colour), the frame and a note
+                    panel = np.full_like(panel, np.nan)
                 data, extent = centred_panel(panel)
-                image = ax.imshow(
+                shown = ax.imshow(
                     data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
                 )
-                for fx, fy in peak_positions(panel.shape, scale):
-                    # clip_on=False: a circle on the panel's edge is drawn whole
-                    ax.plot(
-                        [fx], [fy], marker="o", mfc="none", mec="cyan", ms=9, mew=1.0, clip_on=False
-                    )
+                if not flat:
+                    image = shown
+                fx, fy = zip(*peak_positions(panel.shape, scale), strict=True)
+                # one line of hollow markers; clip_on=False: a circle on the edge is drawn whole
+                ax.plot(
+                    fx, fy, linestyle="none", marker="o", mfc="none", mec="tab:cyan" if flat
+                    else "cyan", ms=9, mew=1.0, clip_on=False,
+                )  # fmt: skip
                 if flat:
                     ax.text(
                         0.5,
                         0.5,
-                        f"flat\n(power < {NOISE_FLOOR:.0e}\nof the row's largest)",
+                        f"flat: no spectrum\n(total power below {NOISE_FLOOR:.0e}\nof the "
+                        "input's largest)",
                         transform=ax.transAxes,
                         ha="center",
                         va="center",
-                        color="white",
+                        color="0.25",
                         fontsize=9,
                     )
                 ax.set_xlim(extent[0], extent[1])
@@ -324,58 +396,63 @@ def _spectra(
                 if c == 0:
                     ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=9)
                 ax.set_xlabel("fx (cycles/px)", fontsize=8)
-        assert image is not None
-        bar = fig.colorbar(image, ax=row_axes, shrink=0.8, pad=0.01)
+        if image is None:  # every panel flat: the scale of the row still shows
+            image = shown
+        bar = side_colorbar(fig, image, row_axes, pad=0.12, width=0.16, shrink=0.8)
         bar.set_label(f"{kind}: dB of the largest total power", fontsize=9)
-    circles = (
-        f"cyan circles: the frequencies (m/{scale}, n/{scale}) cycles/px, where a period-{scale} "
-        "grid puts its energy. One colour scale per input: dB of the largest total power among "
-        "its panels, so a weak spectrum is dark"
-    )
-    fig.suptitle(_wrap(f"{title}\n{circles}", max(4.0, 2.5 * ncols + 1.3)), fontsize=10)
-    return save_figure(fig, path)
+    fixed_title(fig, text, 10)
+    return fig
 
 
 def save_figures(report: ProbeReport, out: Path) -> list[Path]:
-    """probe-responses.png, probe-spectra.png and, with --grad, probe-grad(-spectra).png."""
+    """probe-responses.png, probe-spectra.png and, with --grad, probe-grad(-spectra).png, drawn
+    at once where two CPUs allow (:func:`upscope.render.plots.save_all`)."""
     cfg = report.config
     s = cfg.scale
-    paths = [
-        _grid(
-            report.results,
-            cfg,
-            _grid_title(f"x{s} upsamplers at initialisation", cfg),
+    jobs: list[tuple[Callable[[], Figure], Path]] = [
+        (
+            lambda: _grid_figure(
+                report.results, cfg, _grid_title(f"x{s} upsamplers at initialisation", cfg)
+            ),
             out / "probe-responses.png",
         ),
-        _spectra(
-            report.results,
-            cfg.inputs,
-            s,
-            f"x{s} upsamplers: power spectra (mean over {cfg.seeds} seeds)",
+        (
+            lambda: _spectra_figure(
+                report.results,
+                cfg.inputs,
+                s,
+                f"x{s} upsamplers: power spectra (mean over {cfg.seeds} seeds)",
+            ),
             out / "probe-spectra.png",
         ),
     ]
-    if report.grad is not None:
-        paths.append(
-            _grid(
-                report.grad,
-                cfg,
-                _grid_title("Input gradients of strided convs (rows: upstream gradient)", cfg),
+    grad = report.grad
+    if grad is not None:
+        jobs.append(
+            (
+                lambda: _grid_figure(
+                    grad,
+                    cfg,
+                    _grid_title("Input gradients of strided convs (rows: upstream gradient)", cfg),
+                    row_label="upstream",
+                ),
                 out / "probe-grad.png",
-                row_label="upstream",
             )
         )
-        paths.append(
-            _spectra(
-                report.grad,
-                cfg.inputs,
-                s,
-                f"Input gradients of strided convs: power spectra (mean over {cfg.seeds} seeds)",
+        jobs.append(
+            (
+                lambda: _spectra_figure(
+                    grad,
+                    cfg.inputs,
+                    s,
+                    f"Input gradients of strided convs: power spectra (mean over {cfg.seeds} "
+                    "seeds)",
+                    row_label="upstream",
+                ),
                 out / "probe-grad-spectra.png",
-                row_label="upstream",
             )
         )
-    return paths
+    return save_all(jobs)
 
 
 # ---------------------------------------------------------------- the registry (upscope.present)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from upscope.overlap_map import OverlapResult
-from upscope.render.plots import new_figure
+from upscope.render.plots import add_axes_in, fixed_title, new_figure, side_colorbar, text_height
 from upscope.scanning.judge import Finding
 
 __all__ = [
@@ -116,7 +116,7 @@ def balanced(finding: Finding) -> bool:
 
 
 def _heatmap(
-    fig: Any,
+    bars: list[Any],
     ax: Any,
     values: np.ndarray,
     title: str,
@@ -144,7 +144,7 @@ def _heatmap(
         grid, cmap=cmap, interpolation="nearest", aspect="equal", vmin=vmin, vmax=vmax
     )
     ticks = [low] if flat else MaxNLocator(integer=True)
-    fig.colorbar(image, ax=ax, shrink=0.8, label=label, ticks=ticks)
+    bars.append((image, ax, {"label": label, "ticks": ticks}))
     ax.set_title(title, fontsize=10)
     if flat:
         ax.text(
@@ -182,7 +182,7 @@ def _heatmap(
         ax.set_yticks(range(grid.shape[0]), [str(row0 + i) for i in range(grid.shape[0])])
 
 
-def _overlap_panel(fig: Any, ax: Any, finding: Finding, result: OverlapResult) -> None:
+def _overlap_panel(bars: list[Any], ax: Any, finding: Finding, result: OverlapResult) -> None:
     """The compound overlap map of the chain ending at this op (or of this layer alone)."""
     if len(finding.chain) > 1:
         title = f"compound overlap of {chain_text(finding.chain)}"
@@ -210,7 +210,7 @@ def _overlap_panel(fig: Any, ax: Any, finding: Finding, result: OverlapResult) -
             title += f" ({unknown})"
     elif stand_in:
         title += f"\n({unknown})"
-    _heatmap(fig, ax, overlap, title, starts[-2:], "contributions per output pixel")
+    _heatmap(bars, ax, overlap, title, starts[-2:], "contributions per output pixel")
     ax.set_xlabel("output column" if overlap.ndim > 1 else "output position")
     ax.set_ylabel("output row" if overlap.ndim > 1 else "")
 
@@ -250,7 +250,7 @@ def _imbalance_panel(ax: Any, finding: Finding, threshold: float, unit: str) -> 
 
 
 def _phase_panel(
-    fig: Any, ax: Any, values: np.ndarray, title: str, labels: tuple[str, str], what: str
+    bars: list[Any], ax: Any, values: np.ndarray, title: str, labels: tuple[str, str], what: str
 ) -> None:
     """Polyphase values as a small diverging heatmap with the values written in the cells."""
     limit = float(np.max(np.abs(values))) or 1.0
@@ -261,7 +261,7 @@ def _phase_panel(
     else:
         grid = _as_2d(values)
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8, label=what)
+    bars.append((image, ax, {"label": what}))
     ax.set_title(title, fontsize=10)
     for (row, col), value in np.ndenumerate(grid):
         colour = "white" if abs(value) > 0.6 * limit else "black"
@@ -294,13 +294,13 @@ def _phase_words(finding: Finding) -> tuple[tuple[str, str], str, str]:
     r = op.params["upscale_factor"]
     labels = ("phase b (output column mod r)", "phase a (output row mod r)")
     plus = " + bias" if finding.with_bias else ""
-    channel = f"c*{r * r}+a*{r}+b"
+    channel = f"(c*{r * r}+a*{r}+b)"
     if op.params.get("mode") == "DCR":  # ONNX DepthToSpace: depth-column-row channel order
-        channel = f"(a*{r}+b)*C'+c"
+        channel = f"((a*{r}+b)*C'+c)"
     return labels, f"weight sums{plus} of conv channels {channel}", "value"
 
 
-def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:
+def _worst_panel(bars: list[Any], ax: Any, finding: Finding) -> None:
     """The worst channel's polyphase values / their mean |value|, and its imbalance."""
     labels, what, unit = _phase_words(finding)
     assert finding.imbalance is not None and finding.phase_sums is not None
@@ -308,29 +308,38 @@ def _worst_panel(fig: Any, ax: Any, finding: Finding) -> None:
     index = finding.worst_channel
     if index is None:
         title = f"output channel 0: {what}\nevery one is 0 (no imbalance defined)"
-        _phase_panel(fig, ax, finding.phase_sums[0], title, labels, what)
+        _phase_panel(bars, ax, finding.phase_sums[0], title, labels, what)
         return
     if balanced(finding):
         values, scale = finding.normalised_sums(0)
         every = f"all {channels} channels" if channels > 1 else "its one channel"
         title = (
-            f"output channel 0: {what} / {scale:.3g} (their mean |{unit}|)\n"
+            f"output channel 0: {what},\neach divided by their mean |{unit}| {scale:.3g}\n"
             f"balanced: in {every} every phase is equal (imbalance 0)"
         )
-        _phase_panel(fig, ax, values, title, labels, f"{unit} / mean |{unit}| of channel 0")
+        _phase_panel(bars, ax, values, title, labels, f"{unit} / mean |{unit}| of channel 0")
         return
     values, scale = finding.normalised_sums(index)
     high, low = float(values.max()), float(values.min())
     which = "the worst" if channels > 1 else "the only one"
     title = (
-        f"output channel {index} ({which}):\n{what} / {scale:.3g} (their mean |{unit}|)\n"
+        f"output channel {index} ({which}):\n{what},\neach divided by their mean |{unit}| "
+        f"{scale:.3g}\n"
         f"max - min = {high - low:.3g}; imbalance {finding.imbalance[index]:.2f}"
     )
-    _phase_panel(fig, ax, values, title, labels, f"{unit} / mean |{unit}| of channel {index}")
+    _phase_panel(bars, ax, values, title, labels, f"{unit} / mean |{unit}| of channel {index}")
+
+
+#: inches of each panel's slot: room left of the axes (tick labels, y label), right of it (a
+#: colorbar with its ticks and label, or the gap to the next panel), below it (ticks, x label)
+_SLOT, _LEFT, _RIGHT, _BOTTOM = 6.2, 0.85, 1.15, 0.62
 
 
 def draw(finding: Finding, threshold: float, description: str) -> Any:
-    """The figure of one flagged op; ``description`` (type and parameters) goes in its title."""
+    """The figure of one flagged op; ``description`` (type and parameters) goes in its title.
+
+    A fixed layout (no layout engine): each panel a slot of ``_SLOT`` inches, the top margin
+    measured from the longest panel title and the figure title."""
     op = finding.op
     assert finding.phase_sums is not None and finding.imbalance is not None
     result = finding.compound()
@@ -340,22 +349,28 @@ def draw(finding: Finding, threshold: float, description: str) -> Any:
         and not balanced(finding)
     )
     panels = (result is not None) + bars + 1
-    fig = new_figure(max(6.2 * panels, 8.0), 5.6)
-    fig.set_layout_engine("constrained", wspace=0.08)  # room between colorbar and next panel
-    axes = np.atleast_1d(fig.subplots(1, panels))
+    width, height = max(_SLOT * panels, 8.0), 5.6
+    fig = new_figure(width, height, layout=None)
+    slot = width / panels
+    axes = [add_axes_in(fig, n * slot + _LEFT, _BOTTOM, slot - _LEFT - _RIGHT, 1.0)
+            for n in range(panels)]  # fmt: skip
+    colorbars: list[Any] = []
     if result is not None:
-        _overlap_panel(fig, axes[0], finding, result)
+        _overlap_panel(colorbars, axes[0], finding, result)
     if bars:
         _imbalance_panel(axes[-2], finding, threshold, _phase_words(finding)[2])
-    _worst_panel(fig, axes[-1], finding)
+    _worst_panel(colorbars, axes[-1], finding)
     source = ""
     if op.kind == "pixelshuffle" and op.feeding_conv is not None:
         plus = " + bias" if finding.with_bias else ""
         source = f", weight sums{plus} of the conv {op.feeding_conv[0]} feeding it"
-    fig.suptitle(
-        f"{op.name} ({description}{source})\n{verdict_line(finding, threshold)}", fontsize=11
-    )
-    # constrained layout settles in two passes here (equal-aspect maps, multi-line titles): one
-    # pass now, so that the saved PNG does not cut off the bottom labels
-    fig.draw_without_rendering()
+    title = f"{op.name} ({description}{source})\n{verdict_line(finding, threshold)}"
+    lines = max(ax.get_title().count("\n") + 1 for ax in axes)
+    top = 0.08 + text_height(title, 11) + 0.06 + lines * 1.25 * 10 / 72 + 0.1
+    for n, ax in enumerate(axes):
+        box = (n * slot + _LEFT, _BOTTOM, slot - _LEFT - _RIGHT, height - top - _BOTTOM)
+        ax.set_position((box[0] / width, box[1] / height, box[2] / width, box[3] / height))
+    for image, ax, kwargs in colorbars:
+        side_colorbar(fig, image, [ax], pad=0.15, width=0.18, shrink=0.8, **kwargs)
+    fixed_title(fig, title, 11)
     return fig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from rich.table import Table
 from upscope import present
 from upscope.files import prepare_out_dir
 from upscope.render.console import out_console, print_json
-from upscope.render.plots import save_figure
+from upscope.render.plots import save_all
 from upscope.scanning.fix import HELPERS
 from upscope.scanning.judge import Finding, ScanResult
 from upscope.scanning.records import Dims, dims_text
@@ -274,14 +275,15 @@ def draw(finding: Finding, threshold: float) -> Any:
 def save_pngs(result: ScanResult, out: Path) -> list[Path]:
     """One PNG per flagged op with polyphase sums; returns the paths written."""
     prepare_out_dir(out)
-    paths = []
-    for n, finding in enumerate(result.findings, start=1):
-        if not wants_png(finding):
-            continue
-        fig = draw(finding, result.threshold)
-        path = out / f"scan-{n:02d}-{_safe(finding.op.name)}.png"
-        paths.append(save_figure(fig, path))
-    return paths
+    jobs = [
+        (
+            partial(draw, finding, result.threshold),
+            out / f"scan-{n:02d}-{_safe(finding.op.name)}.png",
+        )
+        for n, finding in enumerate(result.findings, start=1)
+        if wants_png(finding)
+    ]
+    return save_all(jobs)
 
 
 # ---------------------------------------------------------------- the registry (upscope.present)

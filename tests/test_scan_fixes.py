@@ -127,7 +127,7 @@ def test_every_fix_of_the_samples_keeps_shapes_and_rescans_even(factory) -> None
     flagged = [f for f in result.findings if f.status != "ok"]
     assert flagged
     for finding in flagged:
-        assert len(finding.fixes) == 2
+        assert len(finding.fixes) in (2, 3)  # + the shift-free resize-conv of an odd K
         for fix in finding.fixes:
             assert fix.verified and fix.reason is None, fix.reason
             assert fix.same_shapes is True

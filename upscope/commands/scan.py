@@ -93,6 +93,14 @@ def scan(
             "(artifact counts for risk too). For CI.",
         ),
     ] = None,
+    fix_code: Annotated[
+        bool,
+        typer.Option(
+            "--fix-code",
+            help="Print only the code of the top fix of each flagged op, as one Python file "
+            "for `model` your model object (redirect it into a file); no table.",
+        ),
+    ] = False,
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNGs of flagged ops.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
@@ -102,6 +110,7 @@ def scan(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     del max_memory  # applied by upscope.cli.guarded
+    from upscope.errors import UpscopeError
     from upscope.files import check_regular_file, protect_inputs
     from upscope.scanning.args import (
         check_fail_on,
@@ -112,6 +121,8 @@ def scan(
         split_model_spec,
     )
 
+    if fix_code and json_out:
+        raise UpscopeError("--fix-code and --json print different things: choose one")
     shapes = [parse_input_shape(text) for text in input_shape or []]
     if fail_on is not None:
         check_fail_on(fail_on, "--fail-on")
@@ -134,7 +145,9 @@ def scan(
     result = core.scan(model, shapes or None, weights=weights, inputs=kinds, seed=seed)
     if not no_png and any(scan_view.wants_png(f) for f in result.findings):
         result.save_png(out)
-    if json_out:
+    if fix_code:
+        typer.echo(scan_view.fix_script(result), nl=False)
+    elif json_out:
         scan_view.print_json(result.to_dict())
     else:
         scan_view.show(result)

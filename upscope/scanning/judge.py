@@ -94,6 +94,11 @@ class Finding:
     fixes: list[Fix] = field(default_factory=list)  # ranked; filled for artifact / risk ops
 
     @property
+    def name(self) -> str:
+        """The op's name (its module path, ``path:function`` for a functional call)."""
+        return self.op.name
+
+    @property
     def response(self) -> dict[str, float | None]:
         """The measured response score per model input (``"constant"``, ``"noise"``)."""
         return self.op.response

@@ -1,15 +1,19 @@
 """Verify suggested fixes on a copy of a PyTorch model (torch).
 
 For every fix whose op is a module, :func:`verify` deep-copies the user's model, runs the fix's
-``code`` on the copy (``model`` bound to the copy), runs the same forward pass as the scan (the
-constant input) and fills in:
+``code`` (the import variant: ``from upscope.init import icnr_, zoh_``) on the copy (``model``
+bound to the copy), runs the same forward pass as the scan (the constant input) and fills in:
 
 - ``same_shapes``: every module's output shapes (call by call, modules the fix replaced left
   out, except the op's own path) and the model's output shapes are the ones of the original;
 - ``response``: the replacement's response score, defined as in the scan (the module at the
   op's path applied to its input reduced to per-channel constants,
   :func:`upscope.scanning.torch_front.constant_like`; the largest over its calls);
-- ``params_delta``: parameters of the copy with the fix minus those of the original.
+- ``params_delta``: parameters of the copy with the fix minus those of the original;
+- ``verified``: true only when the code ran, every shape is kept and the grid is gone
+  (the response below the scan's threshold); otherwise ``reason`` says which failed. An
+  initialiser that cannot write through a layer's parametrization raises, and the fix is
+  unverified with that message. The grid is re-measured at one call site, :func:`_grid_after`.
 
 The user's model object is never modified (only its forward hooks are added and removed, as the
 scan's tracer does). A model that cannot be deep-copied leaves every fix unverified, with the
@@ -26,7 +30,7 @@ import torch
 from torch import nn
 
 from upscope.scanning.fix import Fix
-from upscope.scanning.judge import Finding
+from upscope.scanning.judge import RESPONSE_THRESHOLD, Finding
 from upscope.scanning.torch_front import constant_like, score_output
 
 __all__ = ["verify"]
@@ -138,17 +142,47 @@ def verify(
             saved[path] = (module, state)
         torch.manual_seed(seed)
         try:
-            exec(fix.code, {"model": work, "nn": nn, "torch": torch})  # noqa: S102 - our code
-            after, new_outputs, response = _run(work, inputs, fix.target, fix.scales)
+            try:
+                exec(fix.code, {"model": work})  # noqa: S102 - our code, the import variant
+            except Exception as exc:  # noqa: BLE001 - e.g. a parametrization zoh_ refuses
+                fix.reason = f"the fix's code failed on a copy of the model: {_first_line(exc)}"
+                continue
+            try:
+                after, new_outputs, response = _grid_after(work, inputs, fix)
+            except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
+                fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
+                continue
             fix.params_delta = _params(work) - count
-        except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
-            fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
-            continue
         finally:
             for path, (module, state) in saved.items():
                 _put(work, path, module)
                 module.load_state_dict(state)
         fix.same_shapes = _same(before, after, fix) and new_outputs == outputs
         fix.response = response
-        fix.verified = True
-        fix.reason = None
+        fix.verified, fix.reason = _judged(fix)
+
+
+def _grid_after(
+    work: nn.Module, inputs: Sequence[torch.Tensor], fix: Fix
+) -> tuple[Shapes, list[tuple[int, ...]], float | None]:
+    """Shapes after the fix and the grid left at the fix's target.
+
+    SWITCH (issue 16): the one call site of the grid measurement. Today the response score at
+    the replaced module; once ``upscope.scanning.grid.measure_output_grid`` is on main, measure
+    the model's output grid here instead (the shapes still come from :func:`_run`).
+    """
+    return _run(work, inputs, fix.target, fix.scales)
+
+
+def _judged(fix: Fix) -> tuple[bool, str | None]:
+    """``verified`` only when every shape is kept and the grid is gone (below the threshold)."""
+    if not fix.same_shapes:
+        return False, "the fix ran, but shapes change"
+    if fix.response is None:
+        return False, "the fix ran, but the grid after it could not be measured at its target"
+    if fix.response > RESPONSE_THRESHOLD:
+        return False, (
+            f"the fix ran, but the grid is still there: response {fix.response:.2f} > "
+            f"{RESPONSE_THRESHOLD:g} (its initialiser did not reach the weight the forward uses?)"
+        )
+    return True, None

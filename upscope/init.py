@@ -171,8 +171,8 @@ def _write(module: Any, name: str, value: Any) -> None:
                 setattr(module, name, hook.compute_weight(module, do_power_iteration=False))
             else:
                 raise UpscopeError(
-                    f"{type(module).__name__}.{name} is computed by a {what} hook that upscope "
-                    "cannot write through: initialise the layer before adding it"
+                    f"{type(module).__name__}.{name} is computed by a {what} hook that cannot be "
+                    "written through: initialise the layer before adding it"
                 )
         else:
             what = "plain"

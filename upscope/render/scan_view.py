@@ -227,7 +227,10 @@ def _comment(text: str) -> str:
     >>> _comment("up\\nimport os")
     '# up?import os'
     """
-    return "# " + re.sub(r"[\x00-\x1f\x7f]", "?", text)
+    import textwrap
+
+    clean = re.sub(r"[\x00-\x1f\x7f]", "?", text)
+    return "\n".join(textwrap.wrap(clean, 77, initial_indent="# ", subsequent_indent="# "))
 
 
 def fix_script(result: ScanResult) -> str:

@@ -153,13 +153,13 @@ def _shift_free_resize_conv(
     extra: dict[str, Any],
 ) -> tuple[str, str] | None:
     """Nearest x S, a zero pad (left, right) per axis, a conv with padding 0 whose centre lands
-    where the original's does: (S - 1) / 2 + (K' - 1) / 2 - left = centre, left + right =
+    where the original's does: (S - 1) / 2 + left - (K' - 1) / 2 = centre, left + right =
     delta + K' - 1. The smallest K' from 2 up per axis; None if none up to 16."""
     n = len(scales)
     kernel, pads = [], []
     for s, delta, centre in zip(scales, deltas, centres, strict=True):
         for k in range(2, 17):
-            left2 = (s - 1) + (k - 1) - 2 * centre  # twice the left pad
+            left2 = 2 * centre + (k - 1) - (s - 1)  # twice the left pad
             if left2 < 0 or left2 % 2:
                 continue
             left = int(left2 // 2)
@@ -278,8 +278,10 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
 
     lhs = _expr(op, path) if op.module else "upsample"
     deltas, centres = _deltas(op), _centre(op)
+    # nearest puts input i's content at i*S + (S-1)/2, a conv with padding P' moves it by
+    # P' - (K'-1)/2 = delta/2
     shift = tuple(
-        float((s - 1) / 2 - d / 2 - c) for s, d, c in zip(stride, deltas, centres, strict=True)
+        float((s - 1) / 2 + d / 2 - c) for s, d, c in zip(stride, deltas, centres, strict=True)
     )
     source, verdict, _ = _resize_conv(c_in, c_out, stride, deltas, extra, sized)
     title = "resize-conv (nearest + conv)"
@@ -291,6 +293,7 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
     fixes = [fix]
     free = None if sized else _shift_free_resize_conv(c_in, c_out, stride, deltas, centres, extra)
     if any(shift) and free is not None:
+        fix.notes.append("the next fix is its shift-free variant")
         title = "resize-conv, shift-free (nearest + zero pad + conv)"
         fixes.append(
             Fix(
@@ -397,7 +400,7 @@ def _shuffle_fixes(finding: Finding) -> list[Fix]:
         source, verdict, _ = _resize_conv(weight.shape[1] * groups, c_out, (r, r), deltas, extra)
         shuffle = _expr(op, shuffle_path) if op.module else "shuffle"
         lines = [_swap(op, path, source) if conv_is_module else f"conv = {source}"]
-        touches, keep_out = [path, shuffle_path], [path]
+        touches, keep_out = [path, shuffle_path], [path, *fprm.get("via_paths", [])]
         if norm is not None and norm_source is not None:
             lines.append(
                 _swap(op, norm_path, norm_source) if norm_path else f"norm = {norm_source}"

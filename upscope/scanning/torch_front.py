@@ -217,11 +217,14 @@ class _Recorder(TorchFunctionMode):
             return
         name = getattr(func, "__name__", "")
         norm = _NORM_FUNCS.get(func) if callable(func) else None
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and frame.path and (name in _ELEMENTWISE or norm is not None):
+            # a module on the way (nn.ReLU, the norm): its shape changes with a resize-conv
+            feeder.params.setdefault("via_paths", []).append(frame.path)
         if name in _ELEMENTWISE:
             feeder.tensor = out
             feeder.params["via"].append(name.rstrip("_"))
         elif norm is not None and "norm" not in feeder.params:
-            frame = self.stack[-1] if self.stack else None
             module = frame.module if frame is not None else None
             record: dict[str, Any] = {
                 "function": norm,

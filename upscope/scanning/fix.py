@@ -195,11 +195,10 @@ def _centre(op: UpOp) -> list[float]:
 
 
 def _shift_note(shift: tuple[float, ...]) -> list[str]:
-    """``"moves the content by +0.5 output pixels (later: down, right) on every axis"``; none for
-    no shift.
+    """The note of a fix that moves the content (none for no shift).
 
-    >>> _shift_note((0.5, 0.5))[0][:57], _shift_note((0.0,))
-    ('moves the content by +0.5 output pixel on every axis rela', [])
+    >>> _shift_note((0.5, 0.5))[0].split(" against ")[0], _shift_note((0.0,))
+    ('moves the content by +0.5 output pixel on every axis', [])
     """
     if all(v == 0 for v in shift):
         return []
@@ -208,8 +207,8 @@ def _shift_note(shift: tuple[float, ...]) -> list[str]:
     else:
         where = "(" + ", ".join(f"{v:+g}" for v in shift) + ") output pixels per axis"
     return [
-        f"moves the content by {where} relative to the original layer (later: down / right; "
-        "for a kernel symmetric about its centre)"
+        f"moves the content by {where} against the original (+: down / right), for a "
+        "symmetric kernel"
     ]
 
 
@@ -293,7 +292,7 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
     fixes = [fix]
     free = None if sized else _shift_free_resize_conv(c_in, c_out, stride, deltas, centres, extra)
     if any(shift) and free is not None:
-        fix.notes.append("the next fix is its shift-free variant")
+        fix.notes.append("fix 2 is its shift-free variant")
         title = "resize-conv, shift-free (nearest + zero pad + conv)"
         fixes.append(
             Fix(

@@ -92,7 +92,7 @@ def test_icnr_makes_conv_and_shuffle_phase_free(wrap: str, scale: int, groups: i
     assert icnr_(conv, scale) is conv
     with torch.no_grad():
         y = nn.PixelShuffle(scale)(conv(torch.ones(1, 4, 7, 7)))[0]
-    inner = y[:, scale : -scale, scale : -scale]  # away from the zero padding
+    inner = y[:, scale:-scale, scale:-scale]  # away from the zero padding
     phases = inner.unflatten(1, (-1, scale)).unflatten(3, (-1, scale))  # (c, h, a, w, b)
     first = phases[:, :, :1, :, :1].expand_as(phases)
     assert torch.allclose(phases, first, rtol=1e-4, atol=1e-6)

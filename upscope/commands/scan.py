@@ -40,7 +40,7 @@ EPILOG = examples_epilog(
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("scan", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(scan)
@@ -109,7 +109,7 @@ def scan(
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
+    del max_memory  # applied by upscope.commands._shell.guarded
     from upscope.errors import UpscopeError
     from upscope.files import check_regular_file, protect_inputs
     from upscope.scanning.args import (
@@ -139,6 +139,7 @@ def scan(
             check_regular_file(weights, "--weights file")
         protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
+    from upscope import present
     from upscope.render import scan_view
     from upscope.scanning import run as core
 
@@ -150,6 +151,6 @@ def scan(
     elif json_out:
         scan_view.print_json(result.to_dict())
     else:
-        scan_view.show(result)
+        present.show(result)
     if fail_on is not None and result.failing(fail_on):
         raise typer.Exit(3)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from upscope.errors import UpscopeError
+from upscope.errors import UpscopeError, one_line
 from upscope.scanning.args import Shape
 from upscope.scanning.records import UpOp
 from upscope.scanning.score import op_scales, response_score
@@ -386,12 +386,9 @@ def trace(
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's forward: one line
         shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        message = " ".join(str(exc).split())
-        if len(message) > 400:
-            message = message[:400] + " ..."
-        raise UpscopeError(
-            f"the forward pass with input shape {shapes} failed: {type(exc).__name__}: {message}"
-        ) from None
+        message = one_line(exc, 400, typed=True, empty="")
+        failed = f"the forward pass with input shape {shapes} failed"
+        raise UpscopeError(f"{failed}: {message}") from None
     finally:
         for handle in handles:
             handle.remove()

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from upscope.errors import one_line
 from upscope.scanning.fix import Fix
 from upscope.scanning.judge import RESPONSE_THRESHOLD, Finding
 from upscope.scanning.torch_front import constant_like, score_output
@@ -100,11 +101,6 @@ def _params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
-
-
 def _get(model: nn.Module, path: str) -> nn.Module:
     return model.get_submodule(path) if path else model
 
@@ -128,8 +124,9 @@ def verify(
     try:
         work = copy.deepcopy(model)
     except Exception as exc:  # noqa: BLE001 - any model: report, do not crash
+        why = one_line(exc, 300, ellipsis="", typed=True)
         for fix in fixes:
-            fix.reason = f"the model cannot be deep-copied ({_first_line(exc)}), so fixes are "
+            fix.reason = f"the model cannot be deep-copied ({why}), so fixes are "
             fix.reason += "not tried on a copy"
         return
     before, outputs, _ = _run(work, inputs, None, ())
@@ -145,12 +142,14 @@ def verify(
             try:
                 exec(fix.code, {"model": work})  # noqa: S102 - our code, the import variant
             except Exception as exc:  # noqa: BLE001 - e.g. a parametrization zoh_ refuses
-                fix.reason = f"the fix's code failed on a copy of the model: {_first_line(exc)}"
+                why = one_line(exc, 300, ellipsis="", typed=True)
+                fix.reason = f"the fix's code failed on a copy of the model: {why}"
                 continue
             try:
                 after, new_outputs, response = _grid_after(work, inputs, fix)
             except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
-                fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
+                why = one_line(exc, 300, ellipsis="", typed=True)
+                fix.reason = f"the forward pass with this fix failed: {why}"
                 continue
             fix.params_delta = _params(work) - count
         finally:

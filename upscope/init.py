@@ -70,7 +70,8 @@ def zoh_(conv_transpose: Any, generator: Any = None) -> Any:
     current = layer.weight
     size = [k - s + 1 for k, s in zip(kernel, stride, strict=True)]
     small = torch.empty(*current.shape[:2], *size, dtype=current.dtype, device=current.device)
-    nn.init.kaiming_uniform_(small, a=math.sqrt(5), generator=generator)  # the default init
+    seeded = {} if generator is None else {"generator": generator}  # torch >= 2.2 takes it
+    nn.init.kaiming_uniform_(small, a=math.sqrt(5), **seeded)  # the layer's default init
     weight = torch.zeros_like(current)
     for shift in itertools.product(*(range(s) for s in stride)):
         window = [slice(o, o + n) for o, n in zip(shift, size, strict=True)]
@@ -117,7 +118,8 @@ def icnr_(conv: Any, scale: int, norm: Any = None, generator: Any = None) -> Any
     small = torch.empty(
         out // repeat, *current.shape[1:], dtype=current.dtype, device=current.device
     )
-    nn.init.kaiming_uniform_(small, a=math.sqrt(5), generator=generator)  # nn.Conv's default
+    seeded = {} if generator is None else {"generator": generator}  # torch >= 2.2 takes it
+    nn.init.kaiming_uniform_(small, a=math.sqrt(5), **seeded)  # nn.Conv's default init
     _write(conv, "weight", small.repeat_interleave(repeat, dim=0))
     if conv.bias is not None:
         _write(conv, "bias", conv.bias.detach()[::repeat].repeat_interleave(repeat))

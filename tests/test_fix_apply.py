@@ -241,6 +241,8 @@ def test_weight_normed_layers_are_really_balanced_by_their_fix(old_style: bool) 
             y = layer(torch.ones(1, 8, 12)) - layer.bias[:, None]
         assert grid(y[:, :, 2 * layer.stride[0] : -2 * layer.stride[0]], layer.stride[0]) < 1e-6
         assert "balanced now, can learn a grid in training" in zoh.note
+        wrapper = "WeightNorm" if old_style else "_WeightNorm"
+        assert f"goes through {wrapper}; the new conv's does not" in finding.fixes[0].note
 
 
 def test_an_initialiser_that_cannot_reach_the_weight_leaves_the_fix_unverified() -> None:

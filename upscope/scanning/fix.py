@@ -290,6 +290,13 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
     if sized:
         fix.notes.append("ResizeConv takes the output_size= your forward passes")
     fixes = [fix]
+    wraps = prm.get("weight_wrappers")
+    lost = (
+        f"the original's weight goes through {', '.join(wraps)}; the new conv's does not: wrap "
+        "it the same way to keep that"
+        if wraps
+        else None
+    )
     free = None if sized else _shift_free_resize_conv(c_in, c_out, stride, deltas, centres, extra)
     if any(shift) and free is not None:
         fix.notes.append("fix 2 is its shift-free variant")
@@ -339,7 +346,12 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
         fix = Fix(title, "\n".join(lines), verdict, target, ["zoh_"], scales=stride)
         fix.touches, fix.shift = [path], moved
         fix.notes = [*_shift_note(moved), LEARNS]
+        if not same:
+            fix.notes += [lost.replace("conv's", "ConvTranspose's")] if lost else []
         fixes.append(fix)
+    for fix in fixes:
+        if lost and "resize-conv" in fix.title:
+            fix.notes.append(lost)
     return fixes
 
 

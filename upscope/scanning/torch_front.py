@@ -401,7 +401,23 @@ def trace(
         if norm is not None:
             paths.append(norm["path"])
         op.access = {path: access(model, path) for path in paths if path}
+        if op.module and paths:
+            wraps = weight_wrappers(model.get_submodule(paths[0]) if paths[0] else model)
+            if wraps:
+                op.params["weight_wrappers"] = wraps
     return recorder.ops
+
+
+def weight_wrappers(module: nn.Module) -> list[str]:
+    """What computes ``module.weight``: its parametrizations (``_WeightNorm``, ...) or
+    hook-based weight norm / spectral norm; empty for a plain weight."""
+    from torch.nn.utils import parametrize
+
+    if parametrize.is_parametrized(module, "weight"):
+        chain: Any = module.parametrizations
+        return [type(p).__name__ for p in chain["weight"]]
+    hooks = module._forward_pre_hooks.values()
+    return [type(h).__name__ for h in hooks if getattr(h, "name", None) == "weight"]
 
 
 def access(model: nn.Module, path: str) -> tuple[str, ...]:

@@ -14,13 +14,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils import parametrizations
 
 from upscope.scanning.fix import Fix
+from upscope.scanning.fix_code import assign, module_expr
 from upscope.scanning.judge import RESPONSE_THRESHOLD, Finding
 from upscope.scanning.run import scan
 from upscope.scanning.score import response_score
+from upscope.scanning.torch_front import access
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*weight_norm.* is deprecated:FutureWarning")
 
@@ -97,6 +101,39 @@ def test_module_dict_keys_sequential_indices_and_odd_names_give_valid_code() -> 
             assert type(fixed.get_submodule(finding.name)).__name__ != "ConvTranspose2d" or (
                 "zoh_" in fix.code
             )
+
+
+NAMES = st.text(alphabet="ab_1- '\"", min_size=1, max_size=4)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.sampled_from(["attr", "dict", "seq"]), NAMES), min_size=1, max_size=4))
+def test_assignment_code_reaches_any_module_path(steps: list[tuple[str, str]]) -> None:
+    """Containers and names drawn at random: the code upscope writes puts a new module exactly
+    where the path says (torch's get_submodule is the oracle)."""
+    model = nn.Module()
+    parent, parts = model, []
+    for kind, name in steps:
+        if kind == "seq":
+            child: nn.Module = nn.Sequential(nn.Identity(), nn.Identity())
+            parent.add_module(name, child)
+            parts.append(name)
+            parent, name = child, "1"
+        elif kind == "dict":
+            child = nn.ModuleDict({name: nn.Identity()})
+            parent.add_module("d", child)
+            parts.append("d")
+            parent = child
+        leaf = nn.Module()
+        parent.add_module(name, leaf) if kind != "seq" else parent.__setitem__(1, leaf)
+        parts.append(name)
+        parent = leaf
+    path = ".".join(parts)
+    marker = nn.Identity()
+    code = assign(path, "marker", access(model, path))
+    exec(code, {"model": model, "marker": marker})  # noqa: S102 - the code under test
+    assert model.get_submodule(path) is marker, code
+    assert module_expr(path, access(model, path)) in code or code.startswith("setattr(")
 
 
 # ---------------------------------------------------------------- conv feeding a shuffle

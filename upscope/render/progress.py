@@ -13,7 +13,9 @@ __all__ = ["progress"]
 
 
 @contextlib.contextmanager
-def progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+def progress(
+    enabled: bool, verb: str = "fitting"
+) -> Iterator[Callable[[str, int, int], None] | None]:
     """Rich progress bars on stderr, one per method as it reports; yields the callback
     ``report(method, done, total)`` (None when not ``enabled``). Nothing is drawn until the
     first report, so a run that fits nothing shows no bar."""
@@ -30,7 +32,7 @@ def progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
 
             bars.append(
                 Bars(
-                    TextColumn("fitting [bold]{task.description:<21}"),
+                    TextColumn(verb + " [bold]{task.description:<21}"),
                     BarColumn(),
                     MofNCompleteColumn(),
                     TimeElapsedColumn(),

@@ -63,6 +63,7 @@ def scan(
     *,
     inputs: Sequence[str] = ("constant",),
     seed: int = 0,
+    rate: int | None = None,
 ) -> ScanResult:
     """Find, judge and fix every upsampling op of ``model``.
 
@@ -73,7 +74,14 @@ def scan(
     else from ``example_input`` (a tensor or a tuple of tensors: its shapes and dtype), else from
     the model's ``example_input_array``. The forward passes use a constant input (all ones) and,
     with ``inputs=("constant", "noise")``, seeded standard-normal noise too.
+
+    ``rate``: the sample rate of the model's output in Hz (a 1D model): each 1D op also gets its
+    tones in Hz and their level in the output (:mod:`upscope.scanning.audio`).
     """
+    if rate is not None:
+        from upscope.audio_config import check_rate
+
+        check_rate(rate)
     kinds = check_inputs(inputs)
     shapes = _shapes(input_shape)
     if isinstance(model, str | os.PathLike) and is_onnx_file(str(model)):
@@ -81,7 +89,12 @@ def scan(
             raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
         from upscope.scanning import onnx_front
 
-        return onnx_front.scan(str(model), shapes)
+        onnx_result = onnx_front.scan(str(model), shapes)
+        if rate is not None:  # a graph is not run: tones from sizes need the output length
+            from upscope.scanning import audio
+
+            onnx_result.audio = audio.measure([f.op for f in onnx_result.findings], rate, None)
+        return onnx_result
     import torch
     from torch import nn
 
@@ -147,7 +160,12 @@ def scan(
             for finding in findings:
                 finding.fixes = suggest(finding)
             verify(net, constant, findings, seed)
+            tones = None
+            if rate is not None:
+                from upscope.scanning import audio
+
+                tones = audio.measure(ops, rate, audio.run_outputs(net, constant))
     finally:
         for module, training in modes.items():
             module.train(training)
-    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds, audio=tones)

@@ -131,6 +131,7 @@ class _Recorder(TorchFunctionMode):
         self.ops: list[UpOp] = []
         self.names: Counter[str] = Counter()
         self.feeder: _Feeder | None = None
+        self.paths: dict[int, str] = {}  # id(op) -> the path of an upsampling module's op
         self.response = response
 
     def _name(self, base: str) -> str:
@@ -165,6 +166,8 @@ class _Recorder(TorchFunctionMode):
             path = frame.path if frame is not None else ""
             base, op_type = (f"{path}:{fname}" if path else fname), f"F.{fname}"
         op = self._record(base, op_type, kind, bound, out, module)
+        if op is not None and module and frame is not None:
+            self.paths[id(op)] = frame.path
         if op is not None and module and frame is not None and frame.sized and kind == "convT":
             op.params["output_size_call"] = True
         if op is not None and self.response is not None:
@@ -353,7 +356,9 @@ class _Recorder(TorchFunctionMode):
         else:
             return
         name = frame.path or type(module).__name__
-        self._record(name, type(module).__name__, kind, bound, out, True)
+        op = self._record(name, type(module).__name__, kind, bound, out, True)
+        if op is not None:
+            self.paths[id(op)] = frame.path
 
 
 def trace(
@@ -401,8 +406,9 @@ def trace(
         if norm is not None:
             paths.append(norm["path"])
         op.access = {path: access(model, path) for path in paths if path}
-        if op.module and paths:
-            wraps = weight_wrappers(model.get_submodule(paths[0]) if paths[0] else model)
+        where = recorder.paths.get(id(op))  # "" for the model itself (a bare module)
+        if where is not None:
+            wraps = weight_wrappers(model.get_submodule(where) if where else model)
             if wraps:
                 op.params["weight_wrappers"] = wraps
     return recorder.ops

@@ -98,7 +98,13 @@ def scan(
     import torch
     from torch import nn
 
-    from upscope.scanning.load import default_input_shapes, load_model, load_weights
+    from upscope.scanning.load import (
+        default_input_shapes,
+        hold_bare,
+        load_model,
+        load_weights,
+        release_bare,
+    )
     from upscope.scanning.torch_front import make_inputs, trace
     from upscope.scanning.verify import verify
 
@@ -144,6 +150,7 @@ def scan(
             )
         shapes, from_model = default, True
     check_input_memory(shapes)
+    net, bare = hold_bare(net)
     modes = {module: module.training for module in net.modules()}
     try:
         with _model_prints_to_stderr():
@@ -160,6 +167,8 @@ def scan(
             for finding in findings:
                 finding.fixes = suggest(finding)
             verify(net, constant, findings, seed)
+            for fix in (fix for f in findings for fix in f.fixes if bare):
+                fix.statements = release_bare(fix.statements, bare or "")
             tones = None
             if rate is not None:
                 from upscope.scanning import audio

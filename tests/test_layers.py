@@ -48,6 +48,8 @@ LAYERS: dict[str, int] = {
     "upscope.quality": FOUNDATIONS,
     "upscope.zoo": FOUNDATIONS,
     "upscope.upsamplers": FOUNDATIONS,
+    "upscope.init": FOUNDATIONS,  # the initialisers the fixes import
+    "upscope.layers": FOUNDATIONS,  # ResizeConv, which the fixes import
     "upscope.images": FOUNDATIONS,
     "upscope.image_sets": FOUNDATIONS,  # many images streamed: files, folders, arrays
     "upscope.phase_stats": FOUNDATIONS,  # per-phase statistics, numpy only
@@ -78,6 +80,7 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.grid": ANALYSES,  # the output grid, measured on the model (issue 16)
     "upscope.scanning.judge": ANALYSES,
     "upscope.scanning.fix": ANALYSES,
+    "upscope.scanning.fix_code": ANALYSES,
     "upscope.scanning.verify": ANALYSES,
     "upscope.scanning.run": ANALYSES,
     "upscope.scanning.audio": ANALYSES,  # scan --rate: tones in Hz

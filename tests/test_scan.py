@@ -596,7 +596,8 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
     assert all(set(layer) == keys for layer in doc["layers"])
     assert all(layer["padding_end"] is None for layer in doc["layers"])  # ONNX's asymmetric pads
     fix_keys = {"title", "code", "verified", "reason", "same_shapes", "overlap", "response"}
-    fix_keys |= {"params_delta", "output_grid", "output_grid_total"}
+    fix_keys |= {"params_delta", "code_standalone", "uses", "note", "shift"}
+    fix_keys |= {"output_grid", "output_grid_total"}
     assert all(set(fix) == fix_keys for layer in doc["layers"] for fix in layer["fixes"])
     assert set(doc["summary"]) == {
         *("ops", "flagged", "worst", "threshold", "line"),

@@ -129,7 +129,7 @@ def test_every_fix_of_the_samples_keeps_shapes_and_rescans_even(factory) -> None
     flagged = [f for f in result.findings if f.status != "ok"]
     assert flagged
     for finding in flagged:
-        assert len(finding.fixes) == 2
+        assert len(finding.fixes) in (2, 3)  # + the shift-free resize-conv of an odd K
         for fix in finding.fixes:
             assert fix.verified and fix.reason is None, fix.reason
             assert fix.same_shapes is True
@@ -172,10 +172,9 @@ def test_fixes_in_1d_3d_per_axis_and_holes(layer: nn.Module, shape: tuple[int, .
     (finding,) = scan(model, example_input=x).findings
     assert finding.status in ("artifact", "risk")
     titles = [fix.title for fix in finding.fixes]
+    assert titles[0].startswith("resize-conv")  # first: it cannot learn a grid (issue 16)
     if finding.verdict == "holes":
-        assert titles[0].startswith("dilation-free ConvTranspose")
-    else:
-        assert titles[0].startswith("resize-conv")
+        assert titles[-1].startswith("dilation-free ConvTranspose")
     for fix in finding.fixes:
         assert fix.verified and fix.same_shapes and fix.overlap == "even", fix.title
         assert fix.response is not None and fix.response < RESPONSE_THRESHOLD
@@ -248,8 +247,9 @@ def test_conv_through_an_activation_is_the_shuffles_feeder(inplace: bool) -> Non
     assert torch.equal(
         torch.from_numpy(finding.op.feeding_conv[1]).float(), model.conv.weight.detach()
     )
-    icnr = finding.fixes[0]
+    icnr = finding.fixes[-1]  # after the resize-conv (issue 16's ranking)
     assert icnr.title.startswith("ICNR") and icnr.verified and icnr.same_shapes
+    assert all(fix.verified and fix.same_shapes for fix in finding.fixes)  # nn.ReLU kept out
     assert icnr.response == pytest.approx(0.0, abs=1e-9)
 
 

@@ -17,7 +17,7 @@ from torch import nn
 
 import upscope
 from upscope.errors import UpscopeError
-from upscope.scanning.fix import HELPERS
+from upscope.init import icnr_, zoh_
 from upscope.scanning.grid import (
     attribute,
     by_period,
@@ -31,12 +31,6 @@ from upscope.scanning.torch_front import trace
 # a 2x2 tile of signs, RMS 1, mean 0 (phase (a, b) = channel a * 2 + b of the conv feeding it)
 CHECKER = (1.0, -1.0, -1.0, 1.0)
 ROWS = (1.0, 1.0, -1.0, -1.0)  # alternates along the height only: period 2x1
-
-
-def _helper(name: str):
-    scope = {"nn": nn, "torch": torch}
-    exec(HELPERS[name], scope)  # noqa: S102 - upscope's own helper code
-    return scope[name]
 
 
 def _biased_shuffle(size: float, signs=CHECKER, channels: int = 1) -> nn.Sequential:
@@ -194,13 +188,13 @@ def test_interpolation_and_resize_conv_have_no_grid_and_are_ok(mode: str) -> Non
 def test_zoh_and_icnr_are_risk_not_ok() -> None:
     torch.manual_seed(0)
     layer = nn.ConvTranspose2d(3, 3, 4, 2, 1)
-    _helper("zoh_init_")(layer)
+    zoh_(layer)
     zoh = _scan(nn.Sequential(layer), (1, 3, 16, 16)).findings[0]
     assert zoh.output_grid is not None and zoh.output_grid < 1e-3
     assert zoh.imbalance_worst is not None and zoh.imbalance_worst < 1e-6
     assert zoh.status == "risk"
     conv = nn.Conv2d(3, 12, 3, padding=1)
-    _helper("icnr_")(conv, 2)
+    icnr_(conv, 2)
     icnr = _scan(nn.Sequential(conv, nn.PixelShuffle(2)), (1, 3, 16, 16)).findings[0]
     assert icnr.output_grid is not None and icnr.output_grid < 1e-3
     assert icnr.status == "risk"

@@ -355,8 +355,8 @@ def test_unbalanced_depth_to_space_gets_icnr_and_resize_conv_unverified(
     assert found.status == "artifact"
     titles = [f.title for f in found.fixes]
     assert titles == [
-        "ICNR init of the conv feeding it",
         "resize-conv (nearest + conv) instead of conv + pixel shuffle",
+        "ICNR init of the conv feeding it",
     ]
     doc = json.loads(run_cli("scan", str(path), "--json", "--no-png").stdout)
     (layer,) = doc["layers"]

@@ -34,8 +34,8 @@ def assert_no_checkerboard(model: Any, example_input: Any, fail_on: str = "artif
         lines.append(f"- {finding.op.name} ({finding.op.type}): {finding.status}: {why}")
         if finding.fixes:
             fix = finding.fixes[0]
-            lines.append(f"  suggested fix: {fix.title}")
-            lines += [f"    {line}" for line in fix.statements.splitlines()]
+            lines.append(f"  suggested fix: {fix.title}" + (f" ({fix.note})" if fix.note else ""))
+            lines += ["", *fix.code.rstrip().splitlines(), ""]  # flush left: it pastes
         else:
             lines.append("  no fix suggested for this op")
     raise AssertionError("\n".join(lines))

@@ -114,6 +114,14 @@ def scan(
             "else their min..max.",
         ),
     ] = None,
+    fix_code: Annotated[
+        bool,
+        typer.Option(
+            "--fix-code",
+            help="Print only the code of the top fix of each flagged op, as one Python file "
+            "for `model` your model object (redirect it into a file); no table.",
+        ),
+    ] = False,
     rate: Annotated[
         int | None,
         typer.Option(
@@ -133,6 +141,7 @@ def scan(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     del max_memory  # applied by upscope.commands._shell.guarded
+    from upscope.errors import UpscopeError
     from upscope.files import check_regular_file, protect_inputs
     from upscope.scanning.args import (
         check_fail_on,
@@ -145,6 +154,8 @@ def scan(
         split_model_spec,
     )
 
+    if fix_code and json_out:
+        raise UpscopeError("--fix-code and --json print different things: choose one")
     shapes = [parse_input_shape(text) for text in input_shape or []]
     check_threshold(threshold, "--threshold")
     chosen_range = parse_range(value_range)
@@ -185,7 +196,9 @@ def scan(
         any(scan_view.wants_png(f) for f in result.findings) or result.audio is not None
     ):
         result.save_png(out)
-    if json_out:
+    if fix_code:
+        typer.echo(scan_view.fix_script(result), nl=False)
+    elif json_out:
         scan_view.print_json(result.to_dict())
     else:
         present.show(result)

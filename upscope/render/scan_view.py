@@ -15,7 +15,6 @@ from upscope import present
 from upscope.files import prepare_out_dir
 from upscope.render.console import out_console, print_json
 from upscope.render.plots import save_all
-from upscope.scanning.fix import HELPERS
 from upscope.scanning.judge import Finding, ScanResult
 from upscope.scanning.records import Dims, dims_text
 from upscope.scanning.report import document, summary_line
@@ -175,28 +174,101 @@ def _fix_status(fix: Any) -> str:
     )
 
 
-def _fixes(result: ScanResult) -> list[Any]:
-    """Each flagged op's fixes, ranked, then the helper functions they call (once)."""
-    from rich.padding import Padding
-    from rich.text import Text
+class _Code:
+    """Code printed as code: flush left, no trailing spaces, never wrapped by rich (a terminal
+    may soft-wrap a long line; a selection then still copies it as one line)."""
 
+    def __init__(self, text: str) -> None:
+        self.text = text.rstrip("\n")
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+
+        yield Segment.line()
+        for line in self.text.splitlines():
+            yield Segment(line.rstrip())
+            yield Segment.line()
+        yield Segment.line()
+
+
+class _Indented:
+    """Text wrapped to the width less ``indent``, each line indented, without the trailing
+    spaces that rich's Padding adds (a selection of the fixes copies clean lines)."""
+
+    def __init__(self, markup: str, indent: int = 5) -> None:
+        self.markup, self.indent = markup, indent
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+        from rich.text import Text
+
+        text = Text.from_markup(self.markup)
+        inner = options.update(width=max(20, options.max_width - self.indent))
+        for line in console.render_lines(text, inner, pad=False):
+            segments = list(line)
+            while segments and not segments[-1].text.strip():
+                segments.pop()
+            if segments:  # a wrapped line keeps the space it broke at: drop it
+                last = segments[-1]
+                segments[-1] = Segment(last.text.rstrip(), last.style, last.control)
+            yield Segment(" " * self.indent)
+            yield from segments
+            yield Segment.line()
+
+
+def _fixes(result: ScanResult) -> list[Any]:
+    """Each flagged op's fixes, ranked: title, verification, notes, then the code (the import
+    variant) as a block with a blank line before and after, so that it pastes as it is."""
     parts: list[Any] = []
-    helpers: list[str] = []
     for n, finding in enumerate(result.findings, start=1):
         if not finding.fixes:
             continue
         parts.append(f"[bold]#{n} {escape(finding.op.name)}[/bold] ({finding.status}): fixes")
         for rank, fix in enumerate(finding.fixes, start=1):
             parts.append(f"  {rank}. {escape(fix.title)}")
-            parts.append(Padding(_fix_status(fix), (0, 0, 0, 5)))
-            parts.append(Padding(Text(fix.statements), (0, 0, 0, 5)))
-            helpers += [name for name in fix.helpers if name not in helpers]
-    if helpers:
-        names = ", ".join(helpers)
-        parts.append(f"[dim]helper functions the fixes call ({names}):[/dim]")
-        for name in helpers:
-            parts.append(Padding(Text(HELPERS[name].rstrip()), (0, 0, 0, 2)))
+            parts.append(_Indented(_fix_status(fix)))
+            if fix.note:
+                parts.append(_Indented(f"[dim]{escape(fix.note)}[/dim]"))
+            parts.append(_Code(fix.code))
     return parts
+
+
+def _comment(text: str) -> str:
+    """One comment line: control characters of a user's names are not code.
+
+    >>> _comment("up\\nimport os")
+    '# up?import os'
+    """
+    import textwrap
+
+    clean = re.sub(r"[\x00-\x1f\x7f]", "?", text)
+    return "\n".join(textwrap.wrap(clean, 77, initial_indent="# ", subsequent_indent="# "))
+
+
+def fix_script(result: ScanResult) -> str:
+    """``scan --fix-code``: the top fix of every flagged op as one Python file (imports once,
+    a comment naming each op), for ``model`` your model object.
+
+    The self-contained variant of each fix is its ``code_standalone`` in ``--json``.
+    """
+    tops = [(n, f, f.fixes[0]) for n, f in enumerate(result.findings, start=1) if f.fixes]
+    if not tops:
+        return "# upscope scan: no flagged op, nothing to fix\n"
+    imports: list[str] = []
+    body: list[str] = []
+    for n, finding, fix in tops:
+        head, _, statements = fix.code.partition("\n\n")
+        imports += [line for line in head.splitlines() if line not in imports]
+        body.append(_comment(f"#{n} {finding.op.name} ({finding.status}): {fix.title}"))
+        if fix.note:
+            body.append(_comment(fix.note))
+        if not fix.verified and fix.reason:
+            body.append(_comment(f"not verified: {fix.reason}"))
+        body.append(statements.rstrip("\n") + "\n")
+    lines = [_comment(f"upscope scan {result.model}: the top fix of each flagged op")]
+    lines.append("# `model` is your model object; run this after building it")
+    text = "\n".join([*lines, *imports, "", *body])
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 def renderable(result: ScanResult) -> Any:

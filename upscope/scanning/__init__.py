@@ -11,6 +11,8 @@ One front end per model format produces the same op records (:mod:`.records`), a
 - :mod:`.score`: the response score, the probe's phase-energy imbalance on any number of axes;
 - :mod:`.grid`: the output grid, the model's own output on constant inputs, by period and per op;
 - :mod:`.fix`: ranked fixes as pasteable PyTorch code, from the records alone (no torch);
+- :mod:`.fix_code`: a fix as code: module paths as Python, the import and self-contained
+  variants (the latter copies :mod:`upscope.init` and :mod:`upscope.layers` as text);
 - :mod:`.verify`: each fix swapped into a deep copy of a live model and run again (torch);
 - :mod:`.report`: the JSON document (``--json`` and ``ScanResult.to_dict()``);
 - :mod:`.run`: :func:`~.run.scan`, the one entry point of the CLI and ``upscope.scan``;

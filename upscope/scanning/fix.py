@@ -1,133 +1,41 @@
 """Fixes for a flagged upsampling op, as Python code text (torch-free: any front end's records).
 
 :func:`suggest` returns, for an op whose status is ``artifact`` or ``risk``, the replacements
-that keep every shape, ranked:
+that keep every shape, ranked by what training can do to them (resize-conv cannot learn a grid;
+a zero-order-hold or ICNR layer is balanced now but can):
 
-- transposed conv (1D, 2D, 3D): the **resize-conv** ``nn.Upsample(scale_factor=S,
+- transposed conv (1D, 2D, 3D): (1) the **resize-conv** ``nn.Upsample(scale_factor=S,
   mode="nearest")`` + a conv whose padding keeps the output size (no constant-input
-  checkerboard at any weights, Odena et al. 2016), then a **ConvTranspose with K a multiple of
-  S** (same stride, channels, groups; K, P, P_out from the size solver :func:`upscope.arith.
-  solve_axis` so the output size is the same) initialised with a zero-order hold (its polyphase
-  sums are equal: Sugawara et al.). For an op with holes (dilation), that dilation-free
-  ConvTranspose comes first.
-- pixel shuffle: **ICNR** initialisation of the conv feeding it (Aitken et al. 2017), then the
-  resize-conv in place of that conv and the shuffle.
+  checkerboard at any weights, Odena et al. 2016); a layer called with ``output_size=`` gets
+  :class:`upscope.layers.ResizeConv`, which takes that argument; (2) where (1) moves the content
+  by half an output pixel, the **shift-free resize-conv** (an even or odd kernel after an
+  asymmetric zero pad); (3) a **ConvTranspose with K a multiple of S** (same stride, channels,
+  groups; K, P, P_out from the size solver :func:`upscope.arith.solve_axis`, the least shift
+  first) initialised by :func:`upscope.init.zoh_`.
+- pixel shuffle: (1) the resize-conv in place of the conv (and the norm) feeding it and the
+  shuffle; (2) :func:`upscope.init.icnr_` on that conv (and the norm between them).
 
-Each fix's ``code`` is valid Python that runs with ``model`` (the model object), ``nn`` and
-``torch`` in scope; :mod:`upscope.scanning.verify` runs exactly that code on a copy of the model.
+Shift: a replacement whose kernel is symmetric about its centre puts an input pixel's content
+``shift`` output pixels later (+) or earlier (-) than the original does (per axis; the formula is
+in :func:`_centre`); a fix with a non-zero shift says so in its notes.
+
+Each fix has two code variants (:mod:`.fix_code`): ``code`` imports upscope's initialisers,
+``code_standalone`` carries their source; :mod:`upscope.scanning.verify` runs ``code`` on a
+copy of the model.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.overlap_map import stack_overlap
+from upscope.scanning.fix_code import LEARNS, Fix, assign, module_expr
 from upscope.scanning.judge import Finding
 from upscope.scanning.records import UpOp
 
-__all__ = ["HELPERS", "Fix", "module_expr", "suggest"]
-
-HELPERS = {
-    "zoh_init_": '''def zoh_init_(layer: nn.Module) -> None:
-    """Zero-order-hold init (Sugawara et al.): a random kernel convolved
-    with a box of `stride` ones per axis, so every polyphase sub-kernel has
-    the same sum (no checkerboard at init)."""
-    import itertools
-    import math
-
-    stride, kernel = layer.stride, layer.kernel_size
-    size = [k - s + 1 for k, s in zip(kernel, stride)]
-    small = torch.empty(*layer.weight.shape[:2], *size)
-    nn.init.kaiming_uniform_(small, a=math.sqrt(5))  # ConvTranspose's default
-    with torch.no_grad():
-        layer.weight.zero_()
-        for shift in itertools.product(*(range(s) for s in stride)):
-            window = [slice(o, o + n) for o, n in zip(shift, size)]
-            layer.weight[(slice(None), slice(None), *window)] += (
-                small / math.prod(stride)
-            )
-''',
-    "icnr_": '''def icnr_(conv: nn.Module, scale: int) -> None:
-    """ICNR init (Aitken et al. 2017): the scale**2 channels that become one
-    output channel of PixelShuffle(scale) start equal, so the shuffle starts
-    as conv + nearest upsampling."""
-    import math
-
-    repeat = scale**2
-    small = torch.empty(conv.out_channels // repeat, *conv.weight.shape[1:])
-    nn.init.kaiming_uniform_(small, a=math.sqrt(5))  # nn.Conv's default init
-    with torch.no_grad():
-        conv.weight.copy_(small.repeat_interleave(repeat, dim=0))
-        if conv.bias is not None:
-            conv.bias.copy_(conv.bias[::repeat].repeat_interleave(repeat))
-''',
-}
-
-
-@dataclass
-class Fix:
-    """One suggested replacement; the verification fields are filled by a front end that can
-    run the model (:mod:`upscope.scanning.verify`)."""
-
-    title: str
-    statements: str  # the lines that change the model (``model.up = ...``)
-    overlap: str  # overlap verdict of the replacement
-    target: str | None  # module path whose output is the op's output after the fix
-    helpers: list[str] = field(default_factory=list)  # names in HELPERS it calls
-    keep_out: list[str] = field(default_factory=list)  # paths whose own shape may change
-    scales: tuple[int, ...] = ()  # phase period of the target's output
-    touches: list[str] = field(default_factory=list)  # module paths the code replaces or edits
-    verified: bool = False
-    reason: str | None = None  # why it is not verified
-    same_shapes: bool | None = None
-    response: float | None = None
-    params_delta: int | None = None
-    # the output grid re-measured with the fix in (grey levels): the op's share, and all of it
-    output_grid: float | None = None
-    output_grid_total: float | None = None
-
-    @property
-    def code(self) -> str:
-        """Self-contained Python: imports, helper functions, then the statements."""
-        parts = ["import torch\nfrom torch import nn\n"]
-        parts += [HELPERS[name] for name in self.helpers]
-        parts.append(self.statements)
-        return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "code": self.code,
-            "verified": self.verified,
-            "reason": self.reason,
-            "same_shapes": self.same_shapes,
-            "overlap": self.overlap,
-            "response": self.response,
-            "params_delta": self.params_delta,
-            "output_grid": self.output_grid,
-            "output_grid_total": self.output_grid_total,
-        }
-
-
-def module_expr(path: str, root: str = "model") -> str:
-    """``"decoder.blocks.3.up"`` -> ``model.decoder.blocks[3].up``.
-
-    >>> module_expr("main.3"), module_expr("a.b-c")
-    ('model.main[3]', "getattr(model.a, 'b-c')")
-    """
-    expr = root
-    for part in path.split(".") if path else []:
-        if part.isdigit():
-            expr += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_]\w*", part):
-            expr += f".{part}"
-        else:
-            expr = f"getattr({expr}, {part!r})"
-    return expr
+__all__ = ["Fix", "module_expr", "suggest"]
 
 
 def _call(lhs: str, func: str, args: list[str], width: int = 71) -> str:
@@ -191,23 +99,117 @@ def _resize_overlap(scales: tuple[int, ...], kernel: tuple[int, ...], pad: tuple
     return arith.combine_verdicts(verdicts)
 
 
+def _conv_args(
+    c_in: int, c_out: int, kernel: tuple[int, ...], pad: tuple[int, ...], extra: dict[str, Any]
+) -> list[str]:
+    """A conv's constructor arguments: channels, kernel, padding, then groups, bias and
+    padding_mode where they differ from nn.Conv's defaults."""
+    args = [str(c_in), str(c_out), f"kernel_size={_tuple(kernel)}", f"padding={_tuple(pad)}"]
+    if extra.get("groups", 1) != 1:
+        args.append(f"groups={extra['groups']}")
+    if not extra.get("bias", True):
+        args.append("bias=False")
+    mode = extra.get("padding_mode", "zeros")
+    if mode != "zeros":
+        args.append(f"padding_mode={mode!r}")
+    return args
+
+
 def _resize_conv(
-    c_in: int, c_out: int, groups: int, bias: bool, scales: tuple[int, ...], deltas: list[int]
-) -> tuple[str, str]:
-    """``nn.Sequential(nn.Upsample, nn.ConvNd)`` source, and the replacement's overlap verdict."""
+    c_in: int,
+    c_out: int,
+    scales: tuple[int, ...],
+    deltas: list[int],
+    extra: dict[str, Any],
+    sized: bool = False,
+) -> tuple[str, str, tuple[int, ...]]:
+    """``nn.Sequential(nn.Upsample, nn.ConvNd)`` source (``ResizeConv(nn.ConvNd, scale)`` when
+    ``sized``: a layer called with ``output_size=``), its overlap verdict, and the conv's
+    padding minus half its kernel (for the shift)."""
     n = len(scales)
     pairs = [_shape_keeping_conv(d) for d in deltas]
     kernel, pad = tuple(k for k, _ in pairs), tuple(p for _, p in pairs)
-    args = [str(c_in), str(c_out), f"kernel_size={_tuple(kernel)}", f"padding={_tuple(pad)}"]
-    args += ([f"groups={groups}"] if groups != 1 else []) + ([] if bias else ["bias=False"])
+    args = _conv_args(c_in, c_out, kernel, pad, extra)
+    if sized:
+        conv = _call("", f"nn.Conv{n}d", args, 67).replace("\n", "\n    ")
+        source = f"ResizeConv(\n    {conv},\n    scale={_scale(scales)},\n)"
+    else:
+        conv = _call("", f"nn.Conv{n}d", args, 67).replace("\n", "\n    ")
+        source = (
+            "nn.Sequential(\n"
+            f'    nn.Upsample(scale_factor={_scale(scales)}, mode="nearest"),\n'
+            f"    {conv},\n"
+            ")"
+        )
+    return source, _resize_overlap(scales, kernel, pad), kernel
+
+
+def _shift_free_resize_conv(
+    c_in: int,
+    c_out: int,
+    scales: tuple[int, ...],
+    deltas: list[int],
+    centres: list[float],
+    extra: dict[str, Any],
+) -> tuple[str, str] | None:
+    """Nearest x S, a zero pad (left, right) per axis, a conv with padding 0 whose centre lands
+    where the original's does: (S - 1) / 2 + left - (K' - 1) / 2 = centre, left + right =
+    delta + K' - 1. The smallest K' from 2 up per axis; None if none up to 16."""
+    n = len(scales)
+    kernel, pads = [], []
+    for s, delta, centre in zip(scales, deltas, centres, strict=True):
+        for k in range(2, 17):
+            left2 = 2 * centre + (k - 1) - (s - 1)  # twice the left pad
+            if left2 < 0 or left2 % 2:
+                continue
+            left = int(left2 // 2)
+            right = delta + k - 1 - left
+            if right >= 0:
+                kernel.append(k)
+                pads.append((left, right))
+                break
+        else:
+            return None
+    flat = [v for pair in reversed(pads) for v in pair]  # last axis first, as F.pad
+    args = _conv_args(c_in, c_out, tuple(kernel), (0,) * n, {**extra, "padding_mode": "zeros"})
     conv = _call("", f"nn.Conv{n}d", args, 67).replace("\n", "\n    ")
     source = (
         "nn.Sequential(\n"
         f'    nn.Upsample(scale_factor={_scale(scales)}, mode="nearest"),\n'
+        f"    nn.ConstantPad{n}d({_tuple(flat)}, 0.0),\n"
         f"    {conv},\n"
         ")"
     )
-    return source, _resize_overlap(scales, kernel, pad)
+    return source, _resize_overlap(scales, tuple(kernel), (0,) * n)
+
+
+def _centre(op: UpOp) -> list[float]:
+    """Per axis, where an input pixel's content lands in a transposed conv's output, relative
+    to ``i * S`` for input pixel i, for a kernel symmetric about its centre:
+    D * (K - 1) / 2 - P (P: the padding at the start)."""
+    prm = op.params
+    return [
+        d * (k - 1) / 2 - p
+        for k, p, d in zip(prm["kernel"], prm["padding"], prm["dilation"], strict=True)
+    ]
+
+
+def _shift_note(shift: tuple[float, ...]) -> list[str]:
+    """The note of a fix that moves the content (none for no shift).
+
+    >>> _shift_note((0.5, 0.5))[0].split(" against ")[0], _shift_note((0.0,))
+    ('moves the content by +0.5 output pixel on every axis', [])
+    """
+    if all(v == 0 for v in shift):
+        return []
+    if len(set(shift)) == 1:
+        where = f"{shift[0]:+g} output pixel on every axis"
+    else:
+        where = "(" + ", ".join(f"{v:+g}" for v in shift) + ") output pixels per axis"
+    return [
+        f"moves the content by {where} against the original (+: down / right), for a "
+        "symmetric kernel"
+    ]
 
 
 def _deltas(op: UpOp) -> list[int]:
@@ -230,13 +232,14 @@ def _deltas(op: UpOp) -> list[int]:
 
 
 def _even_convt(op: UpOp) -> list[arith.Solution] | None:
-    """Per axis, the size solver's best ConvTranspose with the op's stride, no dilation and K a
-    multiple of S that gives the op's output size (None: none found). The same stride makes a
-    solution for one input size a solution for every input size."""
+    """Per axis, the size solver's ConvTranspose with the op's stride, no dilation and K a
+    multiple of S that gives the op's output size, the one that moves the content least (then
+    the solver's order); None: none found. The same stride makes a solution for one input size
+    a solution for every input size."""
     chosen = []
     sizes = op.spatial_in or (16,) * op.ndim  # any size: the solution does not depend on it
-    for i, delta, s, k in zip(
-        sizes, _deltas(op), op.params["stride"], op.params["kernel"], strict=True
+    for i, delta, s, k, centre in zip(
+        sizes, _deltas(op), op.params["stride"], op.params["kernel"], _centre(op), strict=True
     ):
         bounds = arith.Bounds(max_k=max(8, 2 * k, 4 * s), max_s=s, max_d=1)
         found = [
@@ -246,8 +249,16 @@ def _even_convt(op: UpOp) -> list[arith.Solution] | None:
         ]
         if not found:
             return None
-        chosen.append(found[0])
+        chosen.append(min(found, key=lambda sol: abs((sol.kernel - 1) / 2 - sol.padding - centre)))
     return chosen
+
+
+def _swap(op: UpOp, path: str, source: str) -> str:
+    return assign(path, source, op.access.get(path))
+
+
+def _expr(op: UpOp, path: str) -> str:
+    return module_expr(path, op.access.get(path))
 
 
 def _convt_fixes(finding: Finding) -> list[Fix]:
@@ -256,23 +267,51 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
     assert op.weight is not None
     n, groups, stride = op.ndim, int(prm["groups"]), tuple(prm["stride"])
     c_in, c_out = op.weight.shape[0], op.weight.shape[1] * groups
-    bias = bool(prm.get("bias", True))
+    extra = {"groups": groups, "bias": bool(prm.get("bias", True))}
     path = _module_path(op)
     target = path if op.module else None
-    lhs = module_expr(path) if op.module else "upsample"
-    fixes = []
-    deltas = _deltas(op)
-    source, verdict = _resize_conv(c_in, c_out, groups, bias, stride, deltas)
-    fixes.append(
-        Fix(
-            "resize-conv (nearest + conv)",
-            f"{lhs} = {source}",
-            verdict,
-            target,
-            scales=stride,
-            touches=[path],
-        )
+    sized = bool(prm.get("output_size_call")) and op.module
+
+    def put(source: str) -> str:
+        return _swap(op, path, source) if op.module else f"upsample = {source}"
+
+    lhs = _expr(op, path) if op.module else "upsample"
+    deltas, centres = _deltas(op), _centre(op)
+    # nearest puts input i's content at i*S + (S-1)/2, a conv with padding P' moves it by
+    # P' - (K'-1)/2 = delta/2
+    shift = tuple(
+        float((s - 1) / 2 + d / 2 - c) for s, d, c in zip(stride, deltas, centres, strict=True)
     )
+    source, verdict, _ = _resize_conv(c_in, c_out, stride, deltas, extra, sized)
+    title = "resize-conv (nearest + conv)"
+    fix = Fix(title, put(source), verdict, target, scales=stride, touches=[path])
+    fix.uses = ["ResizeConv"] if sized else []
+    fix.shift, fix.notes = shift, _shift_note(shift)
+    if sized:
+        fix.notes.append("ResizeConv takes the output_size= your forward passes")
+    fixes = [fix]
+    wraps = prm.get("weight_wrappers")
+    lost = (
+        f"the original's weight goes through {', '.join(wraps)}; the new conv's does not: wrap "
+        "it the same way to keep that"
+        if wraps
+        else None
+    )
+    free = None if sized else _shift_free_resize_conv(c_in, c_out, stride, deltas, centres, extra)
+    if any(shift) and free is not None:
+        fix.notes.append("fix 2 is its shift-free variant")
+        title = "resize-conv, shift-free (nearest + zero pad + conv)"
+        fixes.append(
+            Fix(
+                title,
+                put(free[0]),
+                free[1],
+                target,
+                scales=stride,
+                touches=[path],
+                shift=(0.0,) * n,
+            )
+        )
     sols = _even_convt(op)
     if sols is not None:
         kernel = tuple(sol.kernel for sol in sols)
@@ -283,36 +322,54 @@ def _convt_fixes(finding: Finding) -> list[Fix]:
             and pad == tuple(prm["padding"])
             and out_pad == tuple(prm["output_padding"])
             and all(d == 1 for d in prm["dilation"])
+            and prm.get("padding_end") in (None, prm["padding"])
         )
         args = [str(c_in), str(c_out), f"kernel_size={_tuple(kernel)}"]
         args += [f"stride={_tuple(stride)}", f"padding={_tuple(pad)}"]
         args += [f"output_padding={_tuple(out_pad)}"]
-        args += ([f"groups={groups}"] if groups != 1 else []) + ([] if bias else ["bias=False"])
+        args += [f"groups={groups}"] if groups != 1 else []
+        args += [] if extra["bias"] else ["bias=False"]
         lines = []
         if not same or not op.module:
-            lines.append(_call(lhs, f"nn.ConvTranspose{n}d", args))
-        lines.append(f"zoh_init_({lhs})")
+            lines.append(put(_call("", f"nn.ConvTranspose{n}d", args)))
+        lines.append(f"zoh_({lhs})")
         verdict = arith.combine_verdicts(
             [arith.overlap_verdict(k, s) for k, s in zip(kernel, stride, strict=True)]
         )
         kernel_text = "x".join(map(str, kernel))
-        title = (
-            "dilation-free ConvTranspose"
-            if finding.verdict == "holes"
-            else "ConvTranspose, K a multiple of S"
+        title = "dilation-free ConvTranspose" if finding.verdict == "holes" else "ConvTranspose"
+        title += f", K a multiple of S (k={kernel_text}), zero-order-hold init"
+        moved = tuple(
+            float((sol.kernel - 1) / 2 - sol.padding - c)
+            for sol, c in zip(sols, centres, strict=True)
         )
-        title += f" (k={kernel_text}), zero-order-hold init"
-        fix = Fix(
-            title,
-            "\n".join(lines),
-            verdict,
-            target,
-            ["zoh_init_"],
-            scales=stride,
-            touches=[path],
-        )
-        fixes.insert(0 if finding.verdict == "holes" else len(fixes), fix)
+        fix = Fix(title, "\n".join(lines), verdict, target, ["zoh_"], scales=stride)
+        fix.touches, fix.shift = [path], moved
+        fix.notes = [*_shift_note(moved), LEARNS]
+        if not same:
+            fix.notes += [lost.replace("conv's", "ConvTranspose's")] if lost else []
+        fixes.append(fix)
+    for fix in fixes:
+        if lost and "resize-conv" in fix.title:
+            fix.notes.append(lost)
     return fixes
+
+
+def _norm_source(norm: dict[str, Any], channels: int) -> str | None:
+    """The norm between a conv and a shuffle, rebuilt for ``channels`` (the resize-conv's), or
+    None for a norm that cannot be (a GroupNorm whose groups do not divide them, others)."""
+    kind = norm.get("type", "")
+    if kind.startswith("BatchNorm"):
+        args = [str(channels), f"eps={norm.get('eps', 1e-5)!r}"]
+        args.append(f"momentum={norm.get('momentum', 0.1)!r}")
+        args += [] if norm.get("affine", True) else ["affine=False"]
+        args += [] if norm.get("track_running_stats", True) else ["track_running_stats=False"]
+        return f"nn.{kind}({', '.join(args)})"
+    if kind == "GroupNorm" and channels % int(norm.get("num_groups", 0) or channels + 1) == 0:
+        args = [str(norm["num_groups"]), str(channels), f"eps={norm.get('eps', 1e-5)!r}"]
+        args += [] if norm.get("affine", True) else ["affine=False"]
+        return f"nn.GroupNorm({', '.join(args)})"
+    return None
 
 
 def _shuffle_fixes(finding: Finding) -> list[Fix]:
@@ -323,46 +380,80 @@ def _shuffle_fixes(finding: Finding) -> list[Fix]:
     path, weight = op.feeding_conv
     fprm = op.feeding_params
     conv_is_module = bool(fprm.get("module")) and bool(path)
-    conv = module_expr(path) if conv_is_module else "conv"
-    fixes = [
-        Fix(
-            "ICNR init of the conv feeding it",
-            f"icnr_({conv}, scale={r})",
-            "even",
-            _module_path(op) if op.module and conv_is_module else None,
-            ["icnr_"],
-            scales=(r, r),
-            touches=[path],
-        )
-    ]
+    conv = _expr(op, path) if conv_is_module else "conv"
+    norm = fprm.get("norm")
+    norm_path = norm["path"] if norm and norm.get("module") and norm.get("path") else None
+    shuffle_path = _module_path(op)
+    swappable = op.module and conv_is_module and (norm is None or norm_path is not None)
+    fixes = []
     pad = fprm.get("padding")
+    groups = int(fprm.get("groups", 1))
+    channels = weight.shape[0]
     plain = (
         weight.ndim == 4
+        and pad is not None
         and not isinstance(pad, str)
         and all(v == 1 for v in fprm.get("stride", (1,)))
         and all(v == 1 for v in fprm.get("dilation", (1,)))
-        and fprm.get("groups", 1) == 1
-        and weight.shape[0] % (r * r) == 0
+        and channels % (r * r) == 0
+        and (channels // groups) % (r * r) == 0
     )
-    if plain and pad is not None:
+    c_out = channels // (r * r)
+    norm_source = None if norm is None else _norm_source(norm, c_out)
+    if plain and pad is not None and (norm is None or norm_source is not None):
         kernel = weight.shape[2:]
         deltas = [r * (2 * p - k + 1) for p, k in zip(pad, kernel, strict=True)]
-        c_out = weight.shape[0] // (r * r)
-        bias = op.feeding_bias is not None
-        source, verdict = _resize_conv(weight.shape[1], c_out, 1, bias, (r, r), deltas)
-        shuffle = module_expr(_module_path(op)) if op.module else "shuffle"
-        swap = op.module and conv_is_module
+        extra = {
+            "groups": groups,
+            "bias": bool(fprm.get("bias", op.feeding_bias is not None)),
+            "padding_mode": fprm.get("padding_mode", "zeros"),
+        }
+        source, verdict, _ = _resize_conv(weight.shape[1] * groups, c_out, (r, r), deltas, extra)
+        shuffle = _expr(op, shuffle_path) if op.module else "shuffle"
+        lines = [_swap(op, path, source) if conv_is_module else f"conv = {source}"]
+        touches, keep_out = [path, shuffle_path], [path, *fprm.get("via_paths", [])]
+        if norm is not None and norm_source is not None:
+            lines.append(
+                _swap(op, norm_path, norm_source) if norm_path else f"norm = {norm_source}"
+            )
+            touches.append(norm_path or "")
+            keep_out.append(norm_path or "")
+        lines.append(
+            _swap(op, shuffle_path, "nn.Identity()") if op.module else f"{shuffle} = nn.Identity()"
+        )
+        title = "resize-conv (nearest + conv) instead of conv + pixel shuffle"
+        if norm is not None:
+            title = (
+                f"resize-conv (nearest + conv + {norm['type']}) instead of conv + norm + shuffle"
+            )
         fixes.append(
             Fix(
-                "resize-conv (nearest + conv) instead of conv + pixel shuffle",
-                f"{conv} = {source}\n{shuffle} = nn.Identity()",
+                title,
+                "\n".join(lines),
                 verdict,
-                path if swap else None,
-                keep_out=[path],
+                path if swappable else None,
+                keep_out=keep_out,
                 scales=(r, r),
-                touches=[path, _module_path(op)],
+                touches=[t for t in touches if t],
+                shift=(0.0, 0.0),
             )
         )
+    call = f"icnr_({conv}, scale={r}"
+    if norm is not None:
+        call += f", norm={_expr(op, norm_path) if norm_path else 'norm'}"
+    title = "ICNR init of the conv feeding it" + (f" and of its {norm['type']}" if norm else "")
+    icnr = Fix(
+        title,
+        call + ")",
+        "even",
+        shuffle_path if swappable else None,
+        ["icnr_"],
+        scales=(r, r),
+        touches=[p for p in (path, norm_path) if p],
+        shift=(0.0, 0.0),
+        notes=[LEARNS],
+    )
+    fixes.append(icnr)
     return fixes
 
 
@@ -378,6 +469,7 @@ def suggest(finding: Finding) -> list[Fix]:
         fixes = _shuffle_fixes(finding)
     else:
         fixes = []
+    norm = op.feeding_params.get("norm") if op.kind == "pixelshuffle" else None
     for fix in fixes:
         if fix.target is None:
             fix.reason = (
@@ -387,6 +479,8 @@ def suggest(finding: Finding) -> list[Fix]:
                 else f"{op.name} is not a module of a live PyTorch model (upscope swaps a fix "
                 "only into an nn.Module attribute): apply the code where the model is built"
                 if not op.module
+                else "the norm between the conv and the pixel shuffle is a functional call"
+                if norm is not None and not norm.get("module")
                 else "the conv feeding the pixel shuffle is not an nn.Conv module"
             )
     return fixes

@@ -141,6 +141,11 @@ class Finding:
     output_period: tuple[int | None, ...] | None = None  # its period in the output, per axis
 
     @property
+    def name(self) -> str:
+        """The op's name (its module path, ``path:function`` for a functional call)."""
+        return self.op.name
+
+    @property
     def response(self) -> dict[str, float | None]:
         """The measured response score per model input (``"constant"``, ``"noise"``)."""
         return self.op.response

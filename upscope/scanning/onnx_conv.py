@@ -122,6 +122,7 @@ def convtranspose(g: ReadGraph, node: Any, name: str) -> UpOp:
         "output_padding": out_pad,
         "dilation": dilation,
         "groups": groups,
+        "bias": len(node.input) > 2 and bool(node.input[2]),  # the fixes keep bias=False
     }
     torch_like = all(o < s or o < d for o, s, d in zip(out_pad, stride, dilation, strict=True))
     if begin != end or not torch_like:

@@ -41,6 +41,9 @@ class UpOp:
     # the measured response per model input ("constant", "noise"): the phase-energy score of
     # the op's output for its input reduced to per-channel constants (None: not measurable)
     response: dict[str, float | None] = field(default_factory=dict)
+    # module path -> how each of its parts is reached from the model ("attr", "index" of a
+    # Sequential / ModuleList, "key" of a ModuleDict), so fix code is valid for any name
+    access: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def ndim(self) -> int:

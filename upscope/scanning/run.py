@@ -180,7 +180,7 @@ def scan(
             findings = judge(ops, threshold, grid)
             for finding in findings:
                 finding.fixes = suggest(finding)
-            verify(net, constant, findings, seed, grid)
+            verify(net, constant, findings, seed, grid, threshold)
             for fix in (fix for f in findings for fix in f.fixes if bare):
                 fix.statements = release_bare(fix.statements, bare or "")
             tones = None

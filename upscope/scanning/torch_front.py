@@ -44,6 +44,14 @@ _FUNC_KIND: dict[Any, tuple[str, str]] = {
 }
 _CONV_FUNCS = (F.conv1d, F.conv2d, F.conv3d)
 _CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# per-channel norms a conv's output may pass through on its way to a pixel shuffle
+_NORM_FUNCS = {F.batch_norm: "batch_norm", F.group_norm: "group_norm"}
+_NORM_FUNCS[F.instance_norm] = "instance_norm"
+_NORM_MODULES = (
+    nn.modules.batchnorm._BatchNorm,
+    nn.GroupNorm,
+    nn.modules.instancenorm._InstanceNorm,
+)
 # elementwise functions a conv's output may pass through on its way to a pixel shuffle
 _ELEMENTWISE = frozenset(
     {"relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_"}
@@ -90,6 +98,7 @@ class _Frame:
     path: str
     module: nn.Module
     claimed: bool = False
+    sized: bool = False  # called with more than its input (``up(x, output_size=...)``)
 
 
 def _axes(value: Any, n: int) -> tuple[Any, ...]:
@@ -122,6 +131,7 @@ class _Recorder(TorchFunctionMode):
         self.ops: list[UpOp] = []
         self.names: Counter[str] = Counter()
         self.feeder: _Feeder | None = None
+        self.paths: dict[int, str] = {}  # id(op) -> the path of an upsampling module's op
         self.response = response
 
     def _name(self, base: str) -> str:
@@ -156,6 +166,10 @@ class _Recorder(TorchFunctionMode):
             path = frame.path if frame is not None else ""
             base, op_type = (f"{path}:{fname}" if path else fname), f"F.{fname}"
         op = self._record(base, op_type, kind, bound, out, module)
+        if op is not None and module and frame is not None:
+            self.paths[id(op)] = frame.path
+        if op is not None and module and frame is not None and frame.sized and kind == "convT":
+            op.params["output_size_call"] = True
         if op is not None and self.response is not None:
             x = bound["input"]
             call = (constant_like(x), *args[1:]) if args and args[0] is x else args
@@ -164,20 +178,30 @@ class _Recorder(TorchFunctionMode):
         return out
 
     def _conv(self, args: tuple[Any, ...], kwargs: dict[str, Any], out: torch.Tensor) -> None:
-        bound = dict(
-            zip(("input", "weight", "bias", "stride", "padding", "dilation"), args, strict=False)
-        )
+        names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+        bound = dict(zip(names, args, strict=False))
         bound.update(kwargs)
         frame = self.stack[-1] if self.stack else None
         n = out.dim() - 2
+        module = frame.module if frame is not None else None
+        if isinstance(module, _CONV_MODULES) and bound["weight"] is module.weight:
+            # a Conv module: its own attributes, whatever its forward passed (padding_mode
+            # pads before the call and passes padding 0)
+            bound.update(
+                stride=module.stride,
+                padding=module.padding,
+                dilation=module.dilation,
+                groups=module.groups,
+            )
+        padding = bound.get("padding", 0)
         params: dict[str, Any] = {
             "stride": _axes(bound.get("stride", 1), n),
-            "padding": bound.get("padding", 0)
-            if isinstance(bound.get("padding", 0), str)
-            else _axes(bound.get("padding", 0), n),
+            "padding": padding if isinstance(padding, str) else _axes(padding, n),
             "dilation": _axes(bound.get("dilation", 1), n),
             "groups": int(bound.get("groups", 1)),
-            "module": frame is not None and isinstance(frame.module, _CONV_MODULES),
+            "padding_mode": getattr(module, "padding_mode", "zeros"),
+            "bias": torch.is_tensor(bound.get("bias")),
+            "module": isinstance(module, _CONV_MODULES),
             "via": [],
         }
         path = frame.path if frame is not None else ""
@@ -186,14 +210,60 @@ class _Recorder(TorchFunctionMode):
     def _follow(
         self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: torch.Tensor
     ) -> None:
-        """Follow the last conv's output through an elementwise function (in place or not)."""
+        """Follow the last conv's output through an elementwise function (in place or not) or
+        a per-channel norm (a BatchNorm in eval mode is folded into the conv's weight and bias,
+        so the judge sees what the shuffle gets)."""
         feeder = self.feeder
         assert feeder is not None
         x = args[0] if args else kwargs.get("input")
+        if x is not feeder.tensor or out.shape != x.shape:
+            return
         name = getattr(func, "__name__", "")
-        if x is feeder.tensor and name in _ELEMENTWISE and out.shape == x.shape:
+        norm = _NORM_FUNCS.get(func) if callable(func) else None
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and frame.path and (name in _ELEMENTWISE or norm is not None):
+            # a module on the way (nn.ReLU, the norm): its shape changes with a resize-conv
+            feeder.params.setdefault("via_paths", []).append(frame.path)
+        if name in _ELEMENTWISE:
             feeder.tensor = out
             feeder.params["via"].append(name.rstrip("_"))
+        elif norm is not None and "norm" not in feeder.params:
+            module = frame.module if frame is not None else None
+            record: dict[str, Any] = {
+                "function": norm,
+                "type": type(module).__name__ if isinstance(module, _NORM_MODULES) else norm,
+                "module": isinstance(module, _NORM_MODULES),
+                "path": frame.path if frame is not None else "",
+            }
+            for key in ("eps", "momentum", "affine", "track_running_stats", "num_groups"):
+                if hasattr(module, key):
+                    record[key] = getattr(module, key)
+            feeder.params["norm"] = record
+            feeder.params["via"].append(norm)
+            feeder.tensor = out
+            if norm == "batch_norm":
+                self._fold(args, kwargs)
+
+    def _fold(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """An eval-mode batch norm is per channel a * x + b: fold it into the feeder."""
+        feeder = self.feeder
+        assert feeder is not None
+        names = ("input", "running_mean", "running_var", "weight", "bias", "training")
+        bound = dict(zip((*names, "momentum", "eps"), args, strict=False))
+        bound.update(kwargs)
+        mean, var = bound.get("running_mean"), bound.get("running_var")
+        if bound.get("training") or not (torch.is_tensor(mean) and torch.is_tensor(var)):
+            return
+        scale = 1.0 / torch.sqrt(var + float(bound.get("eps", 1e-5)))
+        if torch.is_tensor(bound.get("weight")):
+            scale = scale * bound["weight"]
+        shift = -mean * scale
+        if torch.is_tensor(bound.get("bias")):
+            shift = shift + bound["bias"]
+        weight = feeder.weight
+        feeder.weight = weight * scale.reshape(-1, *([1] * (weight.dim() - 1)))
+        bias = feeder.bias if torch.is_tensor(feeder.bias) else torch.zeros_like(shift)
+        feeder.bias = bias * scale + shift
 
     def _record(
         self,
@@ -286,7 +356,9 @@ class _Recorder(TorchFunctionMode):
         else:
             return
         name = frame.path or type(module).__name__
-        self._record(name, type(module).__name__, kind, bound, out, True)
+        op = self._record(name, type(module).__name__, kind, bound, out, True)
+        if op is not None:
+            self.paths[id(op)] = frame.path
 
 
 def trace(
@@ -298,8 +370,8 @@ def trace(
     handles = []
     for path, module in model.named_modules():
 
-        def pre(mod: nn.Module, _args: Any, path: str = path) -> None:
-            recorder.stack.append(_Frame(path, mod))
+        def pre(mod: nn.Module, args: Any, kwargs: Any, path: str = path) -> None:
+            recorder.stack.append(_Frame(path, mod, sized=len(args) > 1 or bool(kwargs)))
 
         def post(mod: nn.Module, args: Any, out: Any) -> None:
             while recorder.stack:
@@ -309,7 +381,7 @@ def trace(
                         recorder.fallback(frame, args, out)
                     break
 
-        handles.append(module.register_forward_pre_hook(pre))
+        handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
         handles.append(module.register_forward_hook(post, always_call=True))
     model.eval()
     try:
@@ -326,7 +398,48 @@ def trace(
         for handle in handles:
             handle.remove()
         recorder.feeder = None
+    for op in recorder.ops:
+        paths = [op.name.split("#")[0]] if op.module else []
+        if op.feeding_conv is not None:
+            paths.append(op.feeding_conv[0])
+        norm = op.feeding_params.get("norm")
+        if norm is not None:
+            paths.append(norm["path"])
+        op.access = {path: access(model, path) for path in paths if path}
+        where = recorder.paths.get(id(op))  # "" for the model itself (a bare module)
+        if where is not None:
+            wraps = weight_wrappers(model.get_submodule(where) if where else model)
+            if wraps:
+                op.params["weight_wrappers"] = wraps
     return recorder.ops
+
+
+def weight_wrappers(module: nn.Module) -> list[str]:
+    """What computes ``module.weight``: its parametrizations (``_WeightNorm``, ...) or
+    hook-based weight norm / spectral norm; empty for a plain weight."""
+    from torch.nn.utils import parametrize
+
+    if parametrize.is_parametrized(module, "weight"):
+        chain: Any = module.parametrizations
+        return [type(p).__name__ for p in chain["weight"]]
+    hooks = module._forward_pre_hooks.values()
+    return [type(h).__name__ for h in hooks if getattr(h, "name", None) == "weight"]
+
+
+def access(model: nn.Module, path: str) -> tuple[str, ...]:
+    """How each part of a module path is reached: ``"key"`` in a ModuleDict, ``"index"`` in a
+    Sequential or ModuleList (digits), ``"attr"`` otherwise."""
+    kinds = []
+    parent: nn.Module | None = model
+    for name in path.split("."):
+        if isinstance(parent, nn.ModuleDict):
+            kinds.append("key")
+        elif isinstance(parent, nn.Sequential | nn.ModuleList) and name.isdigit():
+            kinds.append("index")
+        else:
+            kinds.append("attr")
+        parent = getattr(parent, "_modules", {}).get(name)
+    return tuple(kinds)
 
 
 def make_inputs(

@@ -1,8 +1,8 @@
 """Verify suggested fixes on a copy of a PyTorch model (torch).
 
 For every fix whose op is a module, :func:`verify` deep-copies the user's model, runs the fix's
-``code`` on the copy (``model`` bound to the copy), runs the same forward pass as the scan (the
-constant input) and fills in:
+``code`` (the import variant: ``from upscope.init import icnr_, zoh_``) on the copy (``model``
+bound to the copy), runs the same forward pass as the scan (the constant input) and fills in:
 
 - ``same_shapes``: every module's output shapes (call by call, modules the fix replaced left
   out, except the op's own path) and the model's output shapes are the ones of the original;
@@ -13,6 +13,11 @@ constant input) and fills in:
 - ``output_grid``: the model's output grid re-measured with the fix in
   (:func:`regrid`: :func:`upscope.scanning.grid.remeasure`, same levels, tile and range as the
   scan), the share at the op's period in grey levels (``output_grid_total``: all of it).
+- ``verified``: true only when the code ran, every shape is kept and the grid is gone: the
+  output grid at the op's period at most the scan's threshold (grey levels), or, without an
+  output grid, the response below :data:`~upscope.scanning.judge.RESPONSE_THRESHOLD`;
+  otherwise ``reason`` says which failed. An initialiser that cannot write through a layer's
+  parametrization raises, and the fix is unverified with that message.
 
 The user's model object is never modified (only its forward hooks are added and removed, as the
 scan's tracer does). A model that cannot be deep-copied leaves every fix unverified, with the
@@ -31,7 +36,7 @@ from torch import nn
 from upscope.errors import one_line
 from upscope.scanning.fix import Fix
 from upscope.scanning.grid import OutputGrid, attribute, remeasure
-from upscope.scanning.judge import Finding
+from upscope.scanning.judge import GRID_THRESHOLD, RESPONSE_THRESHOLD, Finding
 from upscope.scanning.torch_front import constant_like, score_output
 
 __all__ = ["verify"]
@@ -132,8 +137,11 @@ def verify(
     findings: Sequence[Finding],
     seed: int = 0,
     grid: OutputGrid | None = None,
+    threshold: float = GRID_THRESHOLD,
 ) -> None:
-    """Fill the verification fields of every fix of ``findings`` (see the module docstring).
+    """Fill the verification fields of every fix of ``findings`` (see the module docstring);
+    ``grid`` is the scan's output grid (None: not measured) and ``threshold`` its status
+    threshold in grey levels.
 
     One deep copy serves every fix: the modules a fix touches are put back (the same objects,
     with their saved state) before the next fix is tried.
@@ -160,22 +168,51 @@ def verify(
             saved[path] = (module, state)
         torch.manual_seed(seed)
         try:
-            exec(fix.code, {"model": work, "nn": nn, "torch": torch})  # noqa: S102 - our code
-            after, new_outputs, response = _run(work, inputs, fix.target, fix.scales)
+            try:
+                exec(fix.code, {"model": work})  # noqa: S102 - our code, the import variant
+            except Exception as exc:  # noqa: BLE001 - e.g. a parametrization zoh_ refuses
+                why = one_line(exc, 300, ellipsis="", typed=True)
+                fix.reason = f"the fix's code failed on a copy of the model: {why}"
+                continue
+            try:
+                after, new_outputs, response = _run(work, inputs, fix.target, fix.scales)
+                if grid is not None:  # the one call site of the grid re-measurement
+                    fix.output_grid, fix.output_grid_total = regrid(
+                        work, inputs, grid, findings, owner[id(fix)]
+                    )
+            except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
+                why = one_line(exc, 300, ellipsis="", typed=True)
+                fix.reason = f"the forward pass with this fix failed: {why}"
+                continue
             fix.params_delta = _params(work) - count
-            if grid is not None:
-                fix.output_grid, fix.output_grid_total = regrid(
-                    work, inputs, grid, findings, owner[id(fix)]
-                )
-        except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
-            why = one_line(exc, 300, ellipsis="", typed=True)
-            fix.reason = f"the forward pass with this fix failed: {why}"
-            continue
         finally:
             for path, (module, state) in saved.items():
                 _put(work, path, module)
                 module.load_state_dict(state)
         fix.same_shapes = _same(before, after, fix) and new_outputs == outputs
         fix.response = response
-        fix.verified = True
-        fix.reason = None
+        fix.verified, fix.reason = _judged(fix, threshold)
+
+
+def _judged(fix: Fix, threshold: float) -> tuple[bool, str | None]:
+    """``verified`` only when every shape is kept and the grid is gone: the output grid at the
+    op's period at most ``threshold`` grey levels (without one, the response at the target at
+    most :data:`RESPONSE_THRESHOLD`)."""
+    if not fix.same_shapes:
+        return False, "the fix ran, but shapes change"
+    hint = "(did its initialiser reach the weight the forward uses?)"
+    if fix.output_grid is not None:
+        if fix.output_grid > threshold:
+            return False, (
+                f"the fix ran, but the grid is still there: {fix.output_grid:.2f} grey levels "
+                f"at its period > {threshold:g} {hint}"
+            )
+        return True, None
+    if fix.response is None:
+        return False, "the fix ran, but the grid after it could not be measured"
+    if fix.response > RESPONSE_THRESHOLD:
+        return False, (
+            f"the fix ran, but the grid is still there: response {fix.response:.2f} > "
+            f"{RESPONSE_THRESHOLD:g} {hint}"
+        )
+    return True, None

@@ -14,6 +14,7 @@ from rich.table import Table
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console
 from upscope.render.plots import centred_panel, new_figure, panel_rows, peak_positions, save_figure
+from upscope.text import markup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -128,7 +129,7 @@ def show(report: ProbeReport, png: list[Path], console: Console | None = None) -
         "overlap: the transposed conv's tap coverage (upscope overlap).[/dim]"
     )
     for path in png:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {markup(path, None)}")
 
 
 # ---------------------------------------------------------------- figures

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from upscope.overlap_map import OverlapResult
-from upscope.render.plots import new_figure
+from upscope.render.plots import figure_text, new_figure
 from upscope.scanning.judge import Finding
 
 __all__ = [
@@ -49,9 +49,10 @@ def _as_2d(arr: np.ndarray) -> np.ndarray:
 
 def chain_text(chain: list[str]) -> str:
     """``"up2 -> up1"``; a long chain keeps its ends: ``"a -> ... -> z (7 layers)"``."""
-    text = " -> ".join(chain)
+    names = [figure_text(name, _CHAIN_WIDTH // 2) for name in chain]
+    text = " -> ".join(names)
     if len(text) > _CHAIN_WIDTH:
-        text = f"{chain[0]} -> ... -> {chain[-1]} ({len(chain)} layers)"
+        text = f"{names[0]} -> ... -> {names[-1]} ({len(chain)} layers)"
     return text
 
 
@@ -347,9 +348,11 @@ def draw(finding: Finding, threshold: float, description: str) -> Any:
     source = ""
     if op.kind == "pixelshuffle" and op.feeding_conv is not None:
         plus = " + bias" if finding.with_bias else ""
-        source = f", weight sums{plus} of the conv {op.feeding_conv[0]} feeding it"
+        conv = figure_text(op.feeding_conv[0])
+        source = f", weight sums{plus} of the conv {conv} feeding it"
     fig.suptitle(
-        f"{op.name} ({description}{source})\n{verdict_line(finding, threshold)}", fontsize=11
+        f"{figure_text(op.name)} ({description}{source})\n{verdict_line(finding, threshold)}",
+        fontsize=11,
     )
     # constrained layout settles in two passes here (equal-aspect maps, multi-line titles): one
     # pass now, so that the saved PNG does not cut off the bottom labels

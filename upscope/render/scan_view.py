@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
 from upscope.files import prepare_out_dir
@@ -17,6 +16,8 @@ from upscope.scanning.fix import HELPERS
 from upscope.scanning.judge import Finding, ScanResult
 from upscope.scanning.records import Dims, dims_text
 from upscope.scanning.report import document, summary_line
+from upscope.text import escape_markup, printable
+from upscope.text import markup as escape
 
 __all__ = [
     "document",
@@ -31,6 +32,7 @@ __all__ = [
 
 _VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
 _STATUS_STYLE = {"artifact": "bold red", "risk": "yellow", "ok": "green"}
+_FILE_NAME = 60  # characters of a layer name in a PNG's file name
 _NAME_WIDTH = 24  # a longer module path is broken after a dot
 
 
@@ -73,6 +75,11 @@ def _params(finding: Finding) -> str:
 
 def _dims(shape: Dims) -> str:
     return dims_text(shape[1:])
+
+
+def _name_cell(name: str) -> str:
+    """A layer name for the table: shown safely (:mod:`upscope.text`), broken after dots."""
+    return escape_markup(_wrap_name(printable(name)))
 
 
 def _wrap_name(name: str, width: int = _NAME_WIDTH) -> str:
@@ -142,7 +149,7 @@ def _table(result: ScanResult) -> Table:
         op = finding.op
         table.add_row(
             str(n),
-            f"{escape(_wrap_name(op.name))}\n[dim]{op.type} {_params(finding)}[/dim]\n"
+            f"{_name_cell(op.name)}\n[dim]{op.type} {_params(finding)}[/dim]\n"
             f"{_dims(op.input_shape)} -> {_dims(op.output_shape)}",
             _geometry_cell(finding),
             _weights_cell(finding, result.threshold),
@@ -229,7 +236,7 @@ def renderable(result: ScanResult) -> Any:
     )
     parts += _fixes(result)
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
-    parts += [f"wrote {path}" for path in result.pngs]
+    parts += [f"wrote {escape(path, None)}" for path in result.pngs]
     return Group(*parts)
 
 
@@ -244,7 +251,7 @@ def show(result: ScanResult) -> None:
 def _safe(name: str) -> str:
     """A layer name in a file name: lowercase, runs of other characters one hyphen
     (``decoder.Up_1`` -> ``decoder.up-1``), as every upscope PNG is named."""
-    return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.") or "op"
+    return re.sub(r"[^a-z0-9.]+", "-", name.lower())[:_FILE_NAME].strip("-.") or "op"
 
 
 def draw(finding: Finding, threshold: float) -> Any:

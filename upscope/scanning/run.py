@@ -7,14 +7,14 @@ for both formats: a PyTorch model (torch, imported here only for it) and an ONNX
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from upscope import limits
 from upscope.errors import UpscopeError
+from upscope.scanning import contain
 from upscope.scanning.args import (
     INPUTS,
     check_input_memory,
@@ -28,13 +28,6 @@ from upscope.scanning.judge import ScanResult, judge
 from upscope.scanning.records import Dims, Shape
 
 __all__ = ["INPUTS", "scan"]
-
-
-@contextlib.contextmanager
-def _model_prints_to_stderr() -> Iterator[None]:
-    """The user's model may print in __init__ or forward: keep stdout for our one document."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 def _shapes(input_shape: Any) -> list[Shape]:
@@ -63,6 +56,7 @@ def scan(
     *,
     inputs: Sequence[str] = ("constant",),
     seed: int = 0,
+    timeout: float | None = None,
 ) -> ScanResult:
     """Find, judge and fix every upsampling op of ``model``.
 
@@ -73,8 +67,15 @@ def scan(
     else from ``example_input`` (a tensor or a tuple of tensors: its shapes and dtype), else from
     the model's ``example_input_array``. The forward passes use a constant input (all ones) and,
     with ``inputs=("constant", "noise")``, seeded standard-normal noise too.
+
+    The model's code runs contained (:mod:`.contain`): what it writes goes to stderr, whatever it
+    raises is one :class:`UpscopeError`, and each forward pass may take at most ``timeout``
+    seconds (``None``: no limit; main thread only).
     """
     kinds = check_inputs(inputs)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    limits.check_int("--seed", seed, 0, limits.MAX_INT)
     shapes = _shapes(input_shape)
     if isinstance(model, str | os.PathLike) and is_onnx_file(str(model)):
         if weights is not None:
@@ -82,6 +83,25 @@ def scan(
         from upscope.scanning import onnx_front
 
         return onnx_front.scan(str(model), shapes)
+    with contain.timeout(timeout), contain.guard():
+        try:
+            return _scan_torch(model, shapes, example_input, weights, kinds, seed)
+        except UpscopeError:
+            raise
+        except BaseException as exc:  # the model's code, wherever it ran: one line
+            if contain.passes(exc):
+                raise
+            raise contain.model_failure(exc, "the model's code") from None
+
+
+def _scan_torch(
+    model: Any,
+    shapes: list[Shape],
+    example_input: Any,
+    weights: str | os.PathLike[str] | None,
+    kinds: tuple[str, ...],
+    seed: int,
+) -> ScanResult:
     import torch
     from torch import nn
 
@@ -92,8 +112,7 @@ def scan(
     if isinstance(model, str):
         split_model_spec(model)
         name = model
-        with _model_prints_to_stderr():
-            net = load_model(model, seed)
+        net = load_model(model, seed)
     elif isinstance(model, nn.Module):
         name, net = type(model).__name__, model
     else:
@@ -106,7 +125,9 @@ def scan(
 
             try:
                 net = copy.deepcopy(model)
-            except Exception as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001
+                if contain.passes(exc):
+                    raise
                 raise UpscopeError(
                     f"weights were given but the model cannot be copied to load them into "
                     f"({type(exc).__name__}); load them yourself and pass the model"
@@ -133,20 +154,19 @@ def scan(
     check_input_memory(shapes)
     modes = {module: module.training for module in net.modules()}
     try:
-        with _model_prints_to_stderr():
-            constant = make_inputs(net, shapes, seed, "constant")
-            if example:
-                constant = [torch.ones_like(t) for t in example]
-            ops = trace(net, constant, response="constant")
-            if "noise" in kinds:
-                noisy = trace(net, make_inputs(net, shapes, seed, "noise"), response="noise")
-                for op, other in zip(ops, noisy, strict=False):
-                    if op.name == other.name:
-                        op.response["noise"] = other.response.get("noise")
-            findings = judge(ops)
-            for finding in findings:
-                finding.fixes = suggest(finding)
-            verify(net, constant, findings, seed)
+        constant = make_inputs(net, shapes, seed, "constant")
+        if example:
+            constant = [torch.ones_like(t) for t in example]
+        ops = trace(net, constant, response="constant")
+        if "noise" in kinds:
+            noisy = trace(net, make_inputs(net, shapes, seed, "noise"), response="noise")
+            for op, other in zip(ops, noisy, strict=False):
+                if op.name == other.name:
+                    op.response["noise"] = other.response.get("noise")
+        findings = judge(ops)
+        for finding in findings:
+            finding.fixes = suggest(finding)
+        verify(net, constant, findings, seed)
     finally:
         for module, training in modes.items():
             module.train(training)

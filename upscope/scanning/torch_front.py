@@ -30,6 +30,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from upscope.errors import UpscopeError
+from upscope.scanning import contain
 from upscope.scanning.args import Shape
 from upscope.scanning.records import UpOp
 from upscope.scanning.score import op_scales, response_score
@@ -313,18 +314,15 @@ def trace(
         handles.append(module.register_forward_hook(post, always_call=True))
     model.eval()
     try:
-        with torch.no_grad(), recorder:
+        with torch.no_grad(), recorder, contain.time_limit():
             model(*inputs)
     except UpscopeError:
         raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's forward: one line
+    except BaseException as exc:  # noqa: BLE001 - the user's forward: one line
+        if contain.passes(exc):
+            raise
         shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        message = " ".join(str(exc).split())
-        if len(message) > 400:
-            message = message[:400] + " ..."
-        raise UpscopeError(
-            f"the forward pass with input shape {shapes} failed: {type(exc).__name__}: {message}"
-        ) from None
+        raise contain.model_failure(exc, f"the forward pass with input shape {shapes}") from None
     finally:
         for handle in handles:
             handle.remove()

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from upscope.scanning import contain
 from upscope.scanning.fix import Fix
 from upscope.scanning.judge import Finding
 from upscope.scanning.torch_front import constant_like, score_output
@@ -69,7 +70,7 @@ def _run(
         handles.append(module.register_forward_hook(hook))
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), contain.time_limit():
             out = model(*inputs)
     finally:
         for handle in handles:
@@ -123,7 +124,9 @@ def verify(
         return
     try:
         work = copy.deepcopy(model)
-    except Exception as exc:  # noqa: BLE001 - any model: report, do not crash
+    except BaseException as exc:  # noqa: BLE001 - any model: report, do not crash
+        if contain.passes(exc):
+            raise
         for fix in fixes:
             fix.reason = f"the model cannot be deep-copied ({_first_line(exc)}), so fixes are "
             fix.reason += "not tried on a copy"
@@ -141,7 +144,9 @@ def verify(
             exec(fix.code, {"model": work, "nn": nn, "torch": torch})  # noqa: S102 - our code
             after, new_outputs, response = _run(work, inputs, fix.target, fix.scales)
             fix.params_delta = _params(work) - count
-        except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
+        except BaseException as exc:  # noqa: BLE001 - the user's forward with the fix
+            if contain.passes(exc):
+                raise
             fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
             continue
         finally:

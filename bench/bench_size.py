@@ -1,4 +1,5 @@
-"""Wall time of `upscope size` against `python -c "import typer, rich"`, measured side by side.
+"""Wall time of `upscope size` and `import upscope` against `python -c "import typer, rich"`,
+measured side by side.
 
 Runs both commands alternately, N times each, and prints the medians and their ratio.
 Usage: python bench/bench_size.py [N]
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "import typer, rich": [sys.executable, "-c", "import typer, rich"],
     "minimal typer app": [sys.executable, str(ROOT / "bench" / "_typer_hello.py"), "size"],
+    "import upscope": [sys.executable, "-c", "import upscope"],
     "upscope size (one layer)": [
         sys.executable, "-m", "upscope", "size", "-i", "14", "--k", "4", "--s", "2", "--p", "1",
     ],

@@ -506,7 +506,7 @@ def compare(
         original = images.crop_to_multiple(loaded.pixels, scale, source=f"image {where!r}")
         images.check_size(original, scale, f"image {where!r}")
         if out is not None:
-            from upscope.render.compare_view import FIGURES
+            from upscope.render.compare_figures import FIGURES
 
             folder = prepare_out_dir(Path(out))
             refuse_inputs((folder / f for f in FIGURES), IMAGE=path)  # before the work

@@ -4,27 +4,24 @@ Each command lives in ``upscope/commands/<name>.py`` and registers itself on ``a
 Bad input raises :class:`upscope.errors.UpscopeError`, which becomes one line on stderr and
 exit code 2; anything unexpected is an internal error, exit code 1. Interrupted runs print
 "interrupted" and exit 130 (SIGINT, Ctrl-C) or 143 (SIGTERM, what ``timeout`` and CI runners
-send); either way the temporary files of unfinished writes are removed.
+send); either way the temporary files of unfinished writes are removed. The plumbing the
+commands share (``error_line``, ``guarded``) lives below them in ``upscope.commands._shell``.
 """
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from upscope import __version__
 from upscope.commands import UpscopeGroup
+from upscope.commands._shell import error_line, guarded  # noqa: F401 - guarded: old import path
 from upscope.errors import UpscopeError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="upscope",
@@ -38,34 +35,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def error_line(message: str) -> None:
-    """Write one ``upscope: error: ...`` line to stderr."""
-    text = " ".join(str(message).split())
-    sys.stderr.write(f"upscope: error: {text}\n")
-    sys.stderr.flush()
-
-
-def guarded(func: F) -> F:
-    """Turn UpscopeError raised by a command into one stderr line and exit code 2; run it
-    under its ``--max-memory`` budget, if it has that option."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from upscope import limits
-
-        def run() -> Any:
-            with limits.max_memory(kwargs.get("max_memory")):
-                return func(*args, **kwargs)
-
-        try:  # a context of its own: what the command sets there (budget, inputs) ends with it
-            return contextvars.copy_context().run(run)
-        except UpscopeError as exc:
-            error_line(str(exc))
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version_callback(value: bool) -> None:

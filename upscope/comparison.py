@@ -13,18 +13,16 @@ Nothing here prints; progress goes through an optional callback.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from upscope import documents, limits, metrics, quality, upsamplers
+from upscope import limits, metrics, quality, upsamplers
 from upscope.errors import UpscopeError
 from upscope.images import ALPHA_NONE, box_downsample, check_size
 from upscope.result import Result
@@ -105,27 +103,6 @@ class Comparison(Result):
             if r.method == method:
                 return r
         raise KeyError(method)
-
-    def to_dict(self) -> dict[str, Any]:
-        return documents.compare(self)
-
-    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """Write the crop grid, the 2D and the radial spectra into ``out``; refuse to write
-        over the image that was read."""
-        from upscope import files
-        from upscope.render import compare_view
-
-        folder = files.prepare_out_dir(Path(out))
-        files.refuse_inputs((folder / name for name in compare_view.FIGURES), IMAGE=self.path)
-        self.pngs[:] = compare_view.save_figures(self, folder)
-        return list(self.pngs)
-
-    def _renderable(self) -> Any:
-        from upscope.render import compare_view
-        from upscope.render.console import View
-
-        doc = self.to_dict()
-        return View(lambda console: compare_view.show(self, doc, self.sort, console))
 
 
 def resolve_device(name: str) -> str:

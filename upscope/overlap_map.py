@@ -45,14 +45,12 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from upscope import arith, documents, limits
+from upscope import arith, limits
 from upscope.arith import Axes, LayerResult, LayerSpec
 from upscope.errors import UpscopeError
 from upscope.result import Result
@@ -127,26 +125,6 @@ class OverlapResult(Result):
     verdict_rule: str = "interior"
     repeats: int = 1
     pngs: list[Path] = field(default_factory=list, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return documents.overlap(self)
-
-    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """Write the heatmap and profile figure into ``out`` (created if needed)."""
-        from upscope.files import prepare_out_dir
-        from upscope.render import overlap_view
-
-        folder = prepare_out_dir(Path(out))
-        name = overlap_view.file_name(self, self.repeats)
-        self.pngs[:] = [overlap_view.write_png(self, folder / name)]
-        return list(self.pngs)
-
-    def _renderable(self) -> Any:
-        from upscope.render import overlap_view
-        from upscope.render.console import View
-
-        png = self.pngs[0] if self.pngs else None
-        return View(lambda console: overlap_view.show(self, png, console))
 
     @property
     def has_interior(self) -> bool:

@@ -24,16 +24,15 @@ they are re-exported here.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import numpy as np
 import torch
 from torch import nn
 
-from upscope import documents, metrics, upsamplers
+from upscope import metrics, upsamplers
 from upscope.arith import overlap_verdict, phase_coverage
 from upscope.probe_config import INPUTS, ProbeConfig, check_config
 from upscope.result import Result
@@ -101,23 +100,6 @@ class ProbeReport(Result):
     results: list[Measurement]
     grad: list[Measurement] | None
     pngs: list[Path] = field(default_factory=list, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return documents.probe(self)
-
-    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """Write the response and spectrum figures (and the gradients' with ``grad``)."""
-        from upscope.files import prepare_out_dir
-        from upscope.render import probe_view
-
-        self.pngs[:] = probe_view.save_figures(self, prepare_out_dir(Path(out)))
-        return list(self.pngs)
-
-    def _renderable(self) -> Any:
-        from upscope.render import probe_view
-        from upscope.render.console import View
-
-        return View(lambda console: probe_view.show(self, list(self.pngs), console))
 
 
 def grad_pairs(scale: int) -> list[tuple[int, int]]:

@@ -8,8 +8,11 @@ Each public analysis returns a dataclass deriving from :class:`Result`:
 - ``__rich__``: the table (or picture) the CLI shows, so ``rich.print(result)`` shows it;
 - ``_repr_html_``: that same view as HTML, so a notebook cell shows the table.
 
-Subclasses implement :meth:`to_dict`, :meth:`_renderable` and, where there are figures,
-:meth:`save_png`. Nothing here imports rich until a view is asked for.
+A subclass holds data only: its document, view and figures are registered in the presentation
+layer (:mod:`upscope.present`, docs/architecture.md). The methods here reach that registry
+through ONE lazy import of :mod:`upscope.present` (:func:`_present`): the only import from a lower
+layer to a higher one in the package, allowed by name in tests/test_layers.py. Nothing here
+imports rich until a view is asked for.
 """
 
 from __future__ import annotations
@@ -22,20 +25,29 @@ from typing import Any
 __all__ = ["Result"]
 
 
+def _present() -> Any:
+    """The lazy door up to the presentation layer (documented in docs/architecture.md)."""
+    from upscope import present  # the one allowed upward import (tests/test_layers.py)
+
+    return present
+
+
 class Result:
     """Base of the dataclasses the public API returns."""
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's ``--json`` document for the same call (plain JSON types only)."""
-        raise NotImplementedError
+        document: dict[str, Any] = _present().document(self)
+        return document
 
     def _renderable(self) -> Any:
         """A rich renderable: what the CLI prints for a person."""
-        raise NotImplementedError
+        return _present().view(self)
 
     def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
         """Write the figures the CLI writes into ``out``; return their paths."""
-        raise NotImplementedError(f"{type(self).__name__} has no figures")
+        paths: list[Path] = _present().figures(self, Path(out))
+        return paths
 
     def __rich__(self) -> Any:
         return self._renderable()

@@ -7,9 +7,7 @@ when a view is asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from upscope import documents
 from upscope.arith import Axes, Bounds, LayerResult, Solution
 from upscope.result import Result
 
@@ -36,16 +34,6 @@ class LayerStack(Result):
         """The output size of the last layer, one int per axis."""
         return self.layers[-1].output
 
-    def to_dict(self) -> dict[str, Any]:
-        return documents.size_stack(self)
-
-    def _renderable(self) -> Any:
-        from upscope.render import size_view
-        from upscope.render.console import View
-
-        doc = self.to_dict()
-        return View(lambda console: size_view.show_stack(doc, list(self.layers), console))
-
 
 @dataclass(frozen=True)
 class Solutions(Result):
@@ -65,18 +53,6 @@ class Solutions(Result):
         """The first (best) solution, one per axis; None when there is none."""
         return self.solutions[0] if self.solutions else None
 
-    def to_dict(self) -> dict[str, Any]:
-        return documents.solve(self)
-
-    def _renderable(self) -> Any:
-        from upscope.render import size_view
-        from upscope.render.console import View
-
-        doc, sols = self.to_dict(), list(self.solutions)
-        return View(
-            lambda console: size_view.show_solutions(doc, sols, self.bounds, self.limit, console)
-        )
-
 
 @dataclass(frozen=True)
 class FrameworkSize(Result):
@@ -93,13 +69,3 @@ class FrameworkSize(Result):
     output_padding: Axes | None
     output: Axes
     torch_equivalent: tuple[tuple[int, int] | None, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return documents.framework_size(self)
-
-    def _renderable(self) -> Any:
-        from upscope.render import size_view
-        from upscope.render.console import View
-
-        doc = self.to_dict()
-        return View(lambda console: size_view.show_framework(doc, console))

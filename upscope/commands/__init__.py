@@ -34,7 +34,7 @@ DilationOpt = Annotated[
     str | None, typer.Option("--d", metavar="D", help="Dilation (int or AxB); default 1.")
 ]
 INPUT_HELP = "Input size: N, or AxB per axis."
-# Read by `upscope.cli.guarded`, which runs the command inside `limits.max_memory(...)`.
+# Read by `upscope.commands._shell.guarded`, which runs the command inside `limits.max_memory(...)`.
 MaxMemoryOpt = Annotated[
     str | None,
     typer.Option(

@@ -53,7 +53,7 @@ class SortKey(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("compare", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(compare)
@@ -124,7 +124,7 @@ def compare(
     json_out: JsonFlag = False,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
+    del max_memory  # applied by upscope.commands._shell.guarded
     from upscope import api
     from upscope.render.progress import progress
 
@@ -133,10 +133,10 @@ def compare(
             image, scale, methods, fit, channels, str(device), threads, seed,
             sort=str(sort), out=None if no_png else out, progress=report,
         )  # fmt: skip
-    from upscope.render import compare_view
+    from upscope import present
     from upscope.render.console import print_json
 
     if json_out:
         print_json(result.to_dict())
     else:
-        compare_view.show(result, result.to_dict(), result.sort)
+        present.show(result)

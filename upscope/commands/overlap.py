@@ -38,7 +38,7 @@ EPILOG = examples_epilog(
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("overlap", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(overlap)
@@ -82,9 +82,8 @@ def overlap(
     ] = 0,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory, seed  # the budget is applied by upscope.cli.guarded; the map is exact
-    from upscope import api
-    from upscope.render import overlap_view
+    del max_memory, seed  # the budget is applied by guarded (commands._shell); the map is exact
+    from upscope import api, present
     from upscope.render.console import print_json
 
     result = api.overlap(
@@ -94,4 +93,4 @@ def overlap(
     if json_out:
         print_json(result.to_dict())
     else:
-        overlap_view.show(result, result.pngs[0] if result.pngs else None)
+        present.show(result)

@@ -36,7 +36,7 @@ EPILOG = examples_epilog(
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("probe", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(probe)
@@ -85,9 +85,8 @@ def probe(
     no_png: NoPngFlag = False,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
-    from upscope import api
-    from upscope.render import probe_view
+    del max_memory  # applied by upscope.commands._shell.guarded
+    from upscope import api, present
     from upscope.render.console import print_json
 
     report = api.probe(
@@ -96,4 +95,4 @@ def probe(
     if json_out:
         print_json(report.to_dict())
     else:
-        probe_view.show(report, report.pngs)
+        present.show(report)

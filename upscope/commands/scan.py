@@ -41,7 +41,7 @@ EPILOG = examples_epilog(
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     app.command("scan", help=HELP, short_help=SHORT, epilog=EPILOG, cls=UpscopeCommand)(
         guarded(scan)
@@ -111,7 +111,7 @@ def scan(
     ] = None,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
-    del max_memory  # applied by upscope.cli.guarded
+    del max_memory  # applied by upscope.commands._shell.guarded
     from upscope.files import check_regular_file, protect_inputs
     from upscope.scanning.args import (
         check_fail_on,
@@ -141,6 +141,7 @@ def scan(
             check_checkpoint_memory(weights)  # what its records declare, before torch reads them
         protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
+    from upscope import present
     from upscope.render import scan_view
     from upscope.scanning import contain
     from upscope.scanning import run as core
@@ -164,6 +165,6 @@ def scan(
     if json_out:
         scan_view.print_json(result.to_dict())
     else:
-        scan_view.show(result)
+        present.show(result)
     if fail_on is not None and result.failing(fail_on):
         raise typer.Exit(3)

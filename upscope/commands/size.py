@@ -33,7 +33,7 @@ EPILOG = examples_epilog(
 
 
 def register(app: typer.Typer) -> None:
-    from upscope.cli import guarded
+    from upscope.commands._shell import guarded
 
     short = f"{SHORT} Example: {EXAMPLE}"
     app.command("size", help=HELP, short_help=short, epilog=EPILOG, cls=UpscopeCommand)(
@@ -121,7 +121,7 @@ def size(
         ),
     ] = 0,
 ) -> None:
-    from upscope.render import size_view
+    from upscope import present
     from upscope.render.console import print_json
 
     del seed
@@ -150,8 +150,7 @@ def size(
         if json_out:
             print_json(solutions.to_dict())
         else:
-            doc, sols = solutions.to_dict(), list(solutions.solutions)
-            size_view.show_solutions(doc, sols, solutions.bounds, solutions.limit)
+            present.show(solutions)
         return
     unused = [name for name, v in solver_options.items() if v is not None]
     if unused:
@@ -165,7 +164,7 @@ def size(
         if json_out:
             print_json(other.to_dict())
         else:
-            size_view.show_framework(other.to_dict())
+            present.show(other)
         return
     if layer:  # refused: --k ... beside --layer
         result = api.stack(input, api.layer_specs(layer, k, s, p, op, d))
@@ -176,7 +175,7 @@ def size(
     if json_out:
         print_json(result.to_dict())
     else:
-        size_view.show_stack(result.to_dict(), list(result.layers))
+        present.show(result)
 
 
 def _given(*values: str | None) -> list[str]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from upscope.comparison import Comparison, MethodResult
 
 __all__ = [
+    "FIGURES",
     "ZOOM",
     "best_interpolation",
     "detail_window",
@@ -27,6 +28,9 @@ __all__ = [
     "high_pass",
     "radial_figure",
 ]
+
+#: the files compare writes, in order (torch-free: upscope.compare checks them before the work)
+FIGURES = ("compare-grid.png", "compare-spectra.png", "compare-radial.png")
 
 #: the detail crop is a quarter of the zoomed crop's side, drawn as large: a 4x zoom
 ZOOM = 4

@@ -11,8 +11,11 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from upscope import documents, present
+from upscope.comparison import Comparison
+from upscope.render import compare_figures
 from upscope.render.cells import Name, fixed, print_table
-from upscope.render.console import out_console
+from upscope.render.console import View, out_console
 from upscope.render.plots import (
     centred_panel,
     fitted_title,
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from rich.console import Console
 
-    from upscope.comparison import Comparison, MethodResult
+    from upscope.comparison import MethodResult
 
 __all__ = ["show", "save_figures"]
 
@@ -50,7 +53,7 @@ LEGEND = (
 #: the axes reach this share of the panel beyond each edge, so that no spine covers a bin
 _SPINE_PAD = 0.02
 
-FIGURES = ("compare-grid.png", "compare-spectra.png", "compare-radial.png")
+FIGURES = compare_figures.FIGURES
 
 
 def _best(results: list[MethodResult], key: str) -> float | None:
@@ -120,7 +123,6 @@ def show(
 def save_figures(result: Comparison, out: Path) -> list[Path]:
     """The crop grid, the 2D spectra and the radial spectra, saved atomically under ``out``."""
     from upscope.comparison import spectra
-    from upscope.render import compare_figures
 
     specs = spectra(result)
     best = _best(result.results, "psnr")
@@ -205,3 +207,26 @@ def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
         12,
     )
     return fig
+
+
+# ---------------------------------------------------------------- the registry (upscope.present)
+
+present.document.register(Comparison)(documents.compare)
+
+
+@present.view.register(Comparison)
+def _view(result: Comparison) -> View:
+    doc = documents.compare(result)
+    return View(lambda console: show(result, doc, result.sort, console))
+
+
+@present.figures.register(Comparison)
+def _figures(result: Comparison, out: Path) -> list[Path]:
+    """Write the crop grid, the 2D and the radial spectra into ``out``; refuse to write over the
+    image that was read."""
+    from upscope import files
+
+    folder = files.prepare_out_dir(out)
+    files.refuse_inputs((folder / name for name in FIGURES), IMAGE=result.path)
+    result.pngs[:] = save_figures(result, folder)
+    return list(result.pngs)

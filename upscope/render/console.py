@@ -68,6 +68,10 @@ class View:
     def __init__(self, show: Callable[[Console], None]) -> None:
         self._show = show
 
+    def show(self, console: Console) -> None:
+        """Print straight to ``console`` (the CLI's path: the same text, no capture)."""
+        self._show(console)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.console import Console
         from rich.text import Text

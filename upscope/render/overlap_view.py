@@ -17,15 +17,15 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
+from upscope import documents, present
 from upscope.documents import layer_text
-from upscope.render.console import out_console
+from upscope.overlap_map import OverlapResult
+from upscope.render.console import View, out_console
 from upscope.text import markup
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from rich.console import Console
-
-    from upscope.overlap_map import OverlapResult
 
 __all__ = ["figure", "file_name", "show", "write_png"]
 
@@ -607,3 +607,25 @@ def suptitle(result: OverlapResult, width_in: float) -> str:
         verdict += f"; judged on {RULE_TEXT[result.verdict_rule]}"
     width = max(40, int(width_in * 11))
     return "\n".join(textwrap.fill(line, width) for line in (title(result), verdict))
+
+
+# ---------------------------------------------------------------- the registry (upscope.present)
+
+present.document.register(OverlapResult)(documents.overlap)
+
+
+@present.view.register(OverlapResult)
+def _view(result: OverlapResult) -> View:
+    png = result.pngs[0] if result.pngs else None
+    return View(lambda console: show(result, png, console))
+
+
+@present.figures.register(OverlapResult)
+def _figures(result: OverlapResult, out: Path) -> list[Path]:
+    """Write the heatmap and profile figure into ``out`` (created if needed)."""
+    from upscope.files import prepare_out_dir
+
+    folder = prepare_out_dir(out)
+    name = file_name(result, result.repeats)
+    result.pngs[:] = [write_png(result, folder / name)]
+    return list(result.pngs)

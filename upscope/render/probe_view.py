@@ -11,15 +11,17 @@ import numpy as np
 from rich import box
 from rich.table import Table
 
+from upscope import documents, present
+from upscope.probing import ProbeReport
 from upscope.render.cells import Name, fixed, print_table
-from upscope.render.console import out_console
+from upscope.render.console import View, out_console
 from upscope.render.plots import centred_panel, new_figure, panel_rows, peak_positions, save_figure
 from upscope.text import markup
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from upscope.probing import Measurement, ProbeConfig, ProbeReport
+    from upscope.probing import Measurement, ProbeConfig
 
 __all__ = ["show", "save_figures"]
 
@@ -375,3 +377,22 @@ def save_figures(report: ProbeReport, out: Path) -> list[Path]:
             )
         )
     return paths
+
+
+# ---------------------------------------------------------------- the registry (upscope.present)
+
+present.document.register(ProbeReport)(documents.probe)
+
+
+@present.view.register(ProbeReport)
+def _view(report: ProbeReport) -> View:
+    return View(lambda console: show(report, list(report.pngs), console))
+
+
+@present.figures.register(ProbeReport)
+def _figures(report: ProbeReport, out: Path) -> list[Path]:
+    """Write the response and spectrum figures (and the gradients' with ``grad``)."""
+    from upscope.files import prepare_out_dir
+
+    report.pngs[:] = save_figures(report, prepare_out_dir(out))
+    return list(report.pngs)

@@ -9,6 +9,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
+from upscope import present
 from upscope.files import prepare_out_dir
 from upscope.render.console import out_console, print_json
 from upscope.render.plots import save_figure
@@ -272,3 +273,15 @@ def save_pngs(result: ScanResult, out: Path) -> list[Path]:
         path = out / f"scan-{n:02d}-{_safe(finding.op.name)}.png"
         paths.append(save_figure(fig, path))
     return paths
+
+
+# ---------------------------------------------------------------- the registry (upscope.present)
+
+present.document.register(ScanResult)(document)
+present.view.register(ScanResult)(renderable)
+
+
+@present.figures.register(ScanResult)
+def _figures(result: ScanResult, out: Path) -> list[Path]:
+    result.pngs = save_pngs(result, out)
+    return result.pngs

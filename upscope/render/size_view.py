@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from upscope import documents, present
 from upscope.arith import Bounds, LayerResult, Solution, overlap_verdict
-from upscope.render.console import out_console
+from upscope.render.console import View, out_console
+from upscope.sizes import FrameworkSize, LayerStack, Solutions
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -161,3 +163,28 @@ def show_framework(doc: dict[str, Any], console: Console | None = None) -> None:
         )
     else:
         console.print("No PyTorch ConvTranspose gives this size with the same kernel and stride.")
+
+
+# ---------------------------------------------------------------- the registry (upscope.present)
+
+present.document.register(LayerStack)(documents.size_stack)
+present.document.register(Solutions)(documents.solve)
+present.document.register(FrameworkSize)(documents.framework_size)
+
+
+@present.view.register(LayerStack)
+def _stack_view(result: LayerStack) -> View:
+    doc = documents.size_stack(result)
+    return View(lambda console: show_stack(doc, list(result.layers), console))
+
+
+@present.view.register(Solutions)
+def _solutions_view(result: Solutions) -> View:
+    doc, sols = documents.solve(result), list(result.solutions)
+    return View(lambda console: show_solutions(doc, sols, result.bounds, result.limit, console))
+
+
+@present.view.register(FrameworkSize)
+def _framework_view(result: FrameworkSize) -> View:
+    doc = documents.framework_size(result)
+    return View(lambda console: show_framework(doc, console))

@@ -37,7 +37,7 @@ import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-from upscope.errors import UpscopeError
+from upscope.errors import UpscopeError, one_line
 
 __all__ = [
     "GRACE",
@@ -82,11 +82,7 @@ def model_failure(exc: BaseException, what: str) -> UpscopeError:
     """One line for what the model's code raised: ``{what} failed: TypeName: message``."""
     if isinstance(exc, ModelExit):
         return UpscopeError(f"{what} failed: the model called os._exit({exc.code!r})")
-    message = " ".join(str(exc).split())
-    if len(message) > 400:
-        message = message[:400] + " ..."
-    name = type(exc).__name__
-    return UpscopeError(f"{what} failed: {name}" + (f": {message}" if message else ""))
+    return UpscopeError(f"{what} failed: {one_line(exc, 400, typed=True)}")
 
 
 def stray_threads() -> list[str]:

@@ -18,11 +18,10 @@ This module imports no torch, so a front end for another format can use it.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -349,22 +348,6 @@ class ScanResult(Result):
     inputs: tuple[str, ...] = ("constant",)
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
-
-    def to_dict(self) -> dict[str, Any]:
-        from upscope.scanning.report import document
-
-        return document(self)
-
-    def _renderable(self) -> Any:
-        from upscope.render.scan_view import renderable
-
-        return renderable(self)
-
-    def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        from upscope.render.scan_view import save_pngs
-
-        self.pngs = save_pngs(self, Path(out))
-        return self.pngs
 
     def failing(self, fail_on: str) -> list[Finding]:
         """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``)."""

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.scanning.fix import suggest
 from upscope.scanning.judge import STAND_IN_SIZE, ScanResult, judge
@@ -113,8 +114,9 @@ def _convt(g: ReadGraph, node: Any, name: str) -> UpOp:
             out_spatial.append(None)
             continue
         k, s, d = kernel[axis], stride[axis], dilation[axis]
-        grown = (i - 1) * s + d * (k - 1) + 1 + out_pad[axis]
-        out_spatial.append(grown - begin[axis] - end[axis])
+        out_spatial.append(
+            arith.convt_output_asym(i, k, s, begin[axis], end[axis], out_pad[axis], d)
+        )
     channels = int(weight.shape[1]) * groups
     out_shape = g.merged(node.output[0], (x_shape[0], channels, *out_spatial))
     op = UpOp(name, "ConvTranspose", "convT", x_shape, out_shape, params)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from upscope import limits
-from upscope.errors import UpscopeError
+from upscope.errors import UpscopeError, one_line
 from upscope.files import bundled_file, check_regular_file
 from upscope.scanning.records import Dims, Shape, dims_text
 
@@ -209,7 +209,7 @@ def load(path: Path, input_shapes: Sequence[Shape]) -> ReadGraph:
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends: one line
         raise UpscopeError(
             f"{path.name} is not a readable ONNX model ({type(exc).__name__}: "
-            f"{_short(exc)}): truncated, or not an ONNX file"
+            f"{one_line(exc, 300)}): truncated, or not an ONNX file"
         ) from None
     if not model.ir_version or not model.HasField("graph"):
         raise UpscopeError(f"{path.name} is not an ONNX model (no IR version or graph)")
@@ -217,18 +217,13 @@ def load(path: Path, input_shapes: Sequence[Shape]) -> ReadGraph:
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - onnx's ValidationError: one line
-        raise UpscopeError(f"{path.name} is not a valid ONNX model: {_short(exc)}") from None
+        raise UpscopeError(f"{path.name} is not a valid ONNX model: {one_line(exc, 300)}") from None
     _fix_inputs(model, input_shapes)
     try:
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as exc:  # noqa: BLE001 - onnx's InferenceError: one line
-        raise UpscopeError(f"shape inference failed on {path.name}: {_short(exc)}") from None
+        raise UpscopeError(f"shape inference failed on {path.name}: {one_line(exc, 300)}") from None
     return ReadGraph(model, onnx)
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:300] + " ..."
 
 
 def _check_opset(onnx: Any, model: Any, name: str) -> None:

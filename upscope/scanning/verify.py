@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from upscope.errors import one_line
 from upscope.scanning import contain
 from upscope.scanning.fix import Fix
 from upscope.scanning.judge import Finding
@@ -97,11 +98,6 @@ def _params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
-
-
 def _get(model: nn.Module, path: str) -> nn.Module:
     return model.get_submodule(path) if path else model
 
@@ -127,8 +123,9 @@ def verify(
     except BaseException as exc:  # noqa: BLE001 - any model: report, do not crash
         if contain.passes(exc):
             raise
+        why = one_line(exc, 300, ellipsis="", typed=True)
         for fix in fixes:
-            fix.reason = f"the model cannot be deep-copied ({_first_line(exc)}), so fixes are "
+            fix.reason = f"the model cannot be deep-copied ({why}), so fixes are "
             fix.reason += "not tried on a copy"
         return
     before, outputs, _ = _run(work, inputs, None, ())
@@ -147,7 +144,8 @@ def verify(
         except BaseException as exc:  # noqa: BLE001 - the user's forward with the fix
             if contain.passes(exc):
                 raise
-            fix.reason = f"the forward pass with this fix failed: {_first_line(exc)}"
+            why = one_line(exc, 300, ellipsis="", typed=True)
+            fix.reason = f"the forward pass with this fix failed: {why}"
             continue
         finally:
             for path, (module, state) in saved.items():

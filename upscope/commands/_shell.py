@@ -1,0 +1,47 @@
+"""The plumbing every command shares, below the commands and below ``upscope.cli``: the one
+stderr error line and :func:`guarded`. Here (not in ``cli.py``) so that no command imports the
+module that imports every command (tests/test_layers.py finds no import circle)."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from upscope.errors import UpscopeError
+
+__all__ = ["error_line", "guarded"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error_line(message: str) -> None:
+    """Write one ``upscope: error: ...`` line to stderr."""
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"upscope: error: {text}\n")
+    sys.stderr.flush()
+
+
+def guarded(func: F) -> F:
+    """Turn UpscopeError raised by a command into one stderr line and exit code 2; run it
+    under its ``--max-memory`` budget, if it has that option."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from upscope import limits
+
+        def run() -> Any:
+            with limits.max_memory(kwargs.get("max_memory")):
+                return func(*args, **kwargs)
+
+        try:  # a context of its own: what the command sets there (budget, inputs) ends with it
+            return contextvars.copy_context().run(run)
+        except UpscopeError as exc:
+            error_line(str(exc))
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "upscope.errors": FOUNDATIONS,
     "upscope.limits": FOUNDATIONS,
     "upscope.files": FOUNDATIONS,
+    "upscope.text": FOUNDATIONS,
     "upscope.arith": FOUNDATIONS,
     "upscope.periods": FOUNDATIONS,
     "upscope.metrics": FOUNDATIONS,
@@ -67,6 +68,8 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.judge": ANALYSES,
     "upscope.scanning.fix": ANALYSES,
     "upscope.scanning.verify": ANALYSES,
+    "upscope.scanning.contain": ANALYSES,
+    "upscope.scanning.checkpoint": ANALYSES,
     "upscope.scanning.run": ANALYSES,
     # 3 presentation: documents (JSON), views and figures, the registry that maps results to them
     "upscope.documents": PRESENTATION,

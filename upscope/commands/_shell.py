@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import typer
 
 from upscope.errors import UpscopeError
+from upscope.text import printable
 
 __all__ = ["error_line", "guarded"]
 
@@ -20,15 +21,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def error_line(message: str) -> None:
-    """Write one ``upscope: error: ...`` line to stderr."""
-    text = " ".join(str(message).split())
+    """Write one ``upscope: error: ...`` line to stderr (control characters as escapes: a
+    message may quote a name from a file or a model, :mod:`upscope.text`)."""
+    text = printable(" ".join(str(message).split()), None)
     sys.stderr.write(f"upscope: error: {text}\n")
     sys.stderr.flush()
 
 
 def guarded(func: F) -> F:
     """Turn UpscopeError raised by a command into one stderr line and exit code 2; run it
-    under its ``--max-memory`` budget, if it has that option."""
+    under its ``--max-memory`` budget, if it has that option; an allocation that fails inside
+    the work is the budget's refusal (:func:`upscope.limits.allocation_failure`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -36,7 +39,13 @@ def guarded(func: F) -> F:
 
         def run() -> Any:
             with limits.max_memory(kwargs.get("max_memory")):
-                return func(*args, **kwargs)
+                try:
+                    return func(*args, **kwargs)
+                except (MemoryError, RuntimeError) as exc:
+                    refusal = limits.allocation_failure(exc)
+                    if refusal is None:
+                        raise
+                    raise refusal from None
 
         try:  # a context of its own: what the command sets there (budget, inputs) ends with it
             return contextvars.copy_context().run(run)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,6 +18,9 @@ from upscope.text import printable
 
 __all__ = ["error_line", "guarded"]
 
+# repr() of a path writes a byte that was not UTF-8 (surrogateescape) as \udc80-\udcff
+_UNDECODED = re.compile(r"\\udc[89a-f][0-9a-f]")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -24,6 +28,8 @@ def error_line(message: str) -> None:
     """Write one ``upscope: error: ...`` line to stderr (control characters as escapes: a
     message may quote a name from a file or a model, :mod:`upscope.text`)."""
     text = printable(" ".join(str(message).split()), None)
+    text = _UNDECODED.sub("\ufffd", text)  # a byte of a file name that was not UTF-8, as repr
+
     sys.stderr.write(f"upscope: error: {text}\n")
     sys.stderr.flush()
 

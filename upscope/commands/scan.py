@@ -166,5 +166,5 @@ def scan(
         scan_view.print_json(result.to_dict())
     else:
         present.show(result)
-    if fail_on is not None and result.failing(fail_on):
+    if fail_on is not None and (result.failing(fail_on) or result.output_non_finite):
         raise typer.Exit(3)

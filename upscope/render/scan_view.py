@@ -195,6 +195,19 @@ def _fixes(result: ScanResult) -> list[Any]:
     return parts
 
 
+def _not_finite_lines(result: ScanResult) -> list[str]:
+    """One line per op whose weights or output hold NaN or inf, and one for the model's output."""
+    lines = [
+        f"[bold red]not finite[/]: {escape(f.op.name)}: its {escape(f.non_finite)}"
+        for f in result.findings
+        if f.non_finite is not None
+    ]
+    if result.output_non_finite:
+        held = " and ".join(result.output_non_finite)
+        lines.append(f"[bold red]not finite[/]: the model's output holds {held}")
+    return lines
+
+
 def renderable(result: ScanResult) -> Any:
     """Everything the CLI prints for a person: header, table, notes, legend, fixes, summary."""
     from rich.console import Group
@@ -217,9 +230,11 @@ def renderable(result: ScanResult) -> Any:
             if onnx
             else "No upsampling op was called in the forward pass."
         )
+        parts += _not_finite_lines(result)
         parts.append(summary_line(result))
         return Group(*parts)
     parts.append(_table(result))
+    parts += _not_finite_lines(result)
     notes: dict[str, list[str]] = {}
     for finding in result.findings:
         notes.setdefault(finding.note, []).append(finding.op.name)

@@ -91,6 +91,7 @@ class Finding:
     with_bias: bool = False  # pixel shuffle: the feeding conv's bias is in phase_sums
     status: str = "ok"  # "artifact" | "risk" | "ok"
     fixes: list[Fix] = field(default_factory=list)  # ranked; filled for artifact / risk ops
+    non_finite: str | None = None  # "weights hold NaN", ...: its own finding (see failing)
 
     @property
     def response(self) -> dict[str, float | None]:
@@ -291,6 +292,31 @@ def status(finding: Finding, threshold: float, response_threshold: float) -> str
     return "ok"
 
 
+def _which(values: np.ndarray) -> list[str]:
+    """``["NaN", "inf"]``: what ``values`` hold that is not a finite number."""
+    if values.dtype.kind not in "fc" or np.isfinite(values).all():
+        return []
+    return [word for word, test in (("NaN", np.isnan), ("inf", np.isinf)) if test(values).any()]
+
+
+def not_finite(op: UpOp) -> str | None:
+    """``"weights hold NaN; output holds inf"`` when the op's weights, the bias of the conv that
+    feeds a pixel shuffle, or its output in the forward pass hold NaN or inf; else None."""
+    parts = []
+    conv = op.feeding_conv[1] if op.feeding_conv is not None else None
+    for what, values in (
+        ("weights hold", op.weight),
+        ("feeding conv's weights hold", conv),
+        ("feeding conv's bias holds", op.feeding_bias),
+    ):
+        found = [] if values is None else _which(np.asarray(values))
+        if found:
+            parts.append(f"{what} {' and '.join(found)}")
+    if op.output_non_finite:
+        parts.append(f"output holds {' and '.join(op.output_non_finite)}")
+    return "; ".join(parts) or None
+
+
 def judge(
     ops: Sequence[UpOp],
     threshold: float = IMBALANCE_THRESHOLD,
@@ -314,6 +340,9 @@ def judge(
         if measured is not None and measured > response_threshold:
             finding.reasons.append(f"response {measured:.2f} > {response_threshold:g}")
         finding.status = status(finding, threshold, response_threshold)
+        finding.non_finite = not_finite(op)
+        if finding.non_finite is not None:  # its own finding, whatever the status says
+            finding.reasons.append(f"not finite: its {finding.non_finite}")
         findings.append(finding)
     return findings
 
@@ -348,9 +377,11 @@ class ScanResult(Result):
     inputs: tuple[str, ...] = ("constant",)
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
+    output_non_finite: list[str] = field(default_factory=list)  # the model's output: NaN, inf
 
     def failing(self, fail_on: str) -> list[Finding]:
-        """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``)."""
+        """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``), and every op
+        whose weights or output hold NaN or inf, whatever its status."""
         check_fail_on(fail_on)
         worse = STATUSES[: STATUSES.index(fail_on) + 1]
-        return [f for f in self.findings if f.status in worse]
+        return [f for f in self.findings if f.status in worse or f.non_finite is not None]

@@ -41,6 +41,8 @@ class UpOp:
     # the measured response per model input ("constant", "noise"): the phase-energy score of
     # the op's output for its input reduced to per-channel constants (None: not measurable)
     response: dict[str, float | None] = field(default_factory=dict)
+    # what the op's output held that is not a finite number ("NaN", "inf"), measured in the trace
+    output_non_finite: list[str] = field(default_factory=list)
 
     @property
     def ndim(self) -> int:

@@ -68,6 +68,7 @@ def layer_document(finding: Finding, inputs: tuple[str, ...] = ("constant",)) ->
         "fixes": [fix.to_dict() for fix in finding.fixes],
         "flagged": finding.flagged,
         "reasons": list(finding.reasons),
+        "non_finite": finding.non_finite,
         "compound": list(finding.chain) if op.kind == "convT" else None,
         "note": finding.note,
     }
@@ -113,5 +114,6 @@ def document(result: ScanResult) -> dict[str, Any]:
                 "line": summary_line(result),
             },
             "png": [str(p) for p in result.pngs],
+            "output_non_finite": list(result.output_non_finite),
         }
     )

@@ -106,7 +106,7 @@ def _scan_torch(
     from torch import nn
 
     from upscope.scanning.load import default_input_shapes, load_model, load_weights
-    from upscope.scanning.torch_front import make_inputs, trace
+    from upscope.scanning.torch_front import make_inputs, not_finite, trace
     from upscope.scanning.verify import verify
 
     if isinstance(model, str):
@@ -152,12 +152,20 @@ def _scan_torch(
             )
         shapes, from_model = default, True
     check_input_memory(shapes)
+    meta = [n for n, t in [*net.named_parameters(), *net.named_buffers()] if t.is_meta]
+    if meta or any(t.is_meta for t in example):
+        where = f"the model's parameter {meta[0]!r}" if meta else "example_input"
+        raise UpscopeError(
+            f"{where} is a meta tensor, which holds no values (device 'meta'); "
+            "materialise it (model.to_empty(device='cpu') and load its weights) before scanning"
+        )
     modes = {module: module.training for module in net.modules()}
     try:
         constant = make_inputs(net, shapes, seed, "constant")
         if example:
             constant = [torch.ones_like(t) for t in example]
-        ops = trace(net, constant, response="constant")
+        outputs: list[Any] = []
+        ops = trace(net, constant, response="constant", outputs=outputs)
         if "noise" in kinds:
             noisy = trace(net, make_inputs(net, shapes, seed, "noise"), response="noise")
             for op, other in zip(ops, noisy, strict=False):
@@ -170,4 +178,6 @@ def _scan_torch(
     finally:
         for module, training in modes.items():
             module.train(training)
-    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    result = ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    result.output_non_finite = not_finite(outputs)
+    return result

@@ -214,6 +214,7 @@ class _Recorder(TorchFunctionMode):
                 return None
         op = self._make(self._name(base), op_type, kind, bound, out)
         op.module = module
+        op.output_non_finite = not_finite(out)
         self.ops.append(op)
         return op
 
@@ -290,11 +291,33 @@ class _Recorder(TorchFunctionMode):
         self._record(name, type(module).__name__, kind, bound, out, True)
 
 
+def not_finite(value: Any) -> list[str]:
+    """``["NaN", "inf"]``: what the tensors in ``value`` (a tensor, or a tuple, list or dict of
+    them) hold that is not a finite number; meta tensors hold no values."""
+    if isinstance(value, list | tuple):
+        found = [word for item in value for word in not_finite(item)]
+    elif isinstance(value, dict):
+        found = [word for item in value.values() for word in not_finite(item)]
+    elif torch.is_tensor(value) and value.is_floating_point() and value.device.type != "meta":
+        found = []
+        if bool(torch.isnan(value).any()):
+            found.append("NaN")
+        if bool(torch.isinf(value).any()):
+            found.append("inf")
+    else:
+        return []
+    return sorted(set(found), key=found.index)
+
+
 def trace(
-    model: nn.Module, inputs: Sequence[torch.Tensor], response: str | None = None
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    response: str | None = None,
+    outputs: list[Any] | None = None,
 ) -> list[UpOp]:
     """Run ``model(*inputs)`` once (eval, no_grad) and return its upsampling ops in call order;
-    with ``response``, each op's response score is kept under that key."""
+    with ``response``, each op's response score is kept under that key; ``outputs``, if given,
+    receives the model's output."""
     recorder = _Recorder(response)
     handles = []
     for path, module in model.named_modules():
@@ -315,7 +338,9 @@ def trace(
     model.eval()
     try:
         with torch.no_grad(), recorder, contain.time_limit():
-            model(*inputs)
+            out = model(*inputs)
+        if outputs is not None:
+            outputs.append(out)
     except UpscopeError:
         raise
     except BaseException as exc:  # noqa: BLE001 - the user's forward: one line

@@ -433,7 +433,7 @@ CONTAINMENT_CASES = [
     Case(
         "image-with-markup",
         ["compare", "{work}/x[/].png", "--methods", "nearest", "--fit", "0", "--no-png"],
-        "x[/].png: 16x16 pixels",
+        "x[/].png: 16x16",
         code=0,
         torch=True,
     ),

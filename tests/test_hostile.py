@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from onnx_hostile import CASES as ONNX_CASES
 
 from upscope.render.compare_view import FIGURES
 
@@ -162,6 +163,13 @@ CASES = [
         "too long",
     ),
     Case("image-fifo", ["compare", "{work}/fifo", "--no-png"], "named pipe (FIFO)"),
+    Case("detect-fifo", ["detect", "{work}/fifo", "--no-png"], "named pipe (FIFO)"),
+    Case("detect-device", ["detect", "/dev/zero", "--no-png"], "character device"),
+    Case(
+        "detect-6300",
+        ["detect", "{work}/big6300.png", "--no-png", "--max-memory", "4G"],
+        "detect on 1 image(s) needs about",
+    ),
     Case("image-device", ["compare", "/dev/zero", "--no-png"], "character device"),
     Case("image-folder", ["compare", "{work}", "--no-png"], "is a folder"),
     Case(
@@ -202,6 +210,12 @@ CASES = [
         code=0,
         env={"COLUMNS": "0"},
     ),
+    # ONNX graphs outside the operator specification or past the budget (issues 22, 23), built
+    # in {work}/onnx by tests/onnx_hostile.py
+    *[
+        Case(f"onnx-{name}", ["scan", f"{{work}}/onnx/{name}.onnx", "--max-memory", "4G"], says)
+        for name, _, says in ONNX_CASES
+    ],
 ]
 
 
@@ -515,6 +529,9 @@ def _make_work(work: Path) -> None:
 
     torch.save({"up.weight": Evil()}, work / "evil.pt")
     _make_hostile_models(work)
+    (work / "onnx").mkdir()
+    for name, build, _ in ONNX_CASES:
+        build(work / "onnx" / f"{name}.onnx")
 
 
 @pytest.fixture(scope="module")

@@ -50,8 +50,16 @@ LAYERS: dict[str, int] = {
     "upscope.zoo": FOUNDATIONS,
     "upscope.upsamplers": FOUNDATIONS,
     "upscope.images": FOUNDATIONS,
+    "upscope.image_sets": FOUNDATIONS,  # many images streamed: files, folders, arrays
+    "upscope.phase_stats": FOUNDATIONS,  # per-phase statistics, numpy only
     "upscope.probe_config": FOUNDATIONS,
     "upscope.result": FOUNDATIONS,  # the Result base; its lazy door is ALLOWED_UP
+    "upscope.audio_io": FOUNDATIONS,  # WAV files in and out
+    "upscope.dsp": FOUNDATIONS,  # the band-limited resampler, the anti-aliasing downsampler
+    "upscope.audio_metrics": FOUNDATIONS,  # tone_db, highs_db, images_db, SNR, LSD
+    "upscope.zoo1d": FOUNDATIONS,  # the 1D zoo's names (torch-free)
+    "upscope.upsamplers1d": FOUNDATIONS,  # the 1D zoo's layers
+    "upscope.audio_config": FOUNDATIONS,  # what probe --audio runs, torch-free
     # 2 analyses: return plain data, never import presentation
     "upscope.sizes": ANALYSES,
     "upscope.overlap_map": ANALYSES,
@@ -64,6 +72,9 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.torch_front": ANALYSES,
     "upscope.scanning.onnx_graph": ANALYSES,
     "upscope.scanning.onnx_front": ANALYSES,
+    "upscope.scanning.onnx_check": ANALYSES,
+    "upscope.scanning.onnx_conv": ANALYSES,
+    "upscope.scanning.onnx_resize": ANALYSES,
     "upscope.scanning.score": ANALYSES,
     "upscope.scanning.judge": ANALYSES,
     "upscope.scanning.fix": ANALYSES,
@@ -71,15 +82,23 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.contain": ANALYSES,
     "upscope.scanning.checkpoint": ANALYSES,
     "upscope.scanning.run": ANALYSES,
+    "upscope.scanning.audio": ANALYSES,  # scan --rate: tones in Hz
+    "upscope.audio_probe": ANALYSES,
+    "upscope.audio_compare": ANALYSES,
+    "upscope.detection": ANALYSES,
+    "upscope.detect_model": ANALYSES,
     # 3 presentation: documents (JSON), views and figures, the registry that maps results to them
     "upscope.documents": PRESENTATION,
+    "upscope.audio_documents": PRESENTATION,
     "upscope.present": PRESENTATION,
     "upscope.scanning.report": PRESENTATION,  # the scan's JSON document
+    "upscope.detect_document": PRESENTATION,  # detect's JSON document
     "upscope.render": PRESENTATION,
     "upscope.render.*": PRESENTATION,
     # 4 the API
     "upscope": API,
     "upscope.api": API,
+    "upscope.api_audio": API,
     "upscope.testing": API,
     # 5 the command line
     "upscope.__main__": CLI,
@@ -326,8 +345,8 @@ def test_rich_at_module_level_below_presentation_fails(copy: Path) -> None:
 
 
 def test_a_new_module_without_a_layer_fails(copy: Path) -> None:
-    (copy / "upscope" / "detection.py").write_text("from upscope import arith\n")
+    (copy / "upscope" / "novelty.py").write_text("from upscope import arith\n")
     assert unlayered(Graph(copy)) == [
-        "upscope.detection has no layer: add it to LAYERS in tests/test_layers.py "
+        "upscope.novelty has no layer: add it to LAYERS in tests/test_layers.py "
         "(FOUNDATIONS, ANALYSES, PRESENTATION, API or CLI; see docs/architecture.md)"
     ]

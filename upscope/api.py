@@ -23,19 +23,24 @@ import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from upscope import arith, limits, probe_config, zoo
 from upscope.arith import Axes, Bounds, Framework, LayerSpec
+from upscope.audio_config import DEFAULT_RATE
 from upscope.errors import UpscopeError
 from upscope.sizes import FrameworkSize, LayerStack, Solutions
 
 if TYPE_CHECKING:
+    from upscope.audio_compare import AudioComparison
+    from upscope.audio_probe import AudioProbeReport
     from upscope.comparison import Comparison, Progress
+    from upscope.detection import DetectResult
+    from upscope.detection import Progress as DetectProgress
     from upscope.overlap_map import OverlapResult
     from upscope.probing import ProbeReport
 
-__all__ = ["compare", "framework_size", "overlap", "probe", "size", "solve", "stack"]
+__all__ = ["compare", "detect", "framework_size", "overlap", "probe", "size", "solve", "stack"]
 
 #: An int for every axis, ``"AxB"`` per axis, or a sequence of ints per axis.
 AxesLike = int | str | Sequence[int]
@@ -401,10 +406,11 @@ def default_threads() -> int:
     return max(1, min(4, cpus // 2))
 
 
+@overload
 def probe(
     scale: int = 2,
     methods: str | Sequence[str] = "all",
-    inputs: str | Sequence[str] = probe_config.INPUTS,
+    inputs: str | Sequence[str] | None = None,
     seeds: int = 8,
     size: int = 32,
     channels: int = 4,
@@ -413,13 +419,66 @@ def probe(
     *,
     out: PathLike | None = None,
     max_memory: int | str | None = None,
-) -> ProbeReport:
+    audio: Literal[False] = False,
+    rate: int | None = None,
+) -> ProbeReport: ...
+
+
+@overload
+def probe(
+    scale: int = 2,
+    methods: str | Sequence[str] = "all",
+    inputs: str | Sequence[str] | None = None,
+    seeds: int = 8,
+    size: int = 32,
+    channels: int = 4,
+    seed: int = 0,
+    grad: bool = False,
+    *,
+    out: PathLike | None = None,
+    max_memory: int | str | None = None,
+    audio: Literal[True],
+    rate: int | None = None,
+) -> AudioProbeReport: ...
+
+
+def probe(
+    scale: int = 2,
+    methods: str | Sequence[str] = "all",
+    inputs: str | Sequence[str] | None = None,
+    seeds: int = 8,
+    size: int = 32,
+    channels: int = 4,
+    seed: int = 0,
+    grad: bool = False,
+    *,
+    out: PathLike | None = None,
+    max_memory: int | str | None = None,
+    audio: bool = False,
+    rate: int | None = None,
+) -> ProbeReport | AudioProbeReport:
     """Every upsampler of the zoo (``methods``: ``"all"``, ``"a,b"`` or a list of names) on
     constant and noise ``inputs`` at initialisation, ``seeds`` random initialisations from
     ``seed``, ``channels`` x ``size`` x ``size`` inputs: phase-energy checkerboard and spectral
     peak, mean and spread over seeds; ``grad``: also the input gradients of strided convs
     (``upscope probe``). ``out``: also write the figures there. Imports torch.
+
+    ``audio=True``: the 1D zoo on sound instead (``upscope probe --audio``; ``rate``: the output's
+    sample rate in Hz, default 16000; ``inputs`` from silence, dc, sine, sweep, noise; ``size``
+    and ``grad`` do not apply): see :func:`upscope.api_audio.probe_audio`.
     """
+    if audio:
+        if grad or size != 32:
+            raise UpscopeError("size and grad do not apply to probe(audio=True)")
+        from upscope import api_audio
+
+        return api_audio.probe_audio(
+            DEFAULT_RATE if rate is None else rate, scale, methods, inputs, seeds, channels,
+            seed, out=out, max_memory=max_memory,
+        )  # fmt: skip
+    if rate is not None:
+        raise UpscopeError("rate applies to probe(audio=True) only")
+    inputs = probe_config.INPUTS if inputs is None else inputs
     with limits.max_memory(max_memory):
         zoo.check_scale(scale)
         config = probe_config.ProbeConfig(
@@ -460,7 +519,7 @@ def compare(
     out: PathLike | None = None,
     progress: Progress | None = None,
     max_memory: int | str | None = None,
-) -> Comparison:
+) -> Comparison | AudioComparison:
     """Every upsampler on the ``scale`` x ``scale`` box average of ``image``, against the image:
     PSNR, SSIM, checkerboard of the output and of its error, spectral peak, seconds
     (``upscope compare``). Imports torch and Pillow.
@@ -476,7 +535,19 @@ def compare(
     half the CPUs, 1 to 4; restored afterwards). ``sort``: the table's order. ``progress``:
     called as ``progress(method, steps_done, steps_total)`` while fitting. ``out``: also write
     the figures there (checked before the work).
+
+    A sound (a ``.wav`` path, or ``"sound"``, the bundled sample) goes to the audio comparison
+    (:func:`upscope.api_audio.compare_audio`; ``sort`` and ``name`` do not apply) and returns
+    an :class:`~upscope.audio_compare.AudioComparison`; ``out`` then also gets each method's WAV.
     """
+    from upscope import api_audio
+
+    if api_audio.is_sound(image):
+        assert isinstance(image, str | os.PathLike)
+        return api_audio.compare_audio(
+            image, scale, methods, fit, channels, device, threads or default_threads(), seed,
+            out=out, progress=progress, max_memory=max_memory, max_fit=MAX_FIT, max_width=MAX_WIDTH,
+        )  # fmt: skip
     with limits.max_memory(max_memory):
         zoo.check_scale(scale)
         limits.check_int("--fit", fit, 0, MAX_FIT)
@@ -543,3 +614,124 @@ def compare(
     if out is not None:
         result.save_png(out)
     return result
+
+
+def detect(
+    images: object = None,
+    model: object = None,
+    *,
+    weights: PathLike | None = None,
+    input_shape: str | Sequence[int] | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    recursive: bool = False,
+    progress: DetectProgress | None = None,
+    max_memory: int | str | None = None,
+) -> DetectResult:
+    """Find the periodic grid in images a model made, and with ``model`` name the ops that can
+    draw it (``upscope detect``). numpy for the images; Pillow for image files; torch only for
+    a PyTorch ``model``.
+
+    ``images``: a path (an image file, a folder of them, a ``.npy`` / ``.npz`` batch), a numpy
+    array or torch tensor (a batch ``N x C x H x W`` or ``N x H x W x C``, or one image), or a
+    list of these. ``model``: an ``nn.Module``, scan's MODEL string (``file.py:Name``,
+    ``package.module:Name``) or an ONNX file; ``weights`` and ``input_shape`` as for
+    :func:`upscope.scan`. Without ``images``, ``samples`` forward passes of a PyTorch ``model``
+    on seeded standard-normal inputs make them. ``progress``: called as
+    ``progress(what, done, total)`` per image (or per sample).
+    """
+    from upscope import detection, image_sets
+
+    _check_seed(seed)
+    sources: list[object]
+    if images is None:
+        sources = []
+    elif isinstance(images, list | tuple):
+        sources = list(images)
+    else:
+        sources = [images]
+    with limits.max_memory(max_memory):
+        if samples is not None and sources:
+            raise UpscopeError(
+                "--samples makes the images from the model; give IMAGES or --samples, not both"
+            )
+        if samples is not None and model is None:
+            raise UpscopeError("--samples needs --model (the model that makes the images)")
+        if samples is not None:
+            from upscope.detect_model import MAX_SAMPLES
+
+            limits.check_int("--samples", samples, 1, MAX_SAMPLES)  # before the model is built
+        if not sources and samples is None:
+            raise UpscopeError(
+                "no images given: name image files, folders, .npy or .npz files (or --model "
+                "with --samples N)"
+            )
+        shapes = _detect_shapes(input_shape)
+        scanned = None
+        net = None
+        if model is not None:
+            from upscope.scanning.args import is_onnx_file
+            from upscope.scanning.run import scan
+
+            spec = os.fspath(model) if isinstance(model, str | os.PathLike) else None
+            if spec is not None and is_onnx_file(spec):
+                if samples is not None:
+                    raise UpscopeError(
+                        "--samples runs a PyTorch model; for an ONNX file, give IMAGES it made"
+                    )
+                scanned = scan(spec, shapes or None, weights=weights, seed=seed)
+            else:
+                from upscope import detect_model
+
+                net = detect_model.load(model, weights, seed)
+                scanned = scan(net, shapes or None, seed=seed)
+        if samples is not None:
+            from upscope import detect_model
+
+            shape = detect_model.input_shape(net, shapes)
+            the_plan = detect_model.sample_plan(net, shape, samples)
+            items = detect_model.sample_items(net, shape, samples, seed, progress)
+            progress_images = None
+        else:
+            the_plan = image_sets.plan(sources, recursive)
+            items = image_sets.stream(the_plan)
+            progress_images = progress
+        extra: list[int] = []
+        if scanned is not None:
+            from upscope import detect_model
+
+            for size in the_plan.sizes():
+                for op in detect_model.op_periods(scanned, size):
+                    extra += [p for p in op.period if p is not None]
+        groups, periods = detection.analyse(items, the_plan, extra, progress=progress_images)
+        result = detection.DetectResult(
+            groups=groups,
+            periods_tested=periods,
+            model=None if model is None else _model_name(model),
+            samples=samples,
+            seed=seed,
+        )
+        if scanned is not None:
+            from upscope import detect_model
+
+            result.ops = detect_model.attribute_groups(groups, scanned)
+    return result
+
+
+def _detect_shapes(input_shape: str | Sequence[int] | None) -> list[tuple[int, ...]]:
+    if input_shape is None:
+        return []
+    if isinstance(input_shape, str):
+        from upscope.scanning.args import parse_input_shape
+
+        return [parse_input_shape(input_shape)]
+    shape = tuple(int(v) for v in input_shape)
+    if not shape or min(shape) < 1:
+        raise UpscopeError(f"input_shape must be sizes of at least 1, got {input_shape!r}")
+    return [shape]
+
+
+def _model_name(model: object) -> str:
+    if isinstance(model, str | os.PathLike):
+        return os.fspath(model)
+    return type(model).__name__

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from upscope import api, zoo
+from upscope import api, zoo, zoo1d
 from upscope.api import default_threads as default_threads  # re-exported for tests
 from upscope.commands import (
     OUT_DEFAULT,
@@ -28,11 +28,15 @@ SHORT = (
 HELP = (
     "Upsample the box-downsampled version of an image with every upsampler (learned ones fitted "
     "to the image for --fit steps) and compare PSNR, SSIM, checkerboard metrics, spectra and "
-    "zoomed crops. IMAGE is a file, or a bundled sample: astronaut (the default) or zoneplate."
+    "zoomed crops. IMAGE is a file, or a bundled sample: astronaut (the default) or zoneplate. "
+    "A sound (a .wav file, or the bundled sample 'sound') is downsampled with an anti-aliasing "
+    "filter and upsampled back with every 1D upsampler instead: SNR, LSD, tone dB, one WAV per "
+    "method and spectrograms (docs/audio.md)."
 )
 EPILOG = examples_epilog(
     "upscope compare --methods bicubic,convT-uneven --fit 20 --no-png",
     "upscope compare zoneplate -m bilinear,convT-uneven --fit 0 --out zoneplate-out",
+    "upscope compare sound -m convT-even,nearest,sinc --fit 20 --out sound-out",
 )
 
 
@@ -65,13 +69,17 @@ def compare(
         str | None,
         typer.Argument(
             help="Image file (any format Pillow reads), or a bundled sample: astronaut "
-            "(default), zoneplate.",
+            "(default), zoneplate; or a sound: a .wav file (16/24/32-bit PCM or float), or "
+            "'sound' (bundled).",
             metavar="IMAGE",
             show_default=False,
         ),
     ] = None,
     scale: Annotated[
-        int, typer.Option("--scale", "-s", metavar="S", help="Upsampling factor S, 2 to 4.")
+        int,
+        typer.Option(
+            "--scale", "-s", metavar="S", help="Upsampling factor S, 2 to 4 (sounds: 2 to 16)."
+        ),
     ] = 2,
     methods: Annotated[
         str,
@@ -79,7 +87,10 @@ def compare(
             "--methods",
             "-m",
             metavar="NAMES",
-            help="Comma-separated zoo names, or all: " + ", ".join(zoo.NAMES),
+            help="Comma-separated zoo names, or all: "
+            + ", ".join(zoo.NAMES)
+            + "; for a sound: "
+            + ", ".join(zoo1d.NAMES),
         ),
     ] = "all",
     fit: Annotated[
@@ -115,7 +126,8 @@ def compare(
         typer.Option(
             "--sort",
             metavar="KEY",
-            help="Table order, best first, by one of: " + ", ".join(SortKey) + ".",
+            help="Table order, best first, by one of: " + ", ".join(SortKey) + " (images; "
+            "a sound's table is by SNR).",
         ),
     ] = SortKey.psnr,
     seed: Annotated[int, seed_option("Seed of weights and crops (0 or more).")] = 0,
@@ -125,7 +137,8 @@ def compare(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     del max_memory  # applied by upscope.commands._shell.guarded
-    from upscope import api
+    from upscope import api, present
+    from upscope.render.console import print_json
     from upscope.render.progress import progress
 
     with progress(enabled=not json_out) as report:
@@ -134,9 +147,6 @@ def compare(
             scale, methods, fit, channels, str(device), threads, seed,
             sort=str(sort), out=None if no_png else out, progress=report,
         )  # fmt: skip
-    from upscope import present
-    from upscope.render.console import print_json
-
     if json_out:
         print_json(result.to_dict())
     else:

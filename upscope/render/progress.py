@@ -4,6 +4,7 @@ only when the first bar starts."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,24 +14,32 @@ __all__ = ["progress"]
 
 
 @contextlib.contextmanager
-def progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+def progress(
+    enabled: bool, verb: str = "fitting", delay: float = 0.0
+) -> Iterator[Callable[[str, int, int], None] | None]:
     """Rich progress bars on stderr, one per method as it reports; yields the callback
     ``report(method, done, total)`` (None when not ``enabled``). Nothing is drawn until the
-    first report, so a run that fits nothing shows no bar."""
+    first report, so a run that fits nothing shows no bar. ``verb`` begins each bar's label
+    (``fitting`` for compare, ``reading`` for detect). ``delay``: no bar before that many
+    seconds have passed (a short run shows none)."""
     if not enabled:
         yield None
         return
     bars: list[Any] = []  # the rich Progress, once started
     tasks: dict[str, Any] = {}
 
+    start = time.monotonic()
+
     def report(method: str, done: int, total: int) -> None:
+        if not bars and time.monotonic() - start < delay:
+            return
         if not bars:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bars
 
             bars.append(
                 Bars(
-                    TextColumn("fitting [bold]{task.description:<21}"),
+                    TextColumn(verb + " [bold]{task.description:<21}"),
                     BarColumn(),
                     MofNCompleteColumn(),
                     TimeElapsedColumn(),

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -378,6 +378,7 @@ class ScanResult(Result):
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
     output_non_finite: list[str] = field(default_factory=list)  # the model's output: NaN, inf
+    audio: Any = None  # scan --rate: an upscope.scanning.audio.AudioTones (the Hz view)
 
     def failing(self, fail_on: str) -> list[Finding]:
         """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``), and every op

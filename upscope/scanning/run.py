@@ -57,6 +57,7 @@ def scan(
     inputs: Sequence[str] = ("constant",),
     seed: int = 0,
     timeout: float | None = None,
+    rate: int | None = None,
 ) -> ScanResult:
     """Find, judge and fix every upsampling op of ``model``.
 
@@ -71,7 +72,14 @@ def scan(
     The model's code runs contained (:mod:`.contain`): what it writes goes to stderr, whatever it
     raises is one :class:`UpscopeError`, and each forward pass may take at most ``timeout``
     seconds (``None``: no limit; main thread only).
+
+    ``rate``: the sample rate of the model's output in Hz (a 1D model): each 1D op also gets its
+    tones in Hz and their level in the output (:mod:`upscope.scanning.audio`).
     """
+    if rate is not None:
+        from upscope.audio_config import check_rate
+
+        check_rate(rate)
     kinds = check_inputs(inputs)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -82,10 +90,15 @@ def scan(
             raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
         from upscope.scanning import onnx_front
 
-        return onnx_front.scan(str(model), shapes)
+        onnx_result = onnx_front.scan(str(model), shapes)
+        if rate is not None:  # a graph is not run: tones from sizes need the output length
+            from upscope.scanning import audio
+
+            onnx_result.audio = audio.measure([f.op for f in onnx_result.findings], rate, None)
+        return onnx_result
     with contain.timeout(timeout), contain.guard():
         try:
-            return _scan_torch(model, shapes, example_input, weights, kinds, seed)
+            return _scan_torch(model, shapes, example_input, weights, kinds, seed, rate)
         except UpscopeError:
             raise
         except BaseException as exc:  # the model's code, wherever it ran: one line
@@ -101,11 +114,18 @@ def _scan_torch(
     weights: str | os.PathLike[str] | None,
     kinds: tuple[str, ...],
     seed: int,
+    rate: int | None,
 ) -> ScanResult:
     import torch
     from torch import nn
 
-    from upscope.scanning.load import default_input_shapes, load_model, load_weights
+    from upscope.scanning.load import (
+        default_input_shapes,
+        hold_bare,
+        load_model,
+        load_weights,
+        release_bare,
+    )
     from upscope.scanning.torch_front import make_inputs, not_finite, trace
     from upscope.scanning.verify import verify
 
@@ -159,6 +179,7 @@ def _scan_torch(
             f"{where} is a meta tensor, which holds no values (device 'meta'); "
             "materialise it (model.to_empty(device='cpu') and load its weights) before scanning"
         )
+    net, bare = hold_bare(net)
     modes = {module: module.training for module in net.modules()}
     try:
         constant = make_inputs(net, shapes, seed, "constant")
@@ -175,9 +196,16 @@ def _scan_torch(
         for finding in findings:
             finding.fixes = suggest(finding)
         verify(net, constant, findings, seed)
+        for fix in (fix for f in findings for fix in f.fixes if bare):
+            fix.statements = release_bare(fix.statements, bare or "")
+        tones = None
+        if rate is not None:
+            from upscope.scanning import audio
+
+            tones = audio.measure(ops, rate, audio.run_outputs(net, constant))
     finally:
         for module, training in modes.items():
             module.train(training)
-    result = ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    result = ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds, audio=tones)
     result.output_non_finite = not_finite(outputs)
     return result

@@ -431,8 +431,8 @@ CONTAINMENT_CASES = [
         "(half of the process's RLIMIT_AS)",
     ),
     Case("max-memory-long", ["probe", "--max-memory", "9" * 5000], "a 5000-character value"),
-    Case("empty-stride", ["size", "--input", "14", "--k", "3", "--s", ""], "--s must not be"),
-    Case("empty-image", ["compare", "", "--no-png"], "IMAGE must not be empty"),
+    Case("empty-stride", ["size", "--input", "14", "--k", "3", "--s", ""], "--s is empty"),
+    Case("empty-image", ["compare", "", "--no-png"], "IMAGE is empty"),
     Case(
         "model-path-not-utf8",
         ["scan", "{work}/n\udcffets.py:X", *SHAPE],

@@ -85,7 +85,7 @@ class UpscopeCommand(TyperCommand):
             if any(isinstance(v, str | Path) and not str(v).strip() for v in values):
                 name = param.opts[0] if param.opts and param.opts[0].startswith("-") else None
                 name = name or (param.metavar or str(param.name).upper())
-                raise UpscopeError(f"{name} must not be empty")
+                raise UpscopeError(f"{name} is empty: give it a value")
         return rest
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:

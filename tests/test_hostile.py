@@ -219,6 +219,242 @@ CASES = [
 ]
 
 
+# ---------------------------------------------------------------- the user's model, names, streams
+# (issues 22 and 23: containment of model code, names as data, budgets, empty values)
+
+_HOSTILE_MODELS = """
+import os, signal, sys, threading, time
+import torch
+import torch.nn as nn
+
+EVIL = "\x1b]0;title\x07up\x1b[2J[reverse]\x9b\u202e"
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(2, 2, 3, stride=2)
+
+    def forward(self, x):
+        return self.up(x)
+
+
+class WritesFd1(Small):
+    def forward(self, x):
+        os.write(1, b"junk on fd 1\\n")
+        sys.__stdout__.write("junk on sys.__stdout__\\n")
+        print("junk on print")
+        return self.up(x)
+
+
+class GenExit(Small):
+    def forward(self, x):
+        raise GeneratorExit("bye")
+
+
+class RaisesCtrlC(Small):
+    def forward(self, x):
+        raise KeyboardInterrupt
+
+
+class RealCtrlC(Small):
+    def forward(self, x):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        return self.up(x)
+
+
+class CopyExit(Small):
+    def __deepcopy__(self, memo):
+        raise SystemExit(5)
+
+
+class Thread(Small):
+    def forward(self, x):
+        threading.Thread(target=time.sleep, args=(3600,), name="model-worker").start()
+        return self.up(x)
+
+
+class OsExit(Small):
+    def forward(self, x):
+        os._exit(0)
+
+
+class Forever(Small):
+    def forward(self, x):
+        while True:
+            time.sleep(0.05)
+
+
+class Swallows(Small):  # catches even the timeout: only the watchdog can stop it
+    def forward(self, x):
+        while True:
+            try:
+                time.sleep(0.05)
+            except BaseException:
+                pass
+
+
+class Named(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.add_module(EVIL, nn.ConvTranspose2d(2, 2, 3, stride=2))
+        self.add_module("x" * 5000, nn.ConvTranspose2d(2, 2, 3, stride=2))
+
+    def forward(self, x):
+        return getattr(self, "x" * 5000)(getattr(self, EVIL)(x))
+
+
+class NanWeights(Small):
+    def __init__(self):
+        super().__init__()
+        with torch.no_grad():
+            self.up.weight.fill_(float("nan"))
+"""
+
+
+def _make_hostile_models(work: Path) -> None:
+    import zipfile
+
+    from PIL import Image
+
+    (work / "hostile.py").write_text(_HOSTILE_MODELS)
+    # a torch-style zip of 1 KiB whose one record declares 3 GiB (its directory says so; a
+    # deflated record of zeros declares the same in 3 MB, and costs seconds to build)
+    with zipfile.ZipFile(work / "bomb.pt", "w") as archive:
+        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        archive.writestr("archive/data/0", bytes(1024))
+    data = bytearray((work / "bomb.pt").read_bytes())
+    entry = data.rindex(b"PK\x01\x02")  # the central directory entry of data/0
+    data[entry + 24 : entry + 28] = (3 << 30).to_bytes(4, "little")
+    (work / "bomb.pt").write_bytes(bytes(data))
+    (work / "x[").mkdir()
+    Image.new("RGB", (16, 16), (10, 20, 30)).save(work / "x[" / "].png")
+
+
+def _json_document(_work: Path, out: str) -> None:
+    import json
+
+    json.loads(out)  # one document, whatever the model wrote
+
+
+def _no_escapes(work: Path, out: str) -> None:
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out, out[:300]
+    assert "\\x1b]0;title" in out and "[reverse]" in out  # shown as text, markup literal
+    assert "x" * 5000 not in out  # a shown name is capped
+    assert len(list((work / "named").glob("*.png"))) == 2
+
+
+HOSTILE_MODEL = "{work}/hostile.py"
+SHAPE = ["--input-shape", "1x2x4x4"]
+
+CONTAINMENT_CASES = [
+    Case(
+        "model-writes-fd1",
+        ["scan", f"{HOSTILE_MODEL}:WritesFd1", *SHAPE, "--json", "--no-png"],
+        '"layers"',
+        code=0,
+        check=_json_document,
+        torch=True,
+    ),
+    Case(
+        "model-generator-exit",
+        ["scan", f"{HOSTILE_MODEL}:GenExit", *SHAPE],
+        "failed: GeneratorExit: bye",
+        torch=True,
+    ),
+    Case(
+        "model-raises-keyboard-interrupt",
+        ["scan", f"{HOSTILE_MODEL}:RaisesCtrlC", *SHAPE],
+        "failed: KeyboardInterrupt",
+        torch=True,
+    ),
+    Case(
+        "model-deepcopy-system-exit",
+        ["scan", f"{HOSTILE_MODEL}:CopyExit", *SHAPE, "--json", "--no-png"],
+        "cannot be deep-copied (SystemExit: 5)",
+        code=0,
+        torch=True,
+    ),
+    Case(
+        "model-os-exit",
+        ["scan", f"{HOSTILE_MODEL}:OsExit", *SHAPE],
+        "the model called os._exit(0)",
+        torch=True,
+    ),
+    Case(
+        "model-stray-thread",
+        ["scan", f"{HOSTILE_MODEL}:Thread", *SHAPE, "--json", "--no-png"],
+        '"layers"',
+        code=0,
+        check=_json_document,
+        torch=True,
+    ),
+    Case(
+        "model-timeout",
+        ["scan", f"{HOSTILE_MODEL}:Forever", *SHAPE, "--timeout", "1"],
+        "did not return within 1 s (--timeout 1)",
+        torch=True,
+    ),
+    Case(
+        "model-timeout-watchdog",
+        ["scan", f"{HOSTILE_MODEL}:Swallows", *SHAPE, "--timeout", "1"],
+        "did not return within 1 s (--timeout), nor 5 s later",
+        torch=True,
+    ),
+    Case(
+        "model-names-escapes",
+        ["scan", f"{HOSTILE_MODEL}:Named", *SHAPE, "--out", "{work}/named"],
+        "upsampling op",
+        code=0,
+        check=_no_escapes,
+        torch=True,
+    ),
+    Case(
+        "model-nan-weights",
+        ["scan", f"{HOSTILE_MODEL}:NanWeights", *SHAPE, "--json", "--no-png", "--fail-on"]
+        + ["artifact"],
+        '"non_finite": "weights hold NaN; output holds NaN"',
+        code=3,
+        torch=True,
+    ),
+    Case(
+        "weights-declare-3gib",
+        ["scan", f"{HOSTILE_MODEL}:Small", *SHAPE, "--weights", "{work}/bomb.pt"]
+        + ["--max-memory", "500M"],
+        "its records declare) needs about 3.0 GiB of memory, more than the limit of 500.0 MiB",
+    ),
+    Case(
+        "budget-under-rlimit-as",
+        ["probe", "--seeds", "1", "--size", "512", "--channels", "256", "--methods"]
+        + ["pixelshuffle"],
+        "(half of the process's RLIMIT_AS)",
+    ),
+    Case("max-memory-long", ["probe", "--max-memory", "9" * 5000], "a 5000-character value"),
+    Case("empty-stride", ["size", "--input", "14", "--k", "3", "--s", ""], "--s is empty"),
+    Case("empty-image", ["compare", "", "--no-png"], "IMAGE is empty"),
+    Case(
+        "model-path-not-utf8",
+        ["scan", "{work}/n\udcffets.py:X", *SHAPE],
+        "n\ufffdets.py",
+    ),
+    Case(
+        "out-with-markup",
+        ["overlap", "--k", "3", "--s", "2", "--out", "{work}/o[/]x"],
+        "o[/]x/overlap-",
+        code=0,
+    ),
+    Case(
+        "image-with-markup",
+        ["compare", "{work}/x[/].png", "--methods", "nearest", "--fit", "0", "--no-png"],
+        "x[/].png: 16x16",
+        code=0,
+        torch=True,
+    ),
+]
+CASES += CONTAINMENT_CASES
+
+
 # A small launcher sets the limit and runs the command as its child, then writes the child's
 # peak RSS to the file argv[2]: forked from pytest directly, the child's peak would include
 # pytest's own pages until its exec.
@@ -292,6 +528,7 @@ def _make_work(work: Path) -> None:
             return (os.system, (f"touch {work}/ran",))
 
     torch.save({"up.weight": Evil()}, work / "evil.pt")
+    _make_hostile_models(work)
     (work / "onnx").mkdir()
     for name, build, _ in ONNX_CASES:
         build(work / "onnx" / f"{name}.onnx")
@@ -390,3 +627,116 @@ def test_fifo_is_refused_without_opening_it(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     with pytest.raises(UpscopeError, match="named pipe"):
         check_regular_file(fifo, "image")  # would block forever if it opened the FIFO
+
+
+# ---------------------------------------------------------------- streams (issues 22, 23)
+
+
+def _upscope(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-m", "upscope", *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        timeout=SECONDS * 4,
+        **kwargs,
+    )
+
+
+SIZE = ["size", "--input", "14", "--k", "4", "--s", "2"]
+
+
+def test_closed_stdout_is_one_line_exit_2() -> None:
+    proc = _upscope(SIZE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=())
+    assert proc.returncode == 0  # a sanity run with a stdout
+    proc = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -m upscope size --input 14 --k 4 --s 2 >&-'],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=SECONDS * 4,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.decode().splitlines() == [
+        "upscope: error: cannot write to stdout: it is closed"
+    ]
+
+
+@pytest.mark.parametrize(("args", "code"), [(SIZE, 0), (["size", "--input", "14", "--k", "0"], 2)])
+def test_closed_or_full_stderr_is_quiet(args: list[str], code: int) -> None:
+    for redirect in ("2>&-", "2>/dev/full"):
+        line = " ".join(args)
+        proc = subprocess.run(
+            ["sh", "-c", f'"{sys.executable}" -m upscope {line} {redirect}'],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            timeout=SECONDS * 4,
+        )
+        assert proc.returncode == code, redirect
+
+
+@pytest.mark.parametrize(
+    "args",
+    [SIZE, ["overlap", "--k", "3", "--s", "2", "--input", "300", "--json", "--no-png"]],
+)
+def test_closed_pipe_is_quiet_exit_141(args: list[str]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte: EPIPE, every time
+    try:
+        proc = _upscope(args, stdout=write, stderr=subprocess.PIPE)
+    finally:
+        os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == b""
+
+
+_LATE_SIGNAL_CHILD = """
+import os, signal, sys
+import upscope.cli as cli
+
+where = sys.argv[1]
+if where == "finish":  # after the work and every file, as the process ends
+    real = cli._finish
+
+    def late(code):
+        os.kill(os.getpid(), signal.SIGTERM)
+        real(code)
+
+    cli._finish = late
+else:  # right after the command returned, before its outcome is reported
+    real_run = cli._run
+
+    def late_run(argv):
+        try:
+            real_run(argv)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    cli._run = late_run
+sys.argv = ["upscope", "overlap", "--k", "3", "--s", "2", "--out", sys.argv[2]]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("where", ["finish", "after-run"])
+def test_sigterm_after_the_files_still_says_interrupted(tmp_path: Path, where: str) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-c", _LATE_SIGNAL_CHILD, where, str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TORCH_SECONDS,
+    )
+    assert proc.returncode == 143, proc.stderr
+    assert proc.stderr.splitlines() == ["upscope: error: interrupted (SIGTERM)"]
+    assert len(list(out.glob("*.png"))) == 1  # the file is whole
+
+
+def test_real_ctrl_c_in_the_model_interrupts(tmp_path: Path) -> None:
+    (tmp_path / "hostile.py").write_text(_HOSTILE_MODELS)
+    proc = _upscope(
+        ["scan", f"{tmp_path}/hostile.py:RealCtrlC", *SHAPE, "--no-png"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "upscope: error: interrupted"

@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "upscope.errors": FOUNDATIONS,
     "upscope.limits": FOUNDATIONS,
     "upscope.files": FOUNDATIONS,
+    "upscope.text": FOUNDATIONS,
     "upscope.arith": FOUNDATIONS,
     "upscope.periods": FOUNDATIONS,
     "upscope.metrics": FOUNDATIONS,
@@ -82,6 +83,8 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.fix": ANALYSES,
     "upscope.scanning.fix_code": ANALYSES,
     "upscope.scanning.verify": ANALYSES,
+    "upscope.scanning.contain": ANALYSES,
+    "upscope.scanning.checkpoint": ANALYSES,
     "upscope.scanning.run": ANALYSES,
     "upscope.scanning.audio": ANALYSES,  # scan --rate: tones in Hz
     "upscope.audio_probe": ANALYSES,

@@ -572,6 +572,7 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
         "layers",
         "summary",
         "png",
+        "output_non_finite",
     }
     assert set(doc["output_grid"]) == {
         *("rms", "grey_levels", "by_period", "by_period_rms", "levels", "channels", "tile"),

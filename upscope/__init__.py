@@ -43,6 +43,9 @@ _LAZY = {
     "scan": "upscope.scanning.run",
 }
 
+#: modules reachable as attributes after ``import upscope`` (``upscope.limits.max_memory("2G")``)
+_MODULES = ("testing", "limits")
+
 __all__ = [
     "UpscopeError",
     "__version__",
@@ -59,8 +62,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "testing":  # upscope.testing.assert_no_checkerboard without a second import
-        return importlib.import_module("upscope.testing")
+    if name in _MODULES:  # upscope.testing.assert_no_checkerboard without a second import
+        return importlib.import_module(f"upscope.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'upscope' has no attribute {name!r}")
@@ -70,4 +73,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | {"testing"})
+    return sorted(set(globals()) | set(_LAZY) | set(_MODULES))

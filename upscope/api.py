@@ -505,7 +505,7 @@ def probe(
 
 
 def compare(
-    image: object = None,
+    image: object = "astronaut",
     scale: int = 2,
     methods: str | Sequence[str] = "all",
     fit: int = 200,
@@ -565,8 +565,13 @@ def compare(
             limits.check_memory(need, f"compare on a {width}x{height} image")
 
         path: Path | None = None
-        if image is None or isinstance(image, str | os.PathLike):
-            text = None if image is None else os.fspath(image)
+        if image is None:
+            raise TypeError(
+                "image must be a file path, a bundled sample name ('astronaut', 'zoneplate'), a "
+                "PIL image, a numpy array or a torch tensor, got None"
+            )
+        if isinstance(image, str | os.PathLike):
+            text = os.fspath(image)
             path = images.resolve_image(text)
             loaded = images.load_image(path, before_decode=fits)
             label = images.describe_source(text, path)

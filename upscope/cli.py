@@ -10,11 +10,13 @@ commands share (``error_line``, ``guarded``) lives below them in ``upscope.comma
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import sys
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -74,27 +76,44 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+_recording = [False]  # once the work is over, a signal is recorded here instead of raised
+_pending: list[int] = []
+
+
 def _on_signal(signum: int, frame: object) -> None:
+    if _recording[0]:
+        _pending.append(signum)
+        return
     raise Interrupted(signum)
 
 
-class StdoutError(OSError):
-    """Writing to stdout failed (``>/dev/full``, a closed pipe): bad surroundings, not a bug."""
+class StdoutError(Exception):
+    """Writing to stdout failed (``>/dev/full``, a closed pipe): bad surroundings, not a bug.
+    Not an OSError: click turns an OSError of EPIPE into exit 1 on its own."""
+
+    def __init__(self, code: int | None, reason: str | None) -> None:
+        super().__init__(reason)
+        self.errno, self.strerror = code, reason
 
 
 class _Stdout:
-    """sys.stdout as it was, except that a failed write or flush raises StdoutError."""
+    """sys.stdout as it was, except that a failed write or flush raises StdoutError (also when
+    there is no stdout at all: ``>&-``)."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
+        if self._stream is None:
+            raise StdoutError(errno.EBADF, "it is closed")
         try:
             return int(self._stream.write(text))
         except OSError as exc:
             raise StdoutError(exc.errno, exc.strerror) from None
 
     def flush(self) -> None:
+        if self._stream is None:
+            return
         try:
             self._stream.flush()
         except OSError as exc:
@@ -104,15 +123,55 @@ class _Stdout:
         return getattr(self._stream, name)
 
 
-def _setup_streams() -> Any:
-    """Never fail on a character the terminal cannot encode (``PYTHONIOENCODING=ascii``), and
-    tell a failed write to stdout from a bug. Returns the stdout to restore."""
+class _Stderr:
+    """sys.stderr as it was, except that a failed write or flush is ignored (``2>&-``,
+    ``2>/dev/full``): what cannot be said there must not become a second error."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError, AttributeError):
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _hold_descriptors() -> None:
+    """A closed descriptor 1 or 2 (``>&-``) gets /dev/null, so that no file opened later takes
+    its number and receives what was meant for a terminal; sys.stdout/err stay None."""
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+            except OSError:  # pragma: no cover - no /dev/null
+                pass
+
+
+def _setup_streams() -> tuple[Any, Any]:
+    """Never fail on a character the terminal cannot encode (``PYTHONIOENCODING=ascii``), tell
+    a failed write to stdout from a bug, and ignore a failed write to stderr. Returns the
+    streams to restore."""
+    _hold_descriptors()
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    original = sys.stdout
-    sys.stdout = _Stdout(original)  # type: ignore[assignment]
+    original = (sys.stdout, sys.stderr)
+    sys.stdout = _Stdout(original[0])  # type: ignore[assignment]
+    sys.stderr = _Stderr(original[1])  # type: ignore[assignment]
     return original
 
 
@@ -120,25 +179,76 @@ def _silence_stdout() -> None:
     """Point fd 1 at /dev/null, so that Python's last flush at exit has nothing to report."""
     try:
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+        os.dup2(null, 1)
         os.close(null)
-    except (OSError, ValueError):  # pragma: no cover - no fd 1 at all
+    except OSError:  # pragma: no cover - no /dev/null
         pass
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: exit 0 on success, 2 on bad input, 1 on an internal error,
-    130 on Ctrl-C, 143 on SIGTERM."""
-    original_stdout = _setup_streams()
+    130 on Ctrl-C, 143 on SIGTERM, 141 when the reader of stdout closed the pipe.
+
+    Called with ``argv=None`` (the ``upscope`` script, ``python -m upscope``) it ends the
+    process itself (:func:`_finish`); with a list it raises SystemExit, for tests."""
+    original = _setup_streams()
+    _recording[0] = False
+    _pending.clear()
     handlers = {}
     if threading.current_thread() is threading.main_thread():  # only there can Python catch them
         handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _run(argv)
-    finally:
-        sys.stdout = original_stdout
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+        try:
+            _run(argv)
+            code = 0
+        finally:
+            _recording[0] = True  # from here a signal is recorded and reported, not raised
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Interrupted as exc:  # arrived while the outcome was being reported
+        _pending.insert(0, exc.signum)
+        code = 1
+    if argv is None:
+        _finish(code)
+    if _pending and code not in (130, 143):
+        code = _interrupted(_pending[0])
+    sys.stdout, sys.stderr = original
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    sys.exit(code)
+
+
+def _finish(code: int) -> NoReturn:
+    """End the process now: flush, block SIGINT and SIGTERM, report one that arrived since the
+    work ended ("interrupted", 130/143, even after every file was written), then ``os._exit``.
+    No interpreter teardown follows, during which a signal would end the process without a
+    word, and no wait for threads a scanned model left running (the scan said so)."""
+    try:
+        sys.stdout.flush()
+    except StdoutError as exc:
+        code = _stdout_failed(exc)
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        _pending.extend(int(sig) for sig in signal.sigpending())
+    if _pending and code not in (130, 143):
+        code = _interrupted(_pending[0])
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def _stdout_failed(exc: StdoutError) -> int:
+    """A closed pipe is the reader's choice: quiet, 141 (128 + SIGPIPE, what a shell reports for
+    a tool that SIGPIPE ended); any other failure is one line, exit 2."""
+    _silence_stdout()
+    if exc.errno == errno.EPIPE:
+        return 141
+    error_line(f"cannot write to stdout: {exc.strerror}")
+    return 2
 
 
 def _run(argv: list[str] | None) -> None:
@@ -160,24 +270,23 @@ def _run(argv: list[str] | None) -> None:
         error_line(exc.format_message())
         sys.exit(2 if exc.exit_code == 2 else 1)
     except Interrupted as exc:
-        _interrupted(exc.signum)
+        sys.exit(_interrupted(exc.signum))
     except KeyboardInterrupt:
-        _interrupted(signal.SIGINT)
+        sys.exit(_interrupted(signal.SIGINT))
     except StdoutError as exc:
-        _silence_stdout()
-        error_line(f"cannot write to stdout: {exc.strerror}")
-        sys.exit(2)
+        sys.exit(_stdout_failed(exc))
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         _internal_error(exc)
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _interrupted(signum: int) -> None:
+def _interrupted(signum: int) -> int:
+    """Say "interrupted" once; the exit code of ``signum``."""
     for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut this short
         signal.signal(sig, signal.SIG_IGN)
     terminated = signum == signal.SIGTERM
     error_line("interrupted (SIGTERM)" if terminated else "interrupted")
-    sys.exit(143 if terminated else 130)
+    return 143 if terminated else 130
 
 
 def _internal_error(exc: BaseException) -> None:

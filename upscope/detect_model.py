@@ -37,13 +37,13 @@ def load(model: Any, weights: str | os.PathLike[str] | None, seed: int) -> Any:
 
     from torch import nn
 
+    from upscope.scanning import contain
     from upscope.scanning.args import split_model_spec
     from upscope.scanning.load import load_model, load_weights
-    from upscope.scanning.run import _model_prints_to_stderr
 
     if isinstance(model, str):
         split_model_spec(model)
-        with _model_prints_to_stderr():
+        with contain.guard():
             net = load_model(model, seed)
     elif isinstance(model, nn.Module):
         net = model
@@ -79,12 +79,14 @@ def input_shape(net: Any, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
 def _forward(net: Any, x: Any) -> np.ndarray:
     import torch
 
-    from upscope.scanning.run import _model_prints_to_stderr
+    from upscope.scanning import contain
 
-    with torch.no_grad(), _model_prints_to_stderr():
+    with torch.no_grad(), contain.guard():
         try:
             out = net(x)
-        except Exception as exc:  # noqa: BLE001 - the user's forward
+        except BaseException as exc:  # noqa: BLE001 - the user's forward
+            if contain.passes(exc):
+                raise
             raise UpscopeError(
                 f"the model's forward pass failed: {one_line(exc, 300, typed=True)}"
             ) from None

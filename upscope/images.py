@@ -192,6 +192,10 @@ def from_object(
             lambda: _decode(img, "PIL image", max_pixels, before_decode), "PIL image"
         )
     if module == "torch" and hasattr(image, "detach"):
+        if getattr(image, "is_meta", False):
+            raise UpscopeError(
+                "a meta tensor holds no values (device 'meta'); pass a tensor with its pixels"
+            )
         tensor = image.detach().cpu()  # type: ignore[attr-defined]
         if tensor.ndim == 4 and tensor.shape[0] == 1:
             tensor = tensor[0]

@@ -1,10 +1,14 @@
 """The resource budget every command checks before it allocates (standard library only).
 
-The memory budget is half the memory available when the check runs (``MemAvailable`` in
-``/proc/meminfo``; else free pages from ``os.sysconf``; else 4 GiB). ``--max-memory`` on the
-command line, :func:`max_memory` (a context manager) or ``max_memory=`` in the Python API
-replace it. Each entry point estimates the bytes its arrays will take from its arguments and
-calls :func:`check_memory` before it builds them: past the budget it raises one
+The memory budget is half the memory this process can still use when the check runs: the
+smallest of the memory available (``MemAvailable`` in ``/proc/meminfo``; else free pages from
+``os.sysconf``; else 4 GiB) and the room left under the process's own limits (``RLIMIT_AS``,
+``RLIMIT_DATA``, a cgroup v2 ``memory.max`` or v1 ``memory.limit_in_bytes``), see
+:func:`memory_room`. ``--max-memory`` on the command line, :func:`max_memory` (a context
+manager) or ``max_memory=`` in the Python API replace it. An allocation that fails anyway inside
+the work (``MemoryError``, torch's "can't allocate memory") becomes the same one-line refusal
+(:func:`allocation_failure`). Each entry point estimates the bytes its arrays will take from
+its arguments and calls :func:`check_memory` before it builds them: past the budget it raises one
 :class:`UpscopeError` line naming the estimate, the limit and how to raise it.
 
 The arithmetic takes integers in a documented range, so that it stays O(1), or O(S) in a
@@ -58,10 +62,87 @@ def available_memory() -> int | None:
         return None
 
 
-def default_budget() -> int:
-    """Half the memory available (4 GiB when it cannot be read)."""
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except (OSError, ValueError):
+        return None
+    return int(text) if text.isdigit() else None  # "max" (no limit) reads as None
+
+
+def _status_bytes(field: str) -> int:
+    """``VmSize`` / ``VmData`` of this process in bytes (0 when unknown)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _cgroup_room() -> tuple[int, str] | None:
+    """Bytes left under this process's cgroup memory limit (v2, else v1), if it has one."""
+    try:
+        with open("/proc/self/cgroup", encoding="ascii") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":  # v2
+            base = "/sys/fs/cgroup" + path.rstrip("/")
+            limit = _read_int(base + "/memory.max") or _read_int("/sys/fs/cgroup/memory.max")
+            used = _read_int(base + "/memory.current") or _read_int("/sys/fs/cgroup/memory.current")
+            if limit is not None:
+                return max(limit - (used or 0), 0), "the cgroup's memory.max"
+        elif "memory" in controllers.split(","):  # v1
+            base = "/sys/fs/cgroup/memory"
+            limit = _read_int(base + path.rstrip("/") + "/memory.limit_in_bytes") or _read_int(
+                base + "/memory.limit_in_bytes"
+            )
+            used = _read_int(base + path.rstrip("/") + "/memory.usage_in_bytes") or _read_int(
+                base + "/memory.usage_in_bytes"
+            )
+            if limit is not None and limit < 1 << 60:  # v1 writes "no limit" as a huge number
+                return max(limit - (used or 0), 0), "the cgroup's memory.limit_in_bytes"
+    return None
+
+
+def memory_room() -> tuple[int | None, str]:
+    """The bytes this process can still allocate, and what bounds them: the least of the
+    memory available and the room under ``RLIMIT_AS`` (minus ``VmSize``), ``RLIMIT_DATA``
+    (minus ``VmData``) and the cgroup's limit (minus its usage). None when nothing answers."""
+    rooms: list[tuple[int, str]] = []
     available = available_memory()
-    return FALLBACK if not available else int(available * SHARE)
+    if available:
+        rooms.append((available, "the memory available"))
+    try:
+        import resource
+
+        for name, field in (("RLIMIT_AS", "VmSize"), ("RLIMIT_DATA", "VmData")):
+            soft = resource.getrlimit(getattr(resource, name))[0]
+            if soft != resource.RLIM_INFINITY and soft > 0:
+                rooms.append((max(soft - _status_bytes(field), 0), f"the process's {name}"))
+    except (ImportError, AttributeError, OSError, ValueError):  # not a Unix
+        pass
+    cgroup = _cgroup_room()
+    if cgroup is not None:
+        rooms.append(cgroup)
+    if not rooms:
+        return None, "the memory available"
+    return min(rooms)
+
+
+def default_budget() -> int:
+    """Half of :func:`memory_room` (4 GiB when nothing answers)."""
+    room, _ = memory_room()
+    return FALLBACK if room is None else int(room * SHARE)
 
 
 def parse_size(text: str | int) -> int:
@@ -69,10 +150,11 @@ def parse_size(text: str | int) -> int:
     if isinstance(text, int):
         value = text
     else:
-        match = _SIZE_RE.match(text)
+        match = _SIZE_RE.match(text) if len(text) <= 40 else None  # digits past that: refused
         if not match:
+            shown = repr(text) if len(text) <= 40 else f"a {len(text)}-character value"
             raise UpscopeError(
-                f"--max-memory must be a size such as 2G, 512M or 800000000 (bytes), got {text!r}"
+                f"--max-memory must be a size such as 2G, 512M or 800000000 (bytes), got {shown}"
             )
         value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
     if value < 1:
@@ -110,8 +192,32 @@ def format_bytes(n: float) -> str:
 
 
 def _limit_text(limit: int) -> str:
-    how = "set by --max-memory" if _override.get() is not None else "half the memory available"
+    if _override.get() is not None:
+        how = "set by --max-memory"
+    else:
+        how = "half of " + memory_room()[1]
+        how = "half the memory available" if how == "half of the memory available" else how
     return f"{format_bytes(limit)} ({how})"
+
+
+_ALLOCATION_FAILED = ("can't allocate memory", "out of memory", "failed to allocate")
+
+
+def allocation_failure(exc: BaseException) -> UpscopeError | None:
+    """The budget's one-line refusal for an allocation that failed inside the work
+    (``MemoryError``; torch's "DefaultCPUAllocator: can't allocate memory", CUDA out of memory);
+    None for any other exception."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, MemoryError):
+        what = "MemoryError"
+    elif isinstance(exc, RuntimeError) and any(m in text.lower() for m in _ALLOCATION_FAILED):
+        what = text[:120] + (" ..." if len(text) > 120 else "")
+    else:
+        return None
+    return UpscopeError(
+        f"the work ran out of memory ({what}) within the limit of {_limit_text(budget())}; "
+        "make it smaller, or lower --max-memory so that it is refused before it starts"
+    )
 
 
 def check_memory(estimate: int, what: str) -> None:

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from upscope.errors import UpscopeError
+
 SEED_MAX = 2**31 - 1
 OUT_DEFAULT = Path("upscope-out")
 
@@ -72,6 +74,19 @@ class UpscopeCommand(TyperCommand):
         params = super().get_params(ctx)
         _label_flags(params)
         return params
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse as click does, then refuse an empty value (``--s ""``, ``compare ""``): one
+        line, exit 2, rather than a silent default."""
+        rest = super().parse_args(ctx, args)
+        for param in self.get_params(ctx):
+            value = ctx.params.get(param.name)
+            values = value if isinstance(value, list | tuple) else [value]
+            if any(isinstance(v, str | Path) and not str(v).strip() for v in values):
+                name = param.opts[0] if param.opts and param.opts[0].startswith("-") else None
+                name = name or (param.metavar or str(param.name).upper())
+                raise UpscopeError(f"{name} is empty: give it a value")
+        return rest
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []

@@ -143,7 +143,8 @@ def compare(
 
     with progress(enabled=not json_out) as report:
         result = api.compare(
-            image, scale, methods, fit, channels, str(device), threads, seed,
+            "astronaut" if image is None else image,
+            scale, methods, fit, channels, str(device), threads, seed,
             sort=str(sort), out=None if no_png else out, progress=report,
         )  # fmt: skip
     if json_out:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -138,6 +139,15 @@ def scan(
     seed: Annotated[
         int, seed_option("Seed (0 or more) of torch before the model is built, and of the input.")
     ] = 0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Stop a forward pass of the model that takes longer than SECONDS (one error "
+            "line, exit 2). Default: no limit.",
+        ),
+    ] = None,
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     del max_memory  # applied by upscope.commands._shell.guarded
@@ -175,23 +185,39 @@ def scan(
         where, _, is_file = split_model_spec(model)
         check_input_memory(shapes)
         if weights is not None:
+            from upscope.scanning.checkpoint import check_checkpoint_memory
+
             check_regular_file(weights, "--weights file")
+            check_checkpoint_memory(weights)  # what its records declare, before torch reads them
         protect_inputs(MODEL=where if is_file else None, **{"--weights file": weights})
 
     from upscope import present
     from upscope.render import scan_view
+    from upscope.scanning import contain
     from upscope.scanning import run as core
 
-    result = core.scan(
-        model,
-        shapes or None,
-        weights=weights,
-        inputs=kinds,
-        seed=seed,
-        rate=rate,
-        threshold=threshold,
-        value_range=chosen_range,
-    )
+    with contain.timeout(timeout, hard=True):  # the watchdog too: a process, not a notebook
+        result = core.scan(
+            model,
+            shapes or None,
+            weights=weights,
+            inputs=kinds,
+            seed=seed,
+            timeout=timeout,
+            rate=rate,
+            threshold=threshold,
+            value_range=chosen_range,
+        )
+    stray = contain.stray_threads()
+    if stray:  # the command line does not wait for them (upscope.cli)
+        from upscope.text import printable
+
+        names = ", ".join(printable(name, 60) for name in stray[:3])
+        more = f" and {len(stray) - 3} more" if len(stray) > 3 else ""
+        sys.stderr.write(
+            f"upscope: note: the model left {len(stray)} thread(s) running ({names}{more}); "
+            "upscope does not wait for them\n"
+        )
     if not no_png and (
         any(scan_view.wants_png(f) for f in result.findings) or result.audio is not None
     ):
@@ -202,5 +228,5 @@ def scan(
         scan_view.print_json(result.to_dict())
     else:
         present.show(result)
-    if fail_on is not None and result.failing(fail_on):
+    if fail_on is not None and (result.failing(fail_on) or result.output_non_finite):
         raise typer.Exit(3)

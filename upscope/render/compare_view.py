@@ -27,6 +27,7 @@ from upscope.render.plots import (
     save_all,
     side_colorbar,
 )
+from upscope.text import markup
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -79,7 +80,8 @@ def show(
     height, width = doc["size"]
     fit = f"learned methods fitted {s.fit} steps" if s.fit else "learned methods untrained"
     table = Table(
-        title=f"{doc['image']}: {width}x{height} pixels (WxH), {doc['channels']} channel(s), "
+        title=f"{markup(doc['image'])}: {width}x{height} pixels (WxH), "
+        f"{doc['channels']} channel(s), "
         f"upsampled x{s.scale} from its {s.scale}x{s.scale} box average; {fit}, seed {s.seed}, "
         f"{s.device}",
         title_justify="left",
@@ -119,7 +121,7 @@ def show(
     if doc["alpha"] != "none":
         console.print(f"alpha: {doc['alpha']}")
     for path in doc["png"]:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {markup(path, None)}")
 
 
 def save_figures(result: Comparison, out: Path) -> list[Path]:

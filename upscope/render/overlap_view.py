@@ -21,6 +21,7 @@ from upscope import documents, present
 from upscope.documents import layer_text
 from upscope.overlap_map import OverlapResult
 from upscope.render.console import View, out_console
+from upscope.text import markup
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -278,7 +279,7 @@ def show(result: OverlapResult, png: Path | None, console: Console | None = None
     style = _VERDICT_STYLE[result.verdict]
     console.print(f"[{style}]{result.verdict}[/]: {result.explanation}")
     if png is not None:
-        console.print(f"wrote {png}", soft_wrap=True)
+        console.print(f"wrote {markup(png, None)}", soft_wrap=True)
 
 
 RULE_TEXT = {

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from upscope.files import atomic_write
+from upscope.text import printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -257,6 +258,37 @@ def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, floa
         xs = [float(fxs[v])] + ([0.5] if fxs[v] == -0.5 else [])
         positions += [(x, y) for y in ys for x in xs]
     return positions
+
+
+def figure_text(text: object, limit: int = 80) -> str:
+    """A name from a file or a model, safe in a figure: :func:`upscope.text.printable` (control
+    characters as escapes, at most ``limit`` characters), ``$`` kept literal (not mathtext), and
+    a character the figure's font has no glyph for written as ``\\uXXXX`` (no missing-glyph
+    warning, no empty box).
+
+    >>> figure_text("up\x1b[2J $x$")
+    'up\\x1b[2J \\$x\\$'
+    """
+    value = printable(text, limit)
+    if not value.isascii():
+        value = "".join(
+            ch if ord(ch) < 128 or _has_glyph(ch) else f"\\u{ord(ch):04x}" for ch in value
+        )
+    return value.replace("$", "\\$")
+
+
+def _has_glyph(ch: str) -> bool:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    global _CHARMAP
+    if _CHARMAP is None:
+        path = font_manager.findfont(font_manager.FontProperties())
+        _CHARMAP = frozenset(FT2Font(path).get_charmap())
+    return ord(ch) in _CHARMAP
+
+
+_CHARMAP: frozenset[int] | None = None
 
 
 def fitted_title(fig: Figure, text: str, fontsize: float) -> None:

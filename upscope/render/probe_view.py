@@ -23,6 +23,7 @@ from upscope.render.plots import (
     save_all,
     save_figure,
 )
+from upscope.text import markup
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -140,7 +141,7 @@ def show(report: ProbeReport, png: list[Path], console: Console | None = None) -
         "overlap: the transposed conv's tap coverage (upscope overlap).[/dim]"
     )
     for path in png:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {markup(path, None)}")
 
 
 # ---------------------------------------------------------------- figures

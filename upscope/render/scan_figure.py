@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from upscope.overlap_map import OverlapResult
-from upscope.render.plots import add_axes_in, fixed_title, new_figure, side_colorbar, text_height
+from upscope.render.plots import (
+    add_axes_in,
+    figure_text,
+    fixed_title,
+    new_figure,
+    side_colorbar,
+    text_height,
+)
 from upscope.scanning.judge import Finding
 
 __all__ = [
@@ -49,9 +56,10 @@ def _as_2d(arr: np.ndarray) -> np.ndarray:
 
 def chain_text(chain: list[str]) -> str:
     """``"up2 -> up1"``; a long chain keeps its ends: ``"a -> ... -> z (7 layers)"``."""
-    text = " -> ".join(chain)
+    names = [figure_text(name, _CHAIN_WIDTH // 2) for name in chain]
+    text = " -> ".join(names)
     if len(text) > _CHAIN_WIDTH:
-        text = f"{chain[0]} -> ... -> {chain[-1]} ({len(chain)} layers)"
+        text = f"{names[0]} -> ... -> {names[-1]} ({len(chain)} layers)"
     return text
 
 
@@ -363,8 +371,9 @@ def draw(finding: Finding, threshold: float, description: str) -> Any:
     source = ""
     if op.kind == "pixelshuffle" and op.feeding_conv is not None:
         plus = " + bias" if finding.with_bias else ""
-        source = f", weight sums{plus} of the conv {op.feeding_conv[0]} feeding it"
-    title = f"{op.name} ({description}{source})\n{verdict_line(finding, threshold)}"
+        conv = figure_text(op.feeding_conv[0])
+        source = f", weight sums{plus} of the conv {conv} feeding it"
+    title = f"{figure_text(op.name)} ({description}{source})\n{verdict_line(finding, threshold)}"
     lines = max(ax.get_title().count("\n") + 1 for ax in axes)
     top = 0.08 + text_height(title, 11) + 0.06 + lines * 1.25 * 10 / 72 + 0.1
     for n, ax in enumerate(axes):

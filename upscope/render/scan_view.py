@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
 from upscope import present
@@ -18,6 +17,8 @@ from upscope.render.plots import save_all
 from upscope.scanning.judge import Finding, ScanResult
 from upscope.scanning.records import Dims, dims_text
 from upscope.scanning.report import document, summary_line
+from upscope.text import escape_markup, printable
+from upscope.text import markup as escape
 
 __all__ = [
     "document",
@@ -32,6 +33,7 @@ __all__ = [
 
 _VERDICT_STYLE = {"even": "green", "checkerboard": "bold red", "holes": "bold magenta"}
 _STATUS_STYLE = {"artifact": "bold red", "risk": "yellow", "ok": "green"}
+_FILE_NAME = 60  # characters of a layer name in a PNG's file name
 _NAME_WIDTH = 24  # a longer module path is broken after a dot
 
 
@@ -74,6 +76,11 @@ def _params(finding: Finding) -> str:
 
 def _dims(shape: Dims) -> str:
     return dims_text(shape[1:])
+
+
+def _name_cell(name: str) -> str:
+    """A layer name for the table: shown safely (:mod:`upscope.text`), broken after dots."""
+    return escape_markup(_wrap_name(printable(name)))
 
 
 def _wrap_name(name: str, width: int = _NAME_WIDTH) -> str:
@@ -152,7 +159,7 @@ def _table(result: ScanResult) -> Table:
         op = finding.op
         table.add_row(
             str(n),
-            f"{escape(_wrap_name(op.name))}\n[dim]{op.type} {_params(finding)}[/dim]\n"
+            f"{_name_cell(op.name)}\n[dim]{op.type} {_params(finding)}[/dim]\n"
             f"{_dims(op.input_shape)} -> {_dims(op.output_shape)}",
             _geometry_cell(finding),
             _weights_cell(finding, result.threshold),
@@ -271,6 +278,19 @@ def fix_script(result: ScanResult) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
+def _not_finite_lines(result: ScanResult) -> list[str]:
+    """One line per op whose weights or output hold NaN or inf, and one for the model's output."""
+    lines = [
+        f"[bold red]not finite[/]: {escape(f.op.name)}: its {escape(f.non_finite)}"
+        for f in result.findings
+        if f.non_finite is not None
+    ]
+    if result.output_non_finite:
+        held = " and ".join(result.output_non_finite)
+        lines.append(f"[bold red]not finite[/]: the model's output holds {held}")
+    return lines
+
+
 def renderable(result: ScanResult) -> Any:
     """Everything the CLI prints for a person: header, table, notes, legend, fixes, summary."""
     from rich.console import Group
@@ -293,9 +313,11 @@ def renderable(result: ScanResult) -> Any:
             if onnx
             else "No upsampling op was called in the forward pass."
         )
+        parts += _not_finite_lines(result)
         parts.append(summary_line(result))
         return Group(*parts)
     parts.append(_table(result))
+    parts += _not_finite_lines(result)
     notes: dict[str, list[str]] = {}
     for finding in result.findings:
         notes.setdefault(finding.note, []).append(finding.op.name)
@@ -319,7 +341,7 @@ def renderable(result: ScanResult) -> Any:
     )
     parts += _fixes(result)
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
-    parts += [f"wrote {path}" for path in result.pngs]
+    parts += [f"wrote {escape(path, None)}" for path in result.pngs]
     return Group(*parts)
 
 
@@ -334,7 +356,7 @@ def show(result: ScanResult) -> None:
 def _safe(name: str) -> str:
     """A layer name in a file name: lowercase, runs of other characters one hyphen
     (``decoder.Up_1`` -> ``decoder.up-1``), as every upscope PNG is named."""
-    return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.") or "op"
+    return re.sub(r"[^a-z0-9.]+", "-", name.lower())[:_FILE_NAME].strip("-.") or "op"
 
 
 def draw(finding: Finding, threshold: float) -> Any:

@@ -145,6 +145,8 @@ class Finding:
         """The op's name (its module path, ``path:function`` for a functional call)."""
         return self.op.name
 
+    non_finite: str | None = None  # "weights hold NaN", ...: its own finding (see failing)
+
     @property
     def response(self) -> dict[str, float | None]:
         """The measured response score per model input (``"constant"``, ``"noise"``)."""
@@ -378,6 +380,31 @@ def _attach_grid(findings: Sequence[Finding], grid: OutputGrid) -> None:
         finding.output_grid = grid.grey(finding.output_grid_rms)
 
 
+def _which(values: np.ndarray) -> list[str]:
+    """``["NaN", "inf"]``: what ``values`` hold that is not a finite number."""
+    if values.dtype.kind not in "fc" or np.isfinite(values).all():
+        return []
+    return [word for word, test in (("NaN", np.isnan), ("inf", np.isinf)) if test(values).any()]
+
+
+def not_finite(op: UpOp) -> str | None:
+    """``"weights hold NaN; output holds inf"`` when the op's weights, the bias of the conv that
+    feeds a pixel shuffle, or its output in the forward pass hold NaN or inf; else None."""
+    parts = []
+    conv = op.feeding_conv[1] if op.feeding_conv is not None else None
+    for what, values in (
+        ("weights hold", op.weight),
+        ("feeding conv's weights hold", conv),
+        ("feeding conv's bias holds", op.feeding_bias),
+    ):
+        found = [] if values is None else _which(np.asarray(values))
+        if found:
+            parts.append(f"{what} {' and '.join(found)}")
+    if op.output_non_finite:
+        parts.append(f"output holds {' and '.join(op.output_non_finite)}")
+    return "; ".join(parts) or None
+
+
 def judge(
     ops: Sequence[UpOp],
     threshold: float = GRID_THRESHOLD,
@@ -396,6 +423,9 @@ def judge(
             finding = _judge_interpolate(op)
         else:
             finding = _judge_pixelshuffle(op)
+        finding.non_finite = not_finite(op)
+        if finding.non_finite is not None:  # its own finding, whatever the status says
+            finding.reasons.append(f"not finite: its {finding.non_finite}")
         findings.append(finding)
     if grid is not None:
         _attach_grid(findings, grid)
@@ -455,10 +485,12 @@ class ScanResult(Result):
     inputs: tuple[str, ...] = ("constant",)
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
+    output_non_finite: list[str] = field(default_factory=list)  # the model's output: NaN, inf
     audio: Any = None  # scan --rate: an upscope.scanning.audio.AudioTones (the Hz view)
 
     def failing(self, fail_on: str) -> list[Finding]:
-        """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``)."""
+        """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``), and every op
+        whose weights or output hold NaN or inf, whatever its status."""
         check_fail_on(fail_on)
         worse = STATUSES[: STATUSES.index(fail_on) + 1]
-        return [f for f in self.findings if f.status in worse]
+        return [f for f in self.findings if f.status in worse or f.non_finite is not None]

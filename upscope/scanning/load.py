@@ -27,7 +27,9 @@ from torch import nn
 
 from upscope.errors import UpscopeError
 from upscope.files import check_regular_file
+from upscope.scanning import contain
 from upscope.scanning.args import Shape, parse_input_shape, split_model_spec
+from upscope.scanning.checkpoint import check_checkpoint_memory
 
 __all__ = ["Shape", "parse_input_shape", "load_model", "load_weights", "default_input_shapes"]
 
@@ -47,7 +49,7 @@ def _import_target(spec: str) -> tuple[Any, str]:
     if is_file:
         path = Path(where)
         stem = re.sub(r"\W", "_", path.stem)
-        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:10]
         module_name = f"_upscope_model_{stem}_{digest}"
         mod_spec = importlib.util.spec_from_file_location(module_name, path)
         if mod_spec is None or mod_spec.loader is None:
@@ -58,8 +60,10 @@ def _import_target(spec: str) -> tuple[Any, str]:
         sys.path.insert(0, folder)
         try:
             mod_spec.loader.exec_module(module)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's file: report it
+        except BaseException as exc:  # noqa: BLE001 - the user's file: report it
             sys.modules.pop(module_name, None)
+            if contain.passes(exc):
+                raise
             raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
         finally:
             if folder in sys.path:
@@ -73,7 +77,9 @@ def _import_target(spec: str) -> tuple[Any, str]:
             module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
             raise UpscopeError(f"cannot import module {where!r}: {_first_line(exc)}") from None
-        except (Exception, SystemExit) as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001
+            if contain.passes(exc):
+                raise
             raise UpscopeError(f"importing {where!r} failed: {_first_line(exc)}") from None
         finally:
             if sys.path and sys.path[0] == cwd:
@@ -111,7 +117,9 @@ def load_model(spec: str, seed: int = 0) -> nn.Module:
     random.seed(seed)
     try:
         model = obj()
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's constructor
+    except BaseException as exc:  # noqa: BLE001 - the user's constructor
+        if contain.passes(exc):
+            raise
         raise UpscopeError(
             f"building {name}() failed (it must take no arguments): {_first_line(exc)}"
         ) from None
@@ -219,6 +227,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
     every key (DataParallel) is removed. Keys must match the model exactly.
     """
     check_regular_file(path, "--weights file")
+    check_checkpoint_memory(path)
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
             warnings.simplefilter("ignore")

@@ -44,6 +44,8 @@ class UpOp:
     # module path -> how each of its parts is reached from the model ("attr", "index" of a
     # Sequential / ModuleList, "key" of a ModuleDict), so fix code is valid for any name
     access: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # what the op's output held that is not a finite number ("NaN", "inf"), measured in the trace
+    output_non_finite: list[str] = field(default_factory=list)
 
     @property
     def ndim(self) -> int:

@@ -106,6 +106,7 @@ def layer_document(finding: Finding, inputs: tuple[str, ...] = ("constant",)) ->
         "fixes": [fix.to_dict() for fix in finding.fixes],
         "flagged": finding.flagged,
         "reasons": list(finding.reasons),
+        "non_finite": finding.non_finite,
         "compound": list(finding.chain) if op.kind == "convT" else None,
         "note": finding.note,
     }
@@ -136,7 +137,8 @@ def summary_line(result: ScanResult) -> str:
 
 
 def document(result: ScanResult) -> dict[str, Any]:
-    """``{"model", "format", "input_shapes", "output_grid", "layers", "summary", "png"}``."""
+    """``{"model", "format", "input_shapes", "output_grid", "layers", "summary", "png",
+    "output_non_finite"}``."""
     bad = worst(result.findings)
     return plain(
         {
@@ -165,5 +167,6 @@ def document(result: ScanResult) -> dict[str, Any]:
                 "line": summary_line(result),
             },
             "png": [str(p) for p in result.pngs],
+            "output_non_finite": list(result.output_non_finite),
         }
     )

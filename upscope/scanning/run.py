@@ -7,14 +7,14 @@ for both formats: a PyTorch model (torch, imported here only for it) and an ONNX
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from upscope import limits
 from upscope.errors import UpscopeError
+from upscope.scanning import contain
 from upscope.scanning.args import (
     INPUTS,
     check_input_memory,
@@ -30,13 +30,6 @@ from upscope.scanning.judge import GRID_THRESHOLD, ScanResult, judge
 from upscope.scanning.records import Dims, Shape
 
 __all__ = ["INPUTS", "scan"]
-
-
-@contextlib.contextmanager
-def _model_prints_to_stderr() -> Iterator[None]:
-    """The user's model may print in __init__ or forward: keep stdout for our one document."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 def _shapes(input_shape: Any) -> list[Shape]:
@@ -67,6 +60,7 @@ def scan(
     seed: int = 0,
     threshold: float = GRID_THRESHOLD,
     value_range: Any = None,
+    timeout: float | None = None,
     rate: int | None = None,
 ) -> ScanResult:
     """Find, judge and fix every upsampling op of ``model``.
@@ -84,6 +78,10 @@ def scan(
     ``(LO, HI)`` (or ``"LO,HI"``) that converts output units to grey levels (None: from the
     output's values). An ONNX file is judged on its weights (nothing runs).
 
+    The model's code runs contained (:mod:`.contain`): what it writes goes to stderr, whatever it
+    raises is one :class:`UpscopeError`, and each forward pass may take at most ``timeout``
+    seconds (``None``: no limit; main thread only).
+
     ``rate``: the sample rate of the model's output in Hz (a 1D model): each 1D op also gets its
     tones in Hz and their level in the output (:mod:`upscope.scanning.audio`).
     """
@@ -94,6 +92,9 @@ def scan(
     kinds = check_inputs(inputs)
     threshold = check_threshold(threshold)
     value_range = parse_range(value_range)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    limits.check_int("--seed", seed, 0, limits.MAX_INT)
     shapes = _shapes(input_shape)
     if isinstance(model, str | os.PathLike) and is_onnx_file(str(model)):
         if weights is not None:
@@ -107,6 +108,30 @@ def scan(
 
             onnx_result.audio = audio.measure([f.op for f in onnx_result.findings], rate, None)
         return onnx_result
+    with contain.timeout(timeout), contain.guard():
+        try:
+            return _scan_torch(
+                model, shapes, example_input, weights, kinds, seed, rate, threshold, value_range
+            )
+        except UpscopeError:
+            raise
+        except BaseException as exc:  # the model's code, wherever it ran: one line
+            if contain.passes(exc):
+                raise
+            raise contain.model_failure(exc, "the model's code") from None
+
+
+def _scan_torch(
+    model: Any,
+    shapes: list[Shape],
+    example_input: Any,
+    weights: str | os.PathLike[str] | None,
+    kinds: tuple[str, ...],
+    seed: int,
+    rate: int | None,
+    threshold: float,
+    value_range: Any,
+) -> ScanResult:
     import torch
     from torch import nn
 
@@ -118,14 +143,13 @@ def scan(
         load_weights,
         release_bare,
     )
-    from upscope.scanning.torch_front import make_inputs, trace
+    from upscope.scanning.torch_front import make_inputs, not_finite, trace
     from upscope.scanning.verify import verify
 
     if isinstance(model, str):
         split_model_spec(model)
         name = model
-        with _model_prints_to_stderr():
-            net = load_model(model, seed)
+        net = load_model(model, seed)
     elif isinstance(model, nn.Module):
         name, net = type(model).__name__, model
     else:
@@ -138,7 +162,9 @@ def scan(
 
             try:
                 net = copy.deepcopy(model)
-            except Exception as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001
+                if contain.passes(exc):
+                    raise
                 raise UpscopeError(
                     f"weights were given but the model cannot be copied to load them into "
                     f"({type(exc).__name__}); load them yourself and pass the model"
@@ -163,34 +189,42 @@ def scan(
             )
         shapes, from_model = default, True
     check_input_memory(shapes)
+    meta = [n for n, t in [*net.named_parameters(), *net.named_buffers()] if t.is_meta]
+    if meta or any(t.is_meta for t in example):
+        where = f"the model's parameter {meta[0]!r}" if meta else "example_input"
+        raise UpscopeError(
+            f"{where} is a meta tensor, which holds no values (device 'meta'); "
+            "materialise it (model.to_empty(device='cpu') and load its weights) before scanning"
+        )
     net, bare = hold_bare(net)
     modes = {module: module.training for module in net.modules()}
     try:
-        with _model_prints_to_stderr():
-            constant = make_inputs(net, shapes, seed, "constant")
-            if example:
-                constant = [torch.ones_like(t) for t in example]
-            ops = trace(net, constant, response="constant")
-            if "noise" in kinds:
-                noisy = trace(net, make_inputs(net, shapes, seed, "noise"), response="noise")
-                for op, other in zip(ops, noisy, strict=False):
-                    if op.name == other.name:
-                        op.response["noise"] = other.response.get("noise")
-            grid, why = grid_for_scan(net, constant, ops, value_range)
-            findings = judge(ops, threshold, grid)
-            for finding in findings:
-                finding.fixes = suggest(finding)
-            verify(net, constant, findings, seed, grid, threshold)
-            for fix in (fix for f in findings for fix in f.fixes if bare):
-                fix.statements = release_bare(fix.statements, bare or "")
-            tones = None
-            if rate is not None:
-                from upscope.scanning import audio
+        constant = make_inputs(net, shapes, seed, "constant")
+        if example:
+            constant = [torch.ones_like(t) for t in example]
+        outputs: list[Any] = []
+        ops = trace(net, constant, response="constant", outputs=outputs)
+        if "noise" in kinds:
+            noisy = trace(net, make_inputs(net, shapes, seed, "noise"), response="noise")
+            for op, other in zip(ops, noisy, strict=False):
+                if op.name == other.name:
+                    op.response["noise"] = other.response.get("noise")
+        grid, why = grid_for_scan(net, constant, ops, value_range)
+        findings = judge(ops, threshold, grid)
+        for finding in findings:
+            finding.fixes = suggest(finding)
+        verify(net, constant, findings, seed, grid, threshold)
+        for fix in (fix for f in findings for fix in f.fixes if bare):
+            fix.statements = release_bare(fix.statements, bare or "")
+        tones = None
+        if rate is not None:
+            from upscope.scanning import audio
 
-                tones = audio.measure(ops, rate, audio.run_outputs(net, constant))
+            tones = audio.measure(ops, rate, audio.run_outputs(net, constant))
     finally:
         for module, training in modes.items():
             module.train(training)
     result = ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds, audio=tones)
     result.grid, result.grid_threshold, result.grid_reason = grid, threshold, why
+    result.output_non_finite = not_finite(outputs)
     return result

@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from upscope.errors import UpscopeError, one_line
+from upscope.errors import UpscopeError
+from upscope.scanning import contain
 from upscope.scanning.args import Shape
 from upscope.scanning.records import UpOp
 from upscope.scanning.score import op_scales, response_score
@@ -283,6 +284,7 @@ class _Recorder(TorchFunctionMode):
                 return None
         op = self._make(self._name(base), op_type, kind, bound, out)
         op.module = module
+        op.output_non_finite = not_finite(out)
         self.ops.append(op)
         return op
 
@@ -361,11 +363,33 @@ class _Recorder(TorchFunctionMode):
             self.paths[id(op)] = frame.path
 
 
+def not_finite(value: Any) -> list[str]:
+    """``["NaN", "inf"]``: what the tensors in ``value`` (a tensor, or a tuple, list or dict of
+    them) hold that is not a finite number; meta tensors hold no values."""
+    if isinstance(value, list | tuple):
+        found = [word for item in value for word in not_finite(item)]
+    elif isinstance(value, dict):
+        found = [word for item in value.values() for word in not_finite(item)]
+    elif torch.is_tensor(value) and value.is_floating_point() and value.device.type != "meta":
+        found = []
+        if bool(torch.isnan(value).any()):
+            found.append("NaN")
+        if bool(torch.isinf(value).any()):
+            found.append("inf")
+    else:
+        return []
+    return sorted(set(found), key=found.index)
+
+
 def trace(
-    model: nn.Module, inputs: Sequence[torch.Tensor], response: str | None = None
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    response: str | None = None,
+    outputs: list[Any] | None = None,
 ) -> list[UpOp]:
     """Run ``model(*inputs)`` once (eval, no_grad) and return its upsampling ops in call order;
-    with ``response``, each op's response score is kept under that key."""
+    with ``response``, each op's response score is kept under that key; ``outputs``, if given,
+    receives the model's output."""
     recorder = _Recorder(response)
     handles = []
     for path, module in model.named_modules():
@@ -385,15 +409,17 @@ def trace(
         handles.append(module.register_forward_hook(post, always_call=True))
     model.eval()
     try:
-        with torch.no_grad(), recorder:
-            model(*inputs)
+        with torch.no_grad(), recorder, contain.time_limit():
+            out = model(*inputs)
+        if outputs is not None:
+            outputs.append(out)
     except UpscopeError:
         raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's forward: one line
+    except BaseException as exc:  # noqa: BLE001 - the user's forward: one line
+        if contain.passes(exc):
+            raise
         shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        message = one_line(exc, 400, typed=True, empty="")
-        failed = f"the forward pass with input shape {shapes} failed"
-        raise UpscopeError(f"{failed}: {message}") from None
+        raise contain.model_failure(exc, f"the forward pass with input shape {shapes}") from None
     finally:
         for handle in handles:
             handle.remove()

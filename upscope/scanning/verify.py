@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from upscope.errors import one_line
+from upscope.scanning import contain
 from upscope.scanning.fix import Fix
 from upscope.scanning.grid import OutputGrid, attribute, remeasure
 from upscope.scanning.judge import GRID_THRESHOLD, RESPONSE_THRESHOLD, Finding
@@ -79,7 +80,7 @@ def _run(
         handles.append(module.register_forward_hook(hook))
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), contain.time_limit():
             out = model(*inputs)
     finally:
         for handle in handles:
@@ -152,7 +153,9 @@ def verify(
         return
     try:
         work = copy.deepcopy(model)
-    except Exception as exc:  # noqa: BLE001 - any model: report, do not crash
+    except BaseException as exc:  # noqa: BLE001 - any model: report, do not crash
+        if contain.passes(exc):
+            raise
         why = one_line(exc, 300, ellipsis="", typed=True)
         for fix in fixes:
             fix.reason = f"the model cannot be deep-copied ({why}), so fixes are "
@@ -170,7 +173,9 @@ def verify(
         try:
             try:
                 exec(fix.code, {"model": work})  # noqa: S102 - our code, the import variant
-            except Exception as exc:  # noqa: BLE001 - e.g. a parametrization zoh_ refuses
+            except BaseException as exc:  # noqa: BLE001 - e.g. a parametrization zoh_ refuses
+                if contain.passes(exc):
+                    raise
                 why = one_line(exc, 300, ellipsis="", typed=True)
                 fix.reason = f"the fix's code failed on a copy of the model: {why}"
                 continue
@@ -180,7 +185,9 @@ def verify(
                     fix.output_grid, fix.output_grid_total = regrid(
                         work, inputs, grid, findings, owner[id(fix)]
                     )
-            except Exception as exc:  # noqa: BLE001 - the user's forward with the fix
+            except BaseException as exc:  # noqa: BLE001 - the user's forward with the fix
+                if contain.passes(exc):
+                    raise
                 why = one_line(exc, 300, ellipsis="", typed=True)
                 fix.reason = f"the forward pass with this fix failed: {why}"
                 continue

@@ -593,6 +593,7 @@ def test_pngs_and_json_keys(run_cli, tmp_path: Path) -> None:
         *("upscale_factor", "verdict", "even_overlap", "interior_ratio"),
         *("weight_checkerboard", "flagged", "reasons", "compound", "note"),
         *("geometry", "weights", "response", "status", "fixes", "output_grid"),
+        "non_finite",
     }
     assert all(set(layer) == keys for layer in doc["layers"])
     assert all(layer["padding_end"] is None for layer in doc["layers"])  # ONNX's asymmetric pads

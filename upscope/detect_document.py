@@ -33,6 +33,7 @@ def _layer(match: LayerMatch) -> dict[str, Any]:
         "status": match.status,
         "fix": match.fix,
         "fix_verified": match.fix_verified,
+        "fix_code": match.fix_code,
     }
 
 
@@ -62,6 +63,7 @@ def _op(op: OpPeriod) -> dict[str, Any]:
         "status": op.status,
         "fix": op.fix,
         "fix_verified": op.fix_verified,
+        "fix_code": op.fix_code,
     }
 
 
@@ -69,6 +71,7 @@ def _group(group: Group) -> dict[str, Any]:
     return {
         "size": [group.height, group.width],
         "channels": group.channels,
+        "channel_counts": list(group.channel_counts),
         "images": group.count,
         "jpeg": group.jpeg,
         "units": group.units,

@@ -407,3 +407,35 @@ def test_a_structural_period_is_drawn_as_what_its_test_measured() -> None:
     assert "residual" not in title and "neighbour differences" in title
     assert "neighbour differences" in fig.axes[0].get_title()
     assert len(fig.axes) == 1  # no colour bar: no residual tile is drawn
+
+
+def test_a_models_samples_are_measured_in_its_own_units() -> None:
+    """A model whose outputs are a photograph plus a +-3 checkerboard (outside [-1, 1]): rms is
+    3 in the model's own units (it was 765 'grey levels': 3 x 255), and every sample is on
+    that one scale."""
+    import torch
+    from torch import nn
+
+    photo = torch.from_numpy(crops(1, 64, seed=11)[0].mean(axis=0).copy()).float()
+    i, j = np.indices((64, 64))
+    grid = torch.from_numpy(3.0 * (-1.0) ** (i + j)).float()
+
+    class Painter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(()))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            shift = torch.roll(photo, int(x.abs().sum() * 1000) % 32, dims=1)
+            return (self.gain * (100.0 * shift + grid))[None, None] + 0 * x.sum()
+
+    result = upscope.detect(model=Painter(), samples=4, input_shape=(1, 4))
+    [group] = result.groups
+    assert group.units == "output units"
+    [found] = result.found
+    assert found.period == (2, 2)
+    assert found.rms == pytest.approx(3.0, rel=0.05)
+    doc = result.to_dict()
+    assert (
+        doc["periods"][0]["units"] == "output units" and doc["groups"][0]["units"] == "output units"
+    )

@@ -45,6 +45,13 @@ def _layers(found: PeriodFound) -> str:
     return text
 
 
+def _rms(found: PeriodFound, group: Group) -> str:
+    """Grey levels to 2 decimals; a model's own units to 3 significant digits."""
+    if found.rms is None:
+        return "-"
+    return f"{found.rms:.2f}" if group.units == "grey levels" else f"{found.rms:.3g}"
+
+
 def _table(group: Group, with_model: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("period", no_wrap=True)
@@ -64,7 +71,7 @@ def _table(group: Group, with_model: bool) -> Table:
             f"{found.strength_db:.1f}",
             f"{found.z:.1f}",
             f"{found.images}/{group.count}",
-            "-" if found.rms is None else f"{found.rms:.2f}",
+            _rms(found, group),
             f"[{style}]{_SHORT[found.source]}[/]",
         ]
         if with_model:
@@ -100,6 +107,14 @@ def _shown_in(found: list[PeriodFound], groups: list[Group]) -> str:
         alone[f.period] = alone.get(f.period, 0) + f.images
     order = sorted(alone, key=lambda p: (p[0] * p[1], p))
     return ", ".join(f"{p[0]}x{p[1]} ({alone[p]}/{total} images)" for p in order)
+
+
+def _units(result: DetectResult) -> str:
+    """What rms and the tiles are in: grey levels of 255, or the model's own output units."""
+    units = {g.units for g in result.groups}
+    if units == {"output units"}:
+        return "the model's own output units (its samples are not rescaled)"
+    return "grey levels (of 255)"
 
 
 def summary_line(result: DetectResult) -> str:
@@ -142,7 +157,7 @@ def detect_view(result: DetectResult) -> Any:
         f"{result.z_min:g}. additive: the per-phase mean of the high-pass residual; structural: "
         "the per-phase neighbour differences. dB: the pattern's energy over the null (its "
         "spread across places in the images). images: those in which it is found alone. rms: "
-        "the additive pattern in grey levels.[/dim]"
+        f"the additive pattern in {_units(result)}.[/dim]"
     )
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
     parts += [f"wrote {path}" for path in result.pngs]

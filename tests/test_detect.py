@@ -439,3 +439,15 @@ def test_a_models_samples_are_measured_in_its_own_units() -> None:
     assert (
         doc["periods"][0]["units"] == "output units" and doc["groups"][0]["units"] == "output units"
     )
+
+
+def test_a_clean_photograph_beside_a_nearest_upscaled_one_keeps_repetition(tmp_path: Path) -> None:
+    """The source is named by the images that show the period alone: pooled, the clean one's
+    differences at every phase made the nearest-x4 one's repetition read as mere structure."""
+    save_png(ASTRONAUT, tmp_path / "a.png")
+    small = crops(1, 129, seed=4)[0]
+    save_png(small.repeat(4, axis=1).repeat(4, axis=2)[:, :512, :512], tmp_path / "b.png")
+    result = upscope.detect(tmp_path)
+    [found] = result.found
+    assert found.period == (4, 4) and found.images == 1
+    assert found.source == "repetition"

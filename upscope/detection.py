@@ -201,7 +201,8 @@ def estimate_bytes(the_plan: Plan, periods: int = MAX_PERIOD) -> int:
     maps of the image (the sums), per image of the largest size about twelve float64 maps
     while it is worked on (its grey, residual, differences, spectrum, one batch's array read
     whole for an npz), and per image kept about 8 bytes per tested frequency (the per-image
-    test): 2 * P^2 / 2 + 2 * P per period P."""
+    test, 2 * P^2 / 2 + 2 * P per period P) and its neighbour differences per phase (the
+    source's naming, 2 * P more)."""
     sizes = the_plan.sizes()
     kinds = {(e.height, e.width, e.jpeg) for e in the_plan.entries}  # JPEG files apart
     groups = sum(h * w * 8 * 4 for h, w, _ in kinds)
@@ -209,7 +210,7 @@ def estimate_bytes(the_plan: Plan, periods: int = MAX_PERIOD) -> int:
     channels = max(e.channels for e in the_plan.entries)
     work = largest * 8 * 12 + largest * 4 * channels
     batch = max((e.bytes_per_batch for e in the_plan.entries), default=0)
-    per_image = sum(p * p + 2 * p for p in range(2, periods + 1)) * 8
+    per_image = sum(p * p + 4 * p for p in range(2, periods + 1)) * 8
     return groups + work + batch + the_plan.count * per_image
 
 
@@ -230,6 +231,9 @@ class _GroupSums:
         self.cols = {p: Sums(freq_set(1, p, p)) for p in self.periods if p < width}
         self.profile_rows = {p: np.zeros(p) for p in self.rows}
         self.profile_cols = {p: np.zeros(p) for p in self.cols}
+        # per image, to name a structural source by the images that show it (see _finish)
+        self.image_rows: dict[int, list[np.ndarray]] = {p: [] for p in self.rows}
+        self.image_cols: dict[int, list[np.ndarray]] = {p: [] for p in self.cols}
         self.units = "grey levels"
 
     def add(self, item: Item) -> None:
@@ -248,12 +252,16 @@ class _GroupSums:
             sums.add(
                 unit_amplitudes(d_rows, p, 1, (BAND, 1 << 30), relative=True, freqs=sums.freqs)
             )
-            self.profile_rows[p] += _phase_means(d_rows, p, axis=0)
+            means = _phase_means(d_rows, p, axis=0)
+            self.profile_rows[p] += means
+            self.image_rows[p].append(means)
         for p, sums in self.cols.items():
             sums.add(
                 unit_amplitudes(d_cols, 1, p, (1 << 30, BAND), relative=True, freqs=sums.freqs)
             )
-            self.profile_cols[p] += _phase_means(d_cols, p, axis=1)
+            means = _phase_means(d_cols, p, axis=1)
+            self.profile_cols[p] += means
+            self.image_cols[p].append(means)
 
 
 def block_side(height: int, width: int) -> int:
@@ -383,7 +391,18 @@ def _finish(acc: _GroupSums, z_min: float) -> Group:
             stats.append(axis_found["cols"][pc])
             profiles.append(acc.profile_cols[pc] / n)
         z, db, image_z, image_db = _combine(stats)
-        repeat = all(float(pf.min()) < REPEAT_RATIO * float(pf.max()) for pf in profiles)
+        # the source is named by the images that show the period alone (all of them when none
+        # does): a clean photograph beside a nearest-upscaled one must not turn the latter's
+        # pixel repetition into mere periodic structure
+        shown = np.flatnonzero(image_z >= z_min)
+        if shown.size == 0:
+            shown = np.arange(n)
+        naming = []
+        if pr > 1:
+            naming.append(np.mean([acc.image_rows[pr][k] for k in shown], axis=0))
+        if pc > 1:
+            naming.append(np.mean([acc.image_cols[pc][k] for k in shown], axis=0))
+        repeat = all(float(pf.min()) < REPEAT_RATIO * float(pf.max()) for pf in naming)
         if repeat:
             source = "repetition"
         elif max(pr, pc) in (8, 16) and (acc.jpeg or 8 in (pr, pc)):

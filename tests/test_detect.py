@@ -156,6 +156,10 @@ def test_dcgan_at_init_shows_2_4_8_attributed_to_their_layers(dcgan_result) -> N
     assert doc["verdict"] == "grid"
     assert {"period", "strength_db", "z", "images", "source", "layers"} <= set(doc["periods"][0])
     assert [op["period"] for op in doc["ops"]] == [[1, 1], [16, 16], [8, 8], [4, 4], [2, 2]]
+    # each op's fix as code, as upscope.detect(...).ops[i].fix_code has it
+    assert [op["fix_code"] for op in doc["ops"]] == [op.fix_code for op in result.ops]
+    assert all("nn.Upsample" in op["fix_code"] for op in doc["ops"][1:])
+    assert all(m["fix_code"] for p in doc["periods"] for m in p["layers"])
     json.dumps(doc, allow_nan=False)
 
 
@@ -272,6 +276,23 @@ def test_cli_writes_three_pngs(run_cli, tmp_path: Path) -> None:  # type: ignore
     ]
 
 
+def test_grey_and_rgb_images_of_one_size_are_one_group(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each image is reduced to grey as it is read, so a folder may mix grey and colour."""
+    batch = crops(4, 64, seed=9)
+    i, j = np.indices(batch.shape[2:])
+    batch = batch + 3 * GREY * (-1.0) ** (i + j)
+    for k, image in enumerate(batch):
+        save_png(image if k % 2 else image.mean(axis=0, keepdims=True), tmp_path / f"{k}.png")
+    result = upscope.detect(tmp_path)
+    [group] = result.groups
+    assert group.count == 4 and group.channel_counts == [1, 3] and group.channels == 3
+    assert periods(result) == {(2, 2)}
+    assert result.to_dict()["groups"][0]["channel_counts"] == [1, 3]
+    shown = run_cli("detect", str(tmp_path), "--no-png")
+    assert shown.exit_code == 0, shown.stderr
+    assert "4 image(s) of 64x64 (WxH), 1 or 3 channel(s)" in shown.stdout
+
+
 def test_recursive_reads_subfolders(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     save_png(crops(1, 64)[0], tmp_path / "sub" / "a.png")
@@ -299,7 +320,6 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     (tmp / "empty" / "readme.txt").write_text("x")
     return {
         "no images": ([], "no images given"),
-        "mixed channels": ([str(tmp / "grey.png"), str(tmp / "rgb.png")], "differ in channels"),
         "1x1 image": ([str(tmp / "dot.png")], "at least 2x2"),
         "wrong rank": ([str(tmp / "rank3.npy")], "N x C x H x W"),
         "NaN": ([str(tmp / "nan.npy")], "NaN"),
@@ -345,3 +365,91 @@ def test_jpeg_bytes_in_memory_are_not_named_jpeg() -> None:
     result = upscope.detect(np.stack([pixels, pixels[:, ::-1]]))
     assert result.groups[0].jpeg == 0
     assert {f.source for f in result.found} <= {"jpeg"}
+
+
+def test_a_jpeg_beside_a_nearest_upscaled_png_keeps_both_names(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """JPEG files are a group of their own: pooled with a nearest-x4 PNG of their size, the
+    blocks went unseen and the repetition read as periodic structure; the verdict gives the
+    images that show each period, as the table does."""
+    jpeg_file(ASTRONAUT, tmp_path / "a.jpg")
+    small = crops(1, 129, seed=4)[0]
+    save_png(small.repeat(4, axis=1).repeat(4, axis=2)[:, :512, :512], tmp_path / "b.png")
+    result = upscope.detect(tmp_path)
+    assert [(g.count, g.jpeg) for g in result.groups] == [(1, 1), (1, 0)]
+    named = {(f.period, f.source) for f in result.found}
+    assert named == {((8, 8), "jpeg"), ((4, 4), "repetition")}
+    shown = run_cli("detect", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert shown.exit_code == 0, shown.stderr
+    assert "verdict: grid: 4x4 (1/2 images), 8x8 (1/2 images)" in shown.stdout
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"detect-512x512-jpeg-tiles.png", "detect-512x512-tiles.png"} <= names
+
+
+def test_strengths_of_one_image_have_integer_ticks(tmp_path: Path) -> None:
+    from upscope.render.detect_view import _strengths
+
+    small = crops(1, 129, seed=5)[0]
+    result = upscope.detect(to_uint8(small.repeat(4, axis=1).repeat(4, axis=2)[:, :512, :512]))
+    fig = _strengths(result.groups[0], result.z_min)
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks == [1.0]
+
+
+def test_a_structural_period_is_drawn_as_what_its_test_measured() -> None:
+    from upscope.render.detect_view import _tiles
+
+    small = crops(1, 129, seed=6)[0]
+    result = upscope.detect(to_uint8(small.repeat(4, axis=1).repeat(4, axis=2)[:, :512, :512]))
+    [found] = result.found
+    assert found.test == "structural"
+    fig = _tiles(result.groups[0])
+    title = fig.texts[0].get_text() if fig.texts else fig._suptitle.get_text()
+    assert "residual" not in title and "neighbour differences" in title
+    assert "neighbour differences" in fig.axes[0].get_title()
+    assert len(fig.axes) == 1  # no colour bar: no residual tile is drawn
+
+
+def test_a_models_samples_are_measured_in_its_own_units() -> None:
+    """A model whose outputs are a photograph plus a +-3 checkerboard (outside [-1, 1]): rms is
+    3 in the model's own units (it was 765 'grey levels': 3 x 255), and every sample is on
+    that one scale."""
+    import torch
+    from torch import nn
+
+    photo = torch.from_numpy(crops(1, 64, seed=11)[0].mean(axis=0).copy()).float()
+    i, j = np.indices((64, 64))
+    grid = torch.from_numpy(3.0 * (-1.0) ** (i + j)).float()
+
+    class Painter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(()))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            shift = torch.roll(photo, int(x.abs().sum() * 1000) % 32, dims=1)
+            return (self.gain * (100.0 * shift + grid))[None, None] + 0 * x.sum()
+
+    result = upscope.detect(model=Painter(), samples=4, input_shape=(1, 4))
+    [group] = result.groups
+    assert group.units == "output units"
+    [found] = result.found
+    assert found.period == (2, 2)
+    assert found.rms == pytest.approx(3.0, rel=0.05)
+    doc = result.to_dict()
+    assert (
+        doc["periods"][0]["units"] == "output units" and doc["groups"][0]["units"] == "output units"
+    )
+
+
+def test_a_clean_photograph_beside_a_nearest_upscaled_one_keeps_repetition(tmp_path: Path) -> None:
+    """The source is named by the images that show the period alone: pooled, the clean one's
+    differences at every phase made the nearest-x4 one's repetition read as mere structure."""
+    save_png(ASTRONAUT, tmp_path / "a.png")
+    small = crops(1, 129, seed=4)[0]
+    save_png(small.repeat(4, axis=1).repeat(4, axis=2)[:, :512, :512], tmp_path / "b.png")
+    result = upscope.detect(tmp_path)
+    [found] = result.found
+    assert found.period == (4, 4) and found.images == 1
+    assert found.source == "repetition"

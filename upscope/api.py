@@ -703,7 +703,10 @@ def detect(
             for size in the_plan.sizes():
                 for op in detect_model.op_periods(scanned, size):
                     extra += [p for p in op.period if p is not None]
-        groups, periods = detection.analyse(items, the_plan, extra, progress=progress_images)
+        units = "output units" if samples is not None else "grey levels"
+        groups, periods = detection.analyse(
+            items, the_plan, extra, progress=progress_images, units=units
+        )
         result = detection.DetectResult(
             groups=groups,
             periods_tested=periods,

@@ -33,6 +33,7 @@ def _layer(match: LayerMatch) -> dict[str, Any]:
         "status": match.status,
         "fix": match.fix,
         "fix_verified": match.fix_verified,
+        "fix_code": match.fix_code,
     }
 
 
@@ -46,7 +47,8 @@ def _period(found: PeriodFound, group: Group) -> dict[str, Any]:
         "test": found.test,
         "source": found.source,
         "source_text": source_text(found),
-        "rms": None if found.rms is None else _num(found.rms, 4),
+        "rms": None if found.rms is None else float(f"{found.rms:.4g}"),
+        "units": group.units,
         "size": [group.height, group.width],
         "layers": [_layer(m) for m in found.layers],
         "model_can_make": found.model_can_make,
@@ -62,6 +64,7 @@ def _op(op: OpPeriod) -> dict[str, Any]:
         "status": op.status,
         "fix": op.fix,
         "fix_verified": op.fix_verified,
+        "fix_code": op.fix_code,
     }
 
 
@@ -69,6 +72,7 @@ def _group(group: Group) -> dict[str, Any]:
     return {
         "size": [group.height, group.width],
         "channels": group.channels,
+        "channel_counts": list(group.channel_counts),
         "images": group.count,
         "jpeg": group.jpeg,
         "units": group.units,

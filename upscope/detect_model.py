@@ -117,8 +117,8 @@ def sample_items(
     net: Any, shape: tuple[int, ...], samples: int, seed: int, progress: Progress | None = None
 ) -> Iterator[Item]:
     """``samples`` forward passes on seeded standard-normal inputs of ``shape``; each image of
-    each output batch is one item. Values in [-1, 1] are mapped to [0, 1] (a tanh generator),
-    others are kept in the model's own units."""
+    each output batch is one item, in the model's own units (no mapping: one image inside
+    [-1, 1] and the next outside it would otherwise be on two scales)."""
     import torch
 
     net.eval()
@@ -129,10 +129,7 @@ def sample_items(
         if not np.all(np.isfinite(out)):
             raise UpscopeError(f"the model's output holds NaN or infinite values (sample {k})")
         for i in range(out.shape[0]):
-            image = out[i]
-            if image.min() >= -1.0 and image.max() <= 1.0:
-                image = (image + 1.0) / 2.0
-            yield Item(f"sample {k}[{i}]", image.astype(np.float32))
+            yield Item(f"sample {k}[{i}]", out[i].astype(np.float32))
         if progress is not None:
             progress("samples", k + 1, samples)
 

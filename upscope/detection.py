@@ -15,7 +15,8 @@ they are (each class is a fundamental period); structural ones per axis, keeping
 that divide no other found period of that axis (nearest x4 also changes at period 2; JPEG's
 blocks at 2 and 4), and paired across axes when equal.
 
-Images are streamed one at a time (:mod:`upscope.image_sets`) and grouped by size; each group
+Images are streamed one at a time (:mod:`upscope.image_sets`) and grouped by size, JPEG files
+apart from the rest (their blocks are the compression's); each group
 keeps running sums only: its mean residual, its mean residual power spectrum, the tests' sums.
 """
 
@@ -29,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 from upscope import limits
-from upscope.errors import UpscopeError
 from upscope.image_sets import Item, Plan
 from upscope.phase_stats import (
     BLOCK,
@@ -133,11 +133,11 @@ class Candidate:
 
 @dataclass
 class Group:
-    """The images of one size and what was found in them."""
+    """The images of one size (JPEG files apart from the others) and what was found in them."""
 
     height: int
     width: int
-    channels: int
+    channels: int  # the most channels of its images (each is reduced to grey as read)
     names: list[str]
     jpeg: int  # how many were JPEG files
     found: list[PeriodFound]
@@ -145,6 +145,7 @@ class Group:
     power: np.ndarray  # mean power spectrum of the residual (H, W), DC at [0, 0]
     mean_power: np.ndarray  # power spectrum of the mean residual (H, W)
     units: str  # "grey levels" | "output units"
+    channel_counts: list[int] = field(default_factory=list)  # the distinct channels, sorted
 
     @property
     def count(self) -> int:
@@ -200,14 +201,16 @@ def estimate_bytes(the_plan: Plan, periods: int = MAX_PERIOD) -> int:
     maps of the image (the sums), per image of the largest size about twelve float64 maps
     while it is worked on (its grey, residual, differences, spectrum, one batch's array read
     whole for an npz), and per image kept about 8 bytes per tested frequency (the per-image
-    test): 2 * P^2 / 2 + 2 * P per period P."""
+    test, 2 * P^2 / 2 + 2 * P per period P) and its neighbour differences per phase (the
+    source's naming, 2 * P more)."""
     sizes = the_plan.sizes()
-    groups = sum(h * w * 8 * 4 for h, w in sizes)
+    kinds = {(e.height, e.width, e.jpeg) for e in the_plan.entries}  # JPEG files apart
+    groups = sum(h * w * 8 * 4 for h, w, _ in kinds)
     largest = max(h * w for h, w in sizes)
     channels = max(e.channels for e in the_plan.entries)
     work = largest * 8 * 12 + largest * 4 * channels
     batch = max((e.bytes_per_batch for e in the_plan.entries), default=0)
-    per_image = sum(p * p + 2 * p for p in range(2, periods + 1)) * 8
+    per_image = sum(p * p + 4 * p for p in range(2, periods + 1)) * 8
     return groups + work + batch + the_plan.count * per_image
 
 
@@ -216,6 +219,7 @@ class _GroupSums:
 
     def __init__(self, height: int, width: int, channels: int, periods: list[int]) -> None:
         self.height, self.width, self.channels = height, width, channels
+        self.channel_counts: set[int] = set()
         side = min(height, width)
         self.periods = [p for p in periods if 2 * p <= side]
         self.names: list[str] = []
@@ -227,6 +231,9 @@ class _GroupSums:
         self.cols = {p: Sums(freq_set(1, p, p)) for p in self.periods if p < width}
         self.profile_rows = {p: np.zeros(p) for p in self.rows}
         self.profile_cols = {p: np.zeros(p) for p in self.cols}
+        # per image, to name a structural source by the images that show it (see _finish)
+        self.image_rows: dict[int, list[np.ndarray]] = {p: [] for p in self.rows}
+        self.image_cols: dict[int, list[np.ndarray]] = {p: [] for p in self.cols}
         self.units = "grey levels"
 
     def add(self, item: Item) -> None:
@@ -245,12 +252,16 @@ class _GroupSums:
             sums.add(
                 unit_amplitudes(d_rows, p, 1, (BAND, 1 << 30), relative=True, freqs=sums.freqs)
             )
-            self.profile_rows[p] += _phase_means(d_rows, p, axis=0)
+            means = _phase_means(d_rows, p, axis=0)
+            self.profile_rows[p] += means
+            self.image_rows[p].append(means)
         for p, sums in self.cols.items():
             sums.add(
                 unit_amplitudes(d_cols, 1, p, (1 << 30, BAND), relative=True, freqs=sums.freqs)
             )
-            self.profile_cols[p] += _phase_means(d_cols, p, axis=1)
+            means = _phase_means(d_cols, p, axis=1)
+            self.profile_cols[p] += means
+            self.image_cols[p].append(means)
 
 
 def block_side(height: int, width: int) -> int:
@@ -380,7 +391,18 @@ def _finish(acc: _GroupSums, z_min: float) -> Group:
             stats.append(axis_found["cols"][pc])
             profiles.append(acc.profile_cols[pc] / n)
         z, db, image_z, image_db = _combine(stats)
-        repeat = all(float(pf.min()) < REPEAT_RATIO * float(pf.max()) for pf in profiles)
+        # the source is named by the images that show the period alone (all of them when none
+        # does): a clean photograph beside a nearest-upscaled one must not turn the latter's
+        # pixel repetition into mere periodic structure
+        shown = np.flatnonzero(image_z >= z_min)
+        if shown.size == 0:
+            shown = np.arange(n)
+        naming = []
+        if pr > 1:
+            naming.append(np.mean([acc.image_rows[pr][k] for k in shown], axis=0))
+        if pc > 1:
+            naming.append(np.mean([acc.image_cols[pc][k] for k in shown], axis=0))
+        repeat = all(float(pf.min()) < REPEAT_RATIO * float(pf.max()) for pf in naming)
         if repeat:
             source = "repetition"
         elif max(pr, pc) in (8, 16) and (acc.jpeg or 8 in (pr, pc)):
@@ -414,6 +436,7 @@ def _finish(acc: _GroupSums, z_min: float) -> Group:
         power=(acc.power / n).astype(np.float32),
         mean_power=mean_power.astype(np.float32),
         units=acc.units,
+        channel_counts=sorted(acc.channel_counts),
     )
 
 
@@ -427,31 +450,27 @@ def analyse(
 ) -> tuple[list[Group], list[int]]:
     """Test every image of ``items`` (described by ``the_plan``), grouped by size.
 
-    Checks the plan first: a group whose images differ in channels is an error, and the memory
-    estimate (:func:`estimate_bytes`) must fit the budget (:mod:`upscope.limits`).
+    Each image is reduced to grey as it is read (:func:`upscope.phase_stats.grey`), so a group
+    may mix grey and colour images. The memory estimate (:func:`estimate_bytes`) must fit the
+    budget (:mod:`upscope.limits`) before any image is read.
     """
     periods = candidate_periods(extra_periods)
-    channels: dict[tuple[int, int], tuple[int, str]] = {}
-    for entry in the_plan.entries:
-        size = (entry.height, entry.width)
-        seen = channels.setdefault(size, (entry.channels, entry.name))
-        if seen[0] != entry.channels:
-            raise UpscopeError(
-                f"images of {entry.width}x{entry.height} (WxH) differ in channels: {seen[1]} "
-                f"has {seen[0]}, {entry.name} has {entry.channels}; a model's images share "
-                "theirs (convert them alike)"
-            )
     limits.check_memory(
         estimate_bytes(the_plan, max(periods)), f"detect on {the_plan.count} image(s)"
     )
-    groups: dict[tuple[int, int], _GroupSums] = {}
+    # JPEG files are a group of their own: their 8x8 blocks are the compression's, and pooled
+    # with other images of their size both would be diluted (a JPEG beside a nearest-x4 PNG
+    # showed neither the blocks nor the repetition as such)
+    groups: dict[tuple[int, int, bool], _GroupSums] = {}
     total = the_plan.count
     for done, item in enumerate(items, start=1):
         _, h, w = item.pixels.shape
-        acc = groups.get((h, w))
+        acc = groups.get((h, w, item.jpeg))
         if acc is None:
-            acc = groups[(h, w)] = _GroupSums(h, w, item.pixels.shape[0], periods)
+            acc = groups[(h, w, item.jpeg)] = _GroupSums(h, w, item.pixels.shape[0], periods)
             acc.units = units
+        acc.channels = max(acc.channels, item.pixels.shape[0])
+        acc.channel_counts.add(item.pixels.shape[0])
         acc.add(item)
         if progress is not None:
             progress("images", done, total)

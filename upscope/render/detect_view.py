@@ -45,6 +45,13 @@ def _layers(found: PeriodFound) -> str:
     return text
 
 
+def _rms(found: PeriodFound, group: Group) -> str:
+    """Grey levels to 2 decimals; a model's own units to 3 significant digits."""
+    if found.rms is None:
+        return "-"
+    return f"{found.rms:.2f}" if group.units == "grey levels" else f"{found.rms:.3g}"
+
+
 def _table(group: Group, with_model: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("period", no_wrap=True)
@@ -64,7 +71,7 @@ def _table(group: Group, with_model: bool) -> Table:
             f"{found.strength_db:.1f}",
             f"{found.z:.1f}",
             f"{found.images}/{group.count}",
-            "-" if found.rms is None else f"{found.rms:.2f}",
+            _rms(found, group),
             f"[{style}]{_SHORT[found.source]}[/]",
         ]
         if with_model:
@@ -85,15 +92,40 @@ def _ops(result: DetectResult) -> list[str]:
     return lines
 
 
+def _channels(group: Group) -> str:
+    """``3``, or ``1 or 3`` for a group that mixes grey and colour (each read as grey)."""
+    counts = group.channel_counts or [group.channels]
+    return " or ".join(str(c) for c in counts)
+
+
+def _shown_in(found: list[PeriodFound], groups: list[Group]) -> str:
+    """Each period with the images in which it is found alone, as the table's column:
+    ``2x2 (16/16 images)``; a period found in several groups of one size each sums them."""
+    total = sum(g.count for g in groups)
+    alone: dict[tuple[int, int], int] = {}
+    for f in found:
+        alone[f.period] = alone.get(f.period, 0) + f.images
+    order = sorted(alone, key=lambda p: (p[0] * p[1], p))
+    return ", ".join(f"{p[0]}x{p[1]} ({alone[p]}/{total} images)" for p in order)
+
+
+def _units(result: DetectResult) -> str:
+    """What rms and the tiles are in: grey levels of 255, or the model's own output units."""
+    units = {g.units for g in result.groups}
+    if units == {"output units"}:
+        return "the model's own output units (its samples are not rescaled)"
+    return "grey levels (of 255)"
+
+
 def summary_line(result: DetectResult) -> str:
+    """The verdict, each period with the number of images that show it on their own."""
     images = sum(g.count for g in result.groups)
     found = result.found
     if not found:
         return f"verdict: none: no period found in {images} image(s)"
-    periods = ", ".join(sorted({_period(f) for f in found}))
     if result.verdict == "none":
-        return f"verdict: none: only JPEG blocks ({periods}) in {images} image(s)"
-    return f"verdict: grid: period(s) {periods} in {images} image(s)"
+        return f"verdict: none: only JPEG blocks: {_shown_in(found, result.groups)}"
+    return f"verdict: grid: {_shown_in(found, result.groups)}"
 
 
 def detect_view(result: DetectResult) -> Any:
@@ -109,7 +141,7 @@ def detect_view(result: DetectResult) -> Any:
         jpeg = f", {group.jpeg} JPEG" if group.jpeg else ""
         parts.append(
             f"[bold]{group.count} image(s) of {group.width}x{group.height}[/bold] (WxH), "
-            f"{group.channels} channel(s){jpeg}"
+            f"{_channels(group)} channel(s){jpeg}"
         )
         tested = sorted({c.period for c in group.candidates})
         if group.found:
@@ -125,7 +157,7 @@ def detect_view(result: DetectResult) -> Any:
         f"{result.z_min:g}. additive: the per-phase mean of the high-pass residual; structural: "
         "the per-phase neighbour differences. dB: the pattern's energy over the null (its "
         "spread across places in the images). images: those in which it is found alone. rms: "
-        "the additive pattern in grey levels.[/dim]"
+        f"the additive pattern in {_units(result)}.[/dim]"
     )
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
     parts += [f"wrote {path}" for path in result.pngs]
@@ -135,19 +167,48 @@ def detect_view(result: DetectResult) -> Any:
 # ---------------------------------------------------------------- PNGs
 
 
+def _structural_panel(ax: Any, f: Any) -> None:
+    """What the structural test measured: the mean absolute neighbour difference per phase,
+    relative to its mean, along each axis found (1 everywhere: no structure)."""
+    axes = [name for name, p in (("rows", f.period[0]), ("columns", f.period[1])) if p > 1]
+    for name, profile, marker in zip(axes, f.profile, ("o", "s"), strict=False):
+        relative = profile / max(float(np.mean(profile)), 1e-30)
+        ax.plot(np.arange(len(profile)), relative, marker=marker, lw=1, label=f"along {name}")
+    ax.axhline(1.0, color="black", lw=0.6)
+    period = max(f.period)
+    ax.set_xticks(range(0, period, max(1, period // 8)))
+    ax.set_xlabel("phase (i mod P): difference between pixel i and i + 1", fontsize=7)
+    ax.set_ylabel("mean |difference| / its mean", fontsize=8)
+    ax.set_ylim(bottom=0.0)
+    ax.legend(fontsize=7)
+
+
 def _tiles(group: Group) -> Any:
-    """The mean residual tile of each found period, magnified, on one colour scale."""
+    """Per found period what its test measured, magnified: an additive period's mean residual
+    tile (one colour scale), a structural one's neighbour differences per phase."""
     found = group.found
     rows = panel_rows(len(found), 4)
     per_row = max(len(r) for r in rows)
     fig = new_figure(3.2 * per_row + 1.0, 3.3 * len(rows) + 0.6)
     grid = fig.add_gridspec(len(rows), per_row)
-    vmax = max(float(np.max(np.abs(f.tile))) for f in found) or 1.0
+    additive = [f for f in found if f.test == "additive"]
+    vmax = max((float(np.max(np.abs(f.tile))) for f in additive), default=0.0) or 1.0
     image = None
+    tile_axes = []
     for r, indices in enumerate(rows):
         for c, index in enumerate(indices):
             f = found[index]
             ax = fig.add_subplot(grid[r, c])
+            ax.tick_params(labelsize=7)
+            if f.test != "additive":
+                _structural_panel(ax, f)
+                ax.set_title(
+                    f"{f.period[0]}x{f.period[1]} structural: neighbour differences\n"
+                    f"{f.strength_db:.1f} dB, z {f.z:.1f}",
+                    fontsize=9,
+                )
+                continue
+            tile_axes.append(ax)
             image = ax.imshow(f.tile, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
             pr, pc = f.tile.shape
             step_r = max(1, pr // 8)
@@ -156,16 +217,21 @@ def _tiles(group: Group) -> Any:
             ax.set_yticks(range(0, pr, step_r))
             ax.set_xlabel(f"column phase (j mod {pc})", fontsize=8)
             ax.set_ylabel(f"row phase (i mod {pr})", fontsize=8)
-            ax.tick_params(labelsize=7)
             ax.set_title(
-                f"{f.period[0]}x{f.period[1]} {f.test}\n{f.strength_db:.1f} dB, z {f.z:.1f}",
+                f"{f.period[0]}x{f.period[1]} additive: mean residual\n"
+                f"{f.strength_db:.1f} dB, z {f.z:.1f}",
                 fontsize=9,
             )
     if image is not None:
-        bar = fig.colorbar(image, ax=fig.axes, shrink=0.8)
-        bar.set_label(f"mean residual ({group.units})", fontsize=8)
+        bar = fig.colorbar(image, ax=tile_axes, shrink=0.8)
+        bar.set_label(f"mean high-pass residual ({group.units})", fontsize=8)
+    tests = sorted({f.test for f in found})
+    what = {
+        "additive": "mean high-pass residual per phase",
+        "structural": "neighbour differences per phase",
+    }
     fig.suptitle(
-        f"mean high-pass residual per phase, {group.count} image(s) of "
+        f"{' and '.join(what[t] for t in tests)}, {group.count} image(s) of "
         f"{group.width}x{group.height}",
         fontsize=10,
     )
@@ -235,9 +301,13 @@ def _spectrum(group: Group) -> Any:
 
 def _strengths(group: Group, z_min: float) -> Any:
     """Per found period, each image's strength (dB over the null), found ones marked."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = new_figure(9.5, 1.0 + 2.0 * len(group.found))
     axes = fig.subplots(len(group.found), 1, squeeze=False)[:, 0]
     for ax, f in zip(axes, group.found, strict=True):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # images counted
+        ax.set_xlim(0.5, group.count + 0.5)
         x = np.arange(1, group.count + 1)
         hit = f.image_z >= z_min
         ax.scatter(x[~hit], f.image_db[~hit], s=12, color="grey", label="not found alone")
@@ -256,12 +326,12 @@ def _strengths(group: Group, z_min: float) -> Any:
 
 
 def detect_figures(result: DetectResult, out: Path) -> list[Path]:
-    """Per group: ``detect-WxH-spectrum.png``; with a period found, also ``-tiles.png`` and
-    ``-strengths.png``. Returns the paths written."""
+    """Per group: ``detect-WxH-spectrum.png`` (``detect-WxH-jpeg-...`` for JPEG files); with a
+    period found, also ``-tiles.png`` and ``-strengths.png``. Returns the paths written."""
     prepare_out_dir(out)
     paths = []
     for group in result.groups:
-        stem = f"detect-{group.width}x{group.height}"
+        stem = f"detect-{group.width}x{group.height}" + ("-jpeg" if group.jpeg else "")
         if group.found:
             paths.append(save_figure(_tiles(group), out / f"{stem}-tiles.png"))
         paths.append(save_figure(_spectrum(group), out / f"{stem}-spectrum.png"))

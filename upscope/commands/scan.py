@@ -19,7 +19,8 @@ from upscope.commands import (
 )
 
 SHORT = (
-    "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
+    "Find and judge every upsampling op in your own PyTorch model or ONNX file, 1D (audio: "
+    "tones in Hz with --rate) too. "
     "Example: upscope scan upscope.samples.models:DCGANGenerator"
 )
 HELP = (

@@ -443,6 +443,28 @@ def _verdict(spec: LayerSpec, ndim: int) -> tuple[str | None, str]:
     return verdict, note
 
 
+def cell_word(ndim: int) -> str:
+    """What one output position is called: a ``"sample"`` in 1D (audio), else a ``"pixel"``.
+
+    The one place that 1D wording is chosen (overlap texts, scan summary and figures).
+
+    >>> cell_word(1), cell_word(2)
+    ('sample', 'pixel')
+    """
+    return "sample" if ndim == 1 else "pixel"
+
+
+def artifact_words(ndims: list[int]) -> str:
+    """What an uneven upsampler can do: add tones when every op is 1D, else a checkerboard.
+
+    >>> artifact_words([1, 1]), artifact_words([1, 2]), artifact_words([])
+    ('can add tones', 'can make a checkerboard', 'can make a checkerboard')
+    """
+    if ndims and all(n == 1 for n in ndims):
+        return "can add tones"
+    return "can make a checkerboard"
+
+
 def explain(per_axis: list[tuple[int, int, int, str]]) -> str:
     """One plain sentence on why a layer's axes are even, uneven or have holes.
 

@@ -619,14 +619,15 @@ def _explain(
     elif len(specs) > 1:
         prefix = f"a stack of {len(specs)} layers: "
     per = "x".join(map(str, period))
+    cell = arith.cell_word(ndim)
     if verdict == "even":
-        return f"{prefix}every interior pixel receives {distinct[0]} contributions; only the " + (
+        return f"{prefix}every interior {cell} receives {distinct[0]} contributions; only the " + (
             "border falls off"
         )
     if verdict == "holes":
         rest = f"; the others receive {_values_text(nonzero)}" if nonzero else ""
-        return f"{prefix}some interior pixels receive no contribution at all (holes){rest}"
-    return f"{prefix}interior pixels receive {_values_text(distinct)} contributions (period {per})"
+        return f"{prefix}some interior {cell}s receive no contribution at all (holes){rest}"
+    return f"{prefix}interior {cell}s receive {_values_text(distinct)} contributions (period {per})"
 
 
 # ---------------------------------------------------------------- public API

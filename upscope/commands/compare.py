@@ -22,7 +22,8 @@ from upscope.commands import (
 )
 
 SHORT = (
-    "Run every upsampler on a real image: PSNR, SSIM, artifact metrics, spectra. "
+    "Run every upsampler on a real image (or a WAV sound, 1D): PSNR, SSIM, artifact metrics, "
+    "spectra. "
     "Example: upscope compare photo.png"
 )
 HELP = (

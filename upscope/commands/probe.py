@@ -24,7 +24,8 @@ from upscope.errors import UpscopeError
 from upscope.probe_config import INPUTS, MAX_CHANNELS, MAX_SEEDS, MAX_SIZE
 
 SHORT = (
-    "Score every upsampler for checkerboard on constant and noise inputs at init. "
+    "Score every upsampler for checkerboard on constant and noise inputs at init (--audio: "
+    "the 1D upsamplers, tones in Hz). "
     "Example: upscope probe --scale 2"
 )
 HELP = (

@@ -21,7 +21,8 @@ from upscope.commands import (
 from upscope.scanning.args import GRID_THRESHOLD
 
 SHORT = (
-    "Find and judge every upsampling op in your own PyTorch model or ONNX file. "
+    "Find and judge every upsampling op in your own PyTorch model or ONNX file, 1D (audio: "
+    "tones in Hz with --rate) too. "
     "Example: upscope scan upscope.samples.models:DCGANGenerator"
 )
 HELP = (

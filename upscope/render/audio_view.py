@@ -31,6 +31,8 @@ COMPARE_FIGURES = ("audio-compare-spectrograms.png", "audio-compare-spectra.png"
 SCAN_FIGURE = "scan-tones.png"
 #: tones listed per op in the terminal (the JSON has them all)
 SHOWN_TONES = 4
+DRAWN_TONES = 6  # scan-tones.png: an op's base tone and its first 5 multiples
+NYQUIST_MARGIN = 1.12  # the x axis ends a little past rate / 2
 #: a tone at least this many dB over broadband counts as a tone in the table's verdict
 TONE_DB = 10.0
 #: the range of every spectrogram's colour scale, dB below the figure's loudest bin
@@ -159,8 +161,20 @@ def _spectrogram_grid(
     for i, (label, signal) in enumerate(panels):
         ax = axes[i // ncols, i % ncols]
         image = _spectrogram_panel(ax, signal, rate, vmax)
-        for f in marks:
-            ax.axhline(f, color="cyan", lw=0.6, ls=":")
+        for f in marks:  # unclipped, with a marker at the left edge: a tone at rate / 2 sits on
+            # the top border, where a clipped dotted line would be invisible
+            ax.axhline(f, color="cyan", lw=0.8, ls=":", clip_on=False)
+            edge = ax.get_yaxis_transform()
+            ax.text(
+                0.0,
+                f,
+                "\u25b6",
+                transform=edge,
+                color="cyan",
+                fontsize=8,
+                va="center",
+                clip_on=False,
+            )
         ax.set_title(label if flow else f"{label}: {columns[i % ncols]}", fontsize=8)
         ax.tick_params(labelsize=7)
         if i % ncols == 0:
@@ -312,7 +326,7 @@ def save_compare_figures(result: AudioComparison, out: Path) -> list[Path]:
         rate,
         result.tone_hz,
         f"{result.sound}: x{s.scale} from {_hz(rate / s.scale)} Hz back to {_hz(rate)} Hz "
-        "(channel 0); dotted cyan: tones at multiples of the low rate",
+        "(channel 0); dotted cyan, \u25b6 at the left edge: tones at multiples of the low rate",
         out / COMPARE_FIGURES[0],
     )
     original = power_spectrum(result.original)
@@ -348,6 +362,7 @@ def scan_tones_table(tones: AudioTones) -> Table:
             + ": each 1D op's pattern, by the period rule, measured on the model's output"
         ),
         title_justify="left",
+        caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
@@ -391,21 +406,39 @@ def save_scan_tones(tones: AudioTones, out: Path) -> Path:
             freqs[1:], 10 * np.log10(spec[1:] / total + 1e-30), lw=0.7, label=f"output on {kind}"
         )
     colors = ["tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive"]
+    nyquist = tones.rate / 2
     for i, op in enumerate(o for o in tones.ops if o.tones_hz):
         color = colors[i % len(colors)]
-        for j, f in enumerate(op.tones_hz[:64]):
-            label = f"{op.name}: {_hz(op.tones_hz[0])} Hz and multiples" if j == 0 else None
-            ax.axvline(f, color=color, lw=0.6 if j else 1.2, ls=":" if j else "--", label=label)
+        drawn = op.tones_hz[:DRAWN_TONES]
+        more = len(op.tones_hz) - 1
+        shown = len(drawn) - 1
+        label = f"{op.name}: {_hz(op.tones_hz[0])} Hz"
+        if more:
+            noun = "multiple" if more == 1 else "multiples"
+            label += f" + {more} {noun}" if shown == more else f" + first {shown} of {more} {noun}"
+        for j, f in enumerate(drawn):
+            ax.axvline(
+                f,
+                color=color,
+                lw=0.9 if j else 1.6,
+                ls=":" if j else "--",
+                label=None if j else label,
+                zorder=3 + i,  # a later (shorter-period) op is drawn over an earlier one
+            )
+    # Nyquist on the axis, not its edge: a tone at rate / 2 stays visible
+    ax.axvline(
+        nyquist, color="black", lw=0.8, alpha=0.5, zorder=1, label=f"Nyquist {_hz(nyquist)} Hz"
+    )
     ax.set_xscale("log")
-    ax.set_xlim(max(1.0, tones.rate / max(tones.output_length or 1, 1)), tones.rate / 2)
+    ax.set_xlim(max(1.0, tones.rate / max(tones.output_length or 1, 1)), nyquist * NYQUIST_MARGIN)
     ax.set_ylim(-160, 5)
     ax.set_xlabel("Hz (log)")
     ax.set_ylabel("dB of the output's total power")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=9, loc="lower left", framealpha=0.9)
     fitted_title(
         fig,
         f"Model output spectrum at {_hz(tones.rate)} Hz; dashed: each 1D op's base tone, dotted: "
-        "its multiples (first 64)",
+        f"its first multiples (up to {DRAWN_TONES - 1})",
         10,
     )
     return save_figure(fig, folder / SCAN_FIGURE)

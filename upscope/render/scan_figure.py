@@ -9,6 +9,8 @@ overlap core's result for the drawn map; this module only lays them out. Panels,
    (the figure title's number) as a dashed line, the worst channel in red;
 3. the worst channel's polyphase sums (over its inputs) divided by their mean |sum|, with the
    channel's imbalance (per input channel, relative to the kernel's scale) in the title.
+
+A 1D op (audio) draws its overlap counts and phase sums as bars, one per output sample or phase.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from upscope.arith import cell_word
 from upscope.overlap_map import OverlapResult
 from upscope.render.plots import (
     add_axes_in,
@@ -66,17 +69,18 @@ def chain_text(chain: list[str]) -> str:
 def overlap_stats(result: OverlapResult) -> str:
     """The interior of the drawn map in words, from the overlap core's numbers for that map."""
     low, high = result.interior_min, result.interior_max
+    cell = cell_word(result.map.ndim)
     if not result.has_interior or low is None or high is None:
         size = "x".join(map(str, result.input_size))
         other = "x".join(map(str, result.verdict_input))
         return (
-            f"no interior on this {size} input (no pixel gets all taps);\n"
+            f"no interior on this {size} input (no {cell} gets all taps);\n"
             f"verdict on input {other}: {result.verdict}"
         )
     if low == 0:
         return f"interior min 0 (holes), max {high}: {result.verdict}"
     if low == high:
-        return f"interior: every pixel {low} ({result.verdict})"
+        return f"interior: every {cell} {low} ({result.verdict})"
     ratio = result.interior_ratio
     shown = f"{high}/{low}" if ratio is None else f"{high}/{low} = {ratio:g}"
     return f"interior max/min {shown}: {result.verdict}"
@@ -218,9 +222,46 @@ def _overlap_panel(bars: list[Any], ax: Any, finding: Finding, result: OverlapRe
             title += f" ({unknown})"
     elif stand_in:
         title += f"\n({unknown})"
+    if overlap.ndim == 1:  # audio: counts per output sample as bars, not a one-row map
+        _count_bars(ax, overlap, title, starts[0])
+        return
     _heatmap(bars, ax, overlap, title, starts[-2:], "contributions per output pixel")
     ax.set_xlabel("output column" if overlap.ndim > 1 else "output position")
     ax.set_ylabel("output row" if overlap.ndim > 1 else "")
+
+
+def _count_bars(ax: Any, counts: np.ndarray, title: str, start: int) -> None:
+    """A 1D overlap-count map: one bar per output sample, the count written on each bar."""
+    from matplotlib.ticker import MaxNLocator
+
+    positions = np.arange(start, start + counts.size)
+    ax.bar(positions, counts, width=0.8, color="tab:blue")
+    for x, value in zip(positions, counts, strict=True):
+        ax.text(x, value, str(int(value)), ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, 1.25 * max(int(counts.max()), 1))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))  # 4-digit positions fit
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("output sample")
+    ax.set_ylabel("contributions per output sample")
+
+
+def _phase_bars(ax: Any, values: np.ndarray, title: str, label: str, what: str) -> None:
+    """1D polyphase values: one bar per phase (red above 0, blue below), values written."""
+    colours = ["tab:red" if v >= 0 else "tab:blue" for v in values]
+    ax.bar(range(values.size), values, width=0.7, color=colours)
+    for b, value in enumerate(values):
+        ax.text(
+            b, value, f"{value:.3g}", ha="center", va="bottom" if value >= 0 else "top", fontsize=9
+        )
+    top = float(np.max(np.abs(values))) or 1.0
+    low = -1.25 * top if float(values.min()) < 0 else 0.0
+    ax.set_ylim(low, 1.25 * top)
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_xticks(range(values.size))
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(label)
+    ax.set_ylabel(what)
 
 
 def _imbalance_panel(ax: Any, finding: Finding, threshold: float, unit: str) -> None:
@@ -261,6 +302,9 @@ def _phase_panel(
     bars: list[Any], ax: Any, values: np.ndarray, title: str, labels: tuple[str, str], what: str
 ) -> None:
     """Polyphase values as a small diverging heatmap with the values written in the cells."""
+    if values.ndim == 1:  # audio: one value per phase, as bars
+        _phase_bars(ax, values, title, labels[0], what)
+        return
     limit = float(np.max(np.abs(values))) or 1.0
     rows = [str(a) for a in range(values.shape[0])] if values.ndim > 1 else ["0"]
     if values.ndim == 3:  # phases (a0, a1, b): one row per (a0, a1)
@@ -357,7 +401,7 @@ def draw(finding: Finding, threshold: float, description: str) -> Any:
         and not balanced(finding)
     )
     panels = (result is not None) + bars + 1
-    width, height = max(_SLOT * panels, 8.0), 5.6
+    width, height = max(_SLOT * panels, 8.0), 4.4 if op.ndim == 1 else 5.6
     fig = new_figure(width, height, layout=None)
     slot = width / panels
     axes = [add_axes_in(fig, n * slot + _LEFT, _BOTTOM, slot - _LEFT - _RIGHT, 1.0)

@@ -291,8 +291,9 @@ def _not_finite_lines(result: ScanResult) -> list[str]:
     return lines
 
 
-def renderable(result: ScanResult) -> Any:
-    """Everything the CLI prints for a person: header, table, notes, legend, fixes, summary."""
+def renderable(result: ScanResult, wrote: bool = True) -> Any:
+    """Everything the CLI prints for a person: header, table, notes, legend, fixes, summary;
+    then the ``wrote PATH`` lines unless ``wrote`` is False (scan --rate prints them last)."""
     from rich.console import Group
 
     shapes = ", ".join(dims_text(s) for s in result.input_shapes)
@@ -341,7 +342,7 @@ def renderable(result: ScanResult) -> Any:
     )
     parts += _fixes(result)
     parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
-    parts += [f"wrote {escape(path, None)}" for path in result.pngs]
+    parts += [f"wrote {escape(path, None)}" for path in result.pngs] if wrote else []
     return Group(*parts)
 
 
@@ -401,7 +402,8 @@ def _view(result: ScanResult) -> Any:
 
     from upscope.render.audio_view import scan_tones_table  # scan --rate: the Hz table
 
-    return Group(renderable(result), scan_tones_table(result.audio))
+    wrote = [f"wrote {path}" for path in result.pngs]  # after both tables
+    return Group(renderable(result, wrote=False), scan_tones_table(result.audio), *wrote)
 
 
 @present.figures.register(ScanResult)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from upscope import arith
 from upscope.documents import plain
 from upscope.scanning.grid import NEGLIGIBLE
 from upscope.scanning.judge import STATUSES, Finding, ScanResult, worst
@@ -118,7 +119,8 @@ def summary_line(result: ScanResult) -> str:
     total = len(result.findings)
     flagged = sum(f.flagged for f in result.findings)
     noun = "op" if total == 1 else "ops"
-    text = f"{flagged} of {total} upsampling {noun} can make a checkerboard"
+    words = arith.artifact_words([f.op.ndim for f in result.findings])
+    text = f"{flagged} of {total} upsampling {noun} {words}"
     bad = worst(result.findings)
     if bad is None:
         grid = grid_line(result)

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from upscope import limits
 from upscope.errors import UpscopeError
+from upscope.result import Brief
 
 Axes = tuple[int, ...]
 
@@ -284,6 +285,10 @@ class LayerSpec:
         parts += [f"{k}={v}" for k, v in self.options.items()]
         return " ".join(parts)
 
+    def __str__(self) -> str:
+        """``convT k=4 s=2 p=1``: the kind and its parameters, as ``--layer`` takes them."""
+        return f"{self.kind} {self.describe()}".strip()
+
     @property
     def ndim(self) -> int | None:
         lengths = {len(v) for v in self.params.values() if len(v) > 1}
@@ -373,8 +378,8 @@ def convt_spec(
     return LayerSpec("convT", params, {}, frozenset(per_axis))
 
 
-@dataclass(frozen=True)
-class LayerResult:
+@dataclass(frozen=True, repr=False)
+class LayerResult(Brief):
     """What one layer does to the spatial size, and its overlap verdict (None: not applicable)."""
 
     spec: LayerSpec
@@ -383,6 +388,8 @@ class LayerResult:
     verdict: str | None
     note: str
     formulas: tuple[str, ...] = ()
+
+    _brief = ("spec", "input", "output", "verdict")
 
 
 def _axis_output(spec: LayerSpec, axis: int, i: int) -> int:

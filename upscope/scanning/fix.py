@@ -26,6 +26,7 @@ from typing import Any
 from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.overlap_map import stack_overlap
+from upscope.result import Brief
 from upscope.scanning.judge import Finding
 from upscope.scanning.records import UpOp
 
@@ -68,8 +69,8 @@ HELPERS = {
 }
 
 
-@dataclass
-class Fix:
+@dataclass(repr=False)
+class Fix(Brief):
     """One suggested replacement; the verification fields are filled by a front end that can
     run the model (:mod:`upscope.scanning.verify`)."""
 
@@ -86,6 +87,8 @@ class Fix:
     same_shapes: bool | None = None
     response: float | None = None
     params_delta: int | None = None
+
+    _brief = ("title", "verified", "overlap", "response", "same_shapes", "params_delta")
 
     @property
     def code(self) -> str:

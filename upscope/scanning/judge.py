@@ -29,7 +29,7 @@ from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums, weight_imbalance
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
-from upscope.result import Result
+from upscope.result import Brief, Result
 from upscope.scanning.args import check_fail_on
 from upscope.scanning.records import Dims, Shape, UpOp
 
@@ -74,8 +74,8 @@ def _imbalance(sums: np.ndarray) -> np.ndarray:
     return weight_imbalance(sums[np.newaxis], sums.shape[1:])
 
 
-@dataclass
-class Finding:
+@dataclass(repr=False)
+class Finding(Brief):
     """The judgement of one op."""
 
     op: UpOp
@@ -91,6 +91,16 @@ class Finding:
     with_bias: bool = False  # pixel shuffle: the feeding conv's bias is in phase_sums
     status: str = "ok"  # "artifact" | "risk" | "ok"
     fixes: list[Fix] = field(default_factory=list)  # ranked; filled for artifact / risk ops
+
+    _brief = (
+        "name=op.name",
+        "type=op.type",
+        "status",
+        "verdict",
+        "imbalance=imbalance_worst",
+        "response",
+        "fixes",
+    )
 
     @property
     def response(self) -> dict[str, float | None]:
@@ -331,7 +341,7 @@ def worst(findings: Sequence[Finding]) -> Finding | None:
     return max(flagged, key=key)
 
 
-@dataclass
+@dataclass(repr=False)
 class ScanResult(Result):
     """The result of a scan: every op judged, in call order (``upscope.scan`` returns it).
 
@@ -348,6 +358,13 @@ class ScanResult(Result):
     inputs: tuple[str, ...] = ("constant",)
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
+
+    _brief = ("model", "format=model_format", "input_shapes", "statuses=status_counts", "findings")
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many ops have each status, worst first (statuses no op has left out)."""
+        return {s: n for s in STATUSES if (n := sum(f.status == s for f in self.findings))}
 
     def failing(self, fail_on: str) -> list[Finding]:
         """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``)."""

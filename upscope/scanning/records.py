@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from upscope.result import Brief
 from upscope.scanning.args import Shape
 
 __all__ = ["Dims", "Shape", "UpOp", "dims_text"]
@@ -20,8 +21,8 @@ __all__ = ["Dims", "Shape", "UpOp", "dims_text"]
 Dims = tuple[int | None, ...]
 
 
-@dataclass
-class UpOp:
+@dataclass(repr=False)
+class UpOp(Brief):
     """One upsampling operation as it was called in the forward pass."""
 
     name: str
@@ -41,6 +42,8 @@ class UpOp:
     # the measured response per model input ("constant", "noise"): the phase-energy score of
     # the op's output for its input reduced to per-channel constants (None: not measurable)
     response: dict[str, float | None] = field(default_factory=dict)
+
+    _brief = ("name", "type", "kind", "input_shape", "output_shape", "weight", "response")
 
     @property
     def ndim(self) -> int:

@@ -60,7 +60,7 @@ MAX_AXIS = 1 << 24
 PROBE_FLOOR = 1 << 28  # bytes a verdict probe on a larger input may take, or 4x the map's
 _COUNT_LIMIT = 1 << 62
 _NEAREST_MODES = ("nearest", "nearest-exact")
-SUPPORTED_KINDS = ("convT", "conv", "pool", "upsample", "pixelshuffle")
+SUPPORTED_KINDS = arith.OVERLAP_KINDS
 
 __all__ = [
     "AxisProfile",

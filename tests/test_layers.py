@@ -58,6 +58,7 @@ LAYERS: dict[str, int] = {
     "upscope.comparison": ANALYSES,
     "upscope.scanning": ANALYSES,
     "upscope.scanning.args": ANALYSES,
+    "upscope.scanning.static_input": ANALYSES,
     "upscope.scanning.records": ANALYSES,
     "upscope.scanning.load": ANALYSES,
     "upscope.scanning.torch_front": ANALYSES,

@@ -111,6 +111,7 @@ def scan(
         parse_input_shape,
         split_model_spec,
     )
+    from upscope.scanning.static_input import refuse_without_shape
 
     shapes = [parse_input_shape(text) for text in input_shape or []]
     if fail_on is not None:
@@ -123,6 +124,8 @@ def scan(
     else:
         # a mistyped MODEL or --input-shape is answered before torch loads
         where, _, is_file = split_model_spec(model)
+        if not shapes:  # refused here, before the imports below, when the file tells
+            refuse_without_shape(model)
         check_input_memory(shapes)
         if weights is not None:
             check_regular_file(weights, "--weights file")

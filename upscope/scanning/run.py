@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from upscope.errors import UpscopeError
+from upscope.scanning import static_input
 from upscope.scanning.args import (
     INPUTS,
     check_input_memory,
@@ -82,6 +83,9 @@ def scan(
         from upscope.scanning import onnx_front
 
         return onnx_front.scan(str(model), shapes)
+    early = None  # why the file alone cannot tell that MODEL lacks example_input_array
+    if isinstance(model, str) and not shapes and example_input is None:
+        early = static_input.refuse_without_shape(model)
     import torch
     from torch import nn
 
@@ -125,9 +129,10 @@ def scan(
     if not shapes:
         default = default_input_shapes(net)
         if default is None:
+            why = f" (upscope built it to know: {early})" if early else ""
             raise UpscopeError(
                 "--input-shape is required (e.g. --input-shape 1x100x1x1): the model defines "
-                "no example_input_array"
+                f"no example_input_array{why}"
             )
         shapes, from_model = default, True
     check_input_memory(shapes)

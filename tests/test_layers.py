@@ -64,6 +64,7 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.torch_front": ANALYSES,
     "upscope.scanning.onnx_graph": ANALYSES,
     "upscope.scanning.onnx_front": ANALYSES,
+    "upscope.scanning.onnx_names": ANALYSES,
     "upscope.scanning.score": ANALYSES,
     "upscope.scanning.judge": ANALYSES,
     "upscope.scanning.fix": ANALYSES,

@@ -51,8 +51,8 @@ def scan(
     model: Annotated[
         str,
         typer.Argument(
-            help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass "
-            "or a factory taking no arguments. Or path/to/model.onnx.",
+            help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass, "
+            "an nn.Module instance, or a factory taking no arguments. Or path/to/model.onnx.",
             metavar="MODEL",
             show_default=False,
         ),

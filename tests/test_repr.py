@@ -119,6 +119,9 @@ def test_rich_print_keeps_the_full_table(results: list[Result]) -> None:
     ("value", "shown"),
     [
         (np.zeros((3, 4), np.int64), "<array 3x4 int64>"),
+        (np.int64(7), "7"),
+        (np.float32(0.5), "0.5"),
+        (np.bool_(True), "True"),
         (0.1234567, "0.1235"),
         (3.0, "3.0"),
         (float("nan"), "nan"),

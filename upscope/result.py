@@ -77,7 +77,9 @@ def _short(value: Any, depth: int = 0) -> str:
         text = f"{number:.4g}"
         return text if any(c in text for c in ".en") else text + ".0"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        dims = "x".join(str(int(n)) for n in value.shape) or "scalar"
+        if tuple(value.shape) == () and hasattr(value, "item"):  # a numpy or torch scalar
+            return _short(value.item(), depth)
+        dims = "x".join(str(int(n)) for n in value.shape)
         return f"<array {dims} {value.dtype}>"
     if isinstance(value, str):
         return repr(value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 3] + "...")

@@ -142,3 +142,63 @@ class ResizeConvDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.to_rgb(self.up3(self.up2(self.up1(x)))))
+
+
+class HiFiGANGenerator(nn.Module):
+    """A HiFi-GAN-like vocoder generator (Kong et al. 2020, V1's upsampling, narrower).
+
+    Input ``1x80x32`` (a mel spectrogram, 32 frames) -> output ``1x1x8192`` (32 x 256 samples):
+    Conv1d 7 to 32 channels, then four ConvTranspose1d with rates 8, 8, 2, 2 and kernels 16, 16,
+    4, 4 (K = 2S: even overlap, tones from the weights), LeakyReLU(0.1) before each, Conv1d 7
+    to one channel, tanh. Hop 256: at 22,050 Hz the first layer's tones sit at 86.13 Hz and its
+    multiples (``upscope scan samples/models.py:HiFiGANGenerator --rate 22050``).
+    """
+
+    def __init__(self, mels: int = 80, width: int = 32) -> None:
+        super().__init__()
+        self.conv_pre = nn.Conv1d(mels, width, 7, padding=3)
+        ups = []
+        channels = width
+        for rate, kernel in ((8, 16), (8, 16), (2, 4), (2, 4)):
+            ups.append(
+                nn.ConvTranspose1d(
+                    channels, channels // 2, kernel, stride=rate, padding=(kernel - rate) // 2
+                )
+            )
+            channels //= 2
+        self.ups = nn.ModuleList(ups)
+        self.conv_post = nn.Conv1d(channels, 1, 7, padding=3)
+        self.example_input_array = torch.zeros(1, mels, 32)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.conv_pre(mel)
+        for up in self.ups:
+            x = up(F.leaky_relu(x, 0.1))
+        return torch.tanh(self.conv_post(F.leaky_relu(x, 0.1)))
+
+
+class WaveGANGenerator(nn.Module):
+    """A WaveGAN-like generator (Donahue et al. 2019, narrower and shorter).
+
+    Input ``1x100`` (a latent vector) -> output ``1x1x4096``: a linear layer to 32 channels x 16
+    samples, then four ConvTranspose1d with K = 25, S = 4 (uneven overlap), padding 11, output
+    padding 1 (exactly x4), ReLU between, tanh at the end.
+    """
+
+    def __init__(self, nz: int = 100, width: int = 32) -> None:
+        super().__init__()
+        self.width = width
+        self.project = nn.Linear(nz, width * 16)
+        chans = [width, width // 2, width // 4, width // 8, 1]
+        self.ups = nn.ModuleList(
+            nn.ConvTranspose1d(a, b, 25, stride=4, padding=11, output_padding=1)
+            for a, b in zip(chans[:-1], chans[1:], strict=True)
+        )
+        self.example_input_array = torch.zeros(1, nz)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.project(z).view(z.shape[0], self.width, 16))
+        for i, up in enumerate(self.ups):
+            x = up(x)
+            x = torch.tanh(x) if i == len(self.ups) - 1 else F.relu(x)
+        return x

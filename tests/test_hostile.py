@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from onnx_hostile import CASES as ONNX_CASES
 
 from upscope.render.compare_view import FIGURES
 
@@ -202,6 +203,12 @@ CASES = [
         code=0,
         env={"COLUMNS": "0"},
     ),
+    # ONNX graphs outside the operator specification or past the budget (issues 22, 23), built
+    # in {work}/onnx by tests/onnx_hostile.py
+    *[
+        Case(f"onnx-{name}", ["scan", f"{{work}}/onnx/{name}.onnx", "--max-memory", "4G"], says)
+        for name, _, says in ONNX_CASES
+    ],
 ]
 
 
@@ -278,6 +285,9 @@ def _make_work(work: Path) -> None:
             return (os.system, (f"touch {work}/ran",))
 
     torch.save({"up.weight": Evil()}, work / "evil.pt")
+    (work / "onnx").mkdir()
+    for name, build, _ in ONNX_CASES:
+        build(work / "onnx" / f"{name}.onnx")
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,12 @@ LAYERS: dict[str, int] = {
     "upscope.images": FOUNDATIONS,
     "upscope.probe_config": FOUNDATIONS,
     "upscope.result": FOUNDATIONS,  # the Result base; its lazy door is ALLOWED_UP
+    "upscope.audio_io": FOUNDATIONS,  # WAV files in and out
+    "upscope.dsp": FOUNDATIONS,  # the band-limited resampler, the anti-aliasing downsampler
+    "upscope.audio_metrics": FOUNDATIONS,  # tone_db, highs_db, images_db, SNR, LSD
+    "upscope.zoo1d": FOUNDATIONS,  # the 1D zoo's names (torch-free)
+    "upscope.upsamplers1d": FOUNDATIONS,  # the 1D zoo's layers
+    "upscope.audio_config": FOUNDATIONS,  # what probe --audio runs, torch-free
     # 2 analyses: return plain data, never import presentation
     "upscope.sizes": ANALYSES,
     "upscope.overlap_map": ANALYSES,
@@ -65,13 +71,20 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.onnx_graph": ANALYSES,
     "upscope.scanning.onnx_front": ANALYSES,
     "upscope.scanning.onnx_names": ANALYSES,
+    "upscope.scanning.onnx_check": ANALYSES,
+    "upscope.scanning.onnx_conv": ANALYSES,
+    "upscope.scanning.onnx_resize": ANALYSES,
     "upscope.scanning.score": ANALYSES,
     "upscope.scanning.judge": ANALYSES,
     "upscope.scanning.fix": ANALYSES,
     "upscope.scanning.verify": ANALYSES,
     "upscope.scanning.run": ANALYSES,
+    "upscope.scanning.audio": ANALYSES,  # scan --rate: tones in Hz
+    "upscope.audio_probe": ANALYSES,
+    "upscope.audio_compare": ANALYSES,
     # 3 presentation: documents (JSON), views and figures, the registry that maps results to them
     "upscope.documents": PRESENTATION,
+    "upscope.audio_documents": PRESENTATION,
     "upscope.present": PRESENTATION,
     "upscope.scanning.report": PRESENTATION,  # the scan's JSON document
     "upscope.render": PRESENTATION,
@@ -79,6 +92,7 @@ LAYERS: dict[str, int] = {
     # 4 the API
     "upscope": API,
     "upscope.api": API,
+    "upscope.api_audio": API,
     "upscope.testing": API,
     # 5 the command line
     "upscope.__main__": CLI,

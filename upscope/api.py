@@ -23,14 +23,17 @@ import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from upscope import arith, limits, probe_config, zoo
 from upscope.arith import Axes, Bounds, Framework, LayerSpec
+from upscope.audio_config import DEFAULT_RATE
 from upscope.errors import UpscopeError
 from upscope.sizes import FrameworkSize, LayerStack, Solutions
 
 if TYPE_CHECKING:
+    from upscope.audio_compare import AudioComparison
+    from upscope.audio_probe import AudioProbeReport
     from upscope.comparison import Comparison, Progress
     from upscope.overlap_map import OverlapResult
     from upscope.probing import ProbeReport
@@ -401,10 +404,11 @@ def default_threads() -> int:
     return max(1, min(4, cpus // 2))
 
 
+@overload
 def probe(
     scale: int = 2,
     methods: str | Sequence[str] = "all",
-    inputs: str | Sequence[str] = probe_config.INPUTS,
+    inputs: str | Sequence[str] | None = None,
     seeds: int = 8,
     size: int = 32,
     channels: int = 4,
@@ -413,13 +417,66 @@ def probe(
     *,
     out: PathLike | None = None,
     max_memory: int | str | None = None,
-) -> ProbeReport:
+    audio: Literal[False] = False,
+    rate: int | None = None,
+) -> ProbeReport: ...
+
+
+@overload
+def probe(
+    scale: int = 2,
+    methods: str | Sequence[str] = "all",
+    inputs: str | Sequence[str] | None = None,
+    seeds: int = 8,
+    size: int = 32,
+    channels: int = 4,
+    seed: int = 0,
+    grad: bool = False,
+    *,
+    out: PathLike | None = None,
+    max_memory: int | str | None = None,
+    audio: Literal[True],
+    rate: int | None = None,
+) -> AudioProbeReport: ...
+
+
+def probe(
+    scale: int = 2,
+    methods: str | Sequence[str] = "all",
+    inputs: str | Sequence[str] | None = None,
+    seeds: int = 8,
+    size: int = 32,
+    channels: int = 4,
+    seed: int = 0,
+    grad: bool = False,
+    *,
+    out: PathLike | None = None,
+    max_memory: int | str | None = None,
+    audio: bool = False,
+    rate: int | None = None,
+) -> ProbeReport | AudioProbeReport:
     """Every upsampler of the zoo (``methods``: ``"all"``, ``"a,b"`` or a list of names) on
     constant and noise ``inputs`` at initialisation, ``seeds`` random initialisations from
     ``seed``, ``channels`` x ``size`` x ``size`` inputs: phase-energy checkerboard and spectral
     peak, mean and spread over seeds; ``grad``: also the input gradients of strided convs
     (``upscope probe``). ``out``: also write the figures there. Imports torch.
+
+    ``audio=True``: the 1D zoo on sound instead (``upscope probe --audio``; ``rate``: the output's
+    sample rate in Hz, default 16000; ``inputs`` from silence, dc, sine, sweep, noise; ``size``
+    and ``grad`` do not apply): see :func:`upscope.api_audio.probe_audio`.
     """
+    if audio:
+        if grad or size != 32:
+            raise UpscopeError("size and grad do not apply to probe(audio=True)")
+        from upscope import api_audio
+
+        return api_audio.probe_audio(
+            DEFAULT_RATE if rate is None else rate, scale, methods, inputs, seeds, channels,
+            seed, out=out, max_memory=max_memory,
+        )  # fmt: skip
+    if rate is not None:
+        raise UpscopeError("rate applies to probe(audio=True) only")
+    inputs = probe_config.INPUTS if inputs is None else inputs
     with limits.max_memory(max_memory):
         zoo.check_scale(scale)
         config = probe_config.ProbeConfig(
@@ -460,7 +517,7 @@ def compare(
     out: PathLike | None = None,
     progress: Progress | None = None,
     max_memory: int | str | None = None,
-) -> Comparison:
+) -> Comparison | AudioComparison:
     """Every upsampler on the ``scale`` x ``scale`` box average of ``image``, against the image:
     PSNR, SSIM, checkerboard of the output and of its error, spectral peak, seconds
     (``upscope compare``). Imports torch and Pillow.
@@ -476,7 +533,19 @@ def compare(
     half the CPUs, 1 to 4; restored afterwards). ``sort``: the table's order. ``progress``:
     called as ``progress(method, steps_done, steps_total)`` while fitting. ``out``: also write
     the figures there (checked before the work).
+
+    A sound (a ``.wav`` path, or ``"sound"``, the bundled sample) goes to the audio comparison
+    (:func:`upscope.api_audio.compare_audio`; ``sort`` and ``name`` do not apply) and returns
+    an :class:`~upscope.audio_compare.AudioComparison`; ``out`` then also gets each method's WAV.
     """
+    from upscope import api_audio
+
+    if api_audio.is_sound(image):
+        assert isinstance(image, str | os.PathLike)
+        return api_audio.compare_audio(
+            image, scale, methods, fit, channels, device, threads or default_threads(), seed,
+            out=out, progress=progress, max_memory=max_memory, max_fit=MAX_FIT, max_width=MAX_WIDTH,
+        )  # fmt: skip
     with limits.max_memory(max_memory):
         zoo.check_scale(scale)
         limits.check_int("--fit", fit, 0, MAX_FIT)

@@ -228,10 +228,12 @@ def polyphase_sums(
         raise UpscopeError(f"stride and dilation must be positive, got {strides}, {dils}")
     arr = w.sum(axis=0)  # (C_out, *k)
     for axis, (s, d) in enumerate(zip(strides, dils, strict=True)):
-        k = arr.shape[1 + axis]
-        onehot = np.zeros((k, s))
-        onehot[np.arange(k), (np.arange(k) * d) % s] = 1.0
-        arr = np.moveaxis(np.tensordot(arr, onehot, axes=([1 + axis], [0])), -1, 1 + axis)
+        # O(taps + phases) per axis (a one-hot (k, s) matrix would be k*s: 488 GiB for
+        # k = 10^6, s = 65536): tap j adds into phase (j * d) mod s
+        taps = np.moveaxis(arr, 1 + axis, 0)
+        summed = np.zeros((s, *taps.shape[1:]))
+        np.add.at(summed, (np.arange(taps.shape[0]) * d) % s, taps)
+        arr = np.moveaxis(summed, 0, 1 + axis)
     return arr
 
 

@@ -31,6 +31,8 @@ _REGISTRARS: dict[str, tuple[str, ...]] = {
     "upscope.probing": ("upscope.render.probe_view",),
     "upscope.comparison": ("upscope.render.compare_view",),
     "upscope.scanning.judge": ("upscope.render.scan_view",),
+    "upscope.audio_probe": ("upscope.render.audio_present",),
+    "upscope.audio_compare": ("upscope.render.audio_present",),
 }
 
 _loaded: set[str] = set()

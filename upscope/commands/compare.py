@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from upscope import api, zoo
+from upscope import api, zoo, zoo1d
 from upscope.api import default_threads as default_threads  # re-exported for tests
 from upscope.commands import (
     OUT_DEFAULT,
@@ -29,11 +29,15 @@ SHORT = (
 HELP = (
     "Upsample the box-downsampled version of an image with every upsampler (learned ones fitted "
     "to the image for --fit steps) and compare PSNR, SSIM, checkerboard metrics, spectra and "
-    "zoomed crops. IMAGE is a file, or a bundled sample: astronaut (the default) or zoneplate."
+    "zoomed crops. IMAGE is a file, or a bundled sample: astronaut (the default) or zoneplate. "
+    "A sound (a .wav file, or the bundled sample 'sound') is downsampled with an anti-aliasing "
+    "filter and upsampled back with every 1D upsampler instead: SNR, LSD, tone dB, one WAV per "
+    "method and spectrograms (docs/audio.md)."
 )
 EPILOG = examples_epilog(
     "upscope compare --methods bicubic,convT-uneven --fit 20 --no-png",
     "upscope compare zoneplate -m bilinear,convT-uneven --fit 0 --out zoneplate-out",
+    "upscope compare sound -m convT-even,nearest,sinc --fit 20 --out sound-out",
 )
 
 
@@ -66,13 +70,15 @@ def compare(
         str | None,
         typer.Argument(
             help="Image file (any format Pillow reads), or a bundled sample: astronaut "
-            "(default), zoneplate.",
+            "(default), zoneplate; or a sound: a .wav file (16/24/32-bit PCM or float), or "
+            "'sound' (bundled).",
             metavar="IMAGE",
             show_default=False,
         ),
     ] = None,
     scale: Annotated[
-        int, typer.Option("--scale", metavar="S", help="Upsampling factor S, 2 to 4.")
+        int,
+        typer.Option("--scale", metavar="S", help="Upsampling factor S, 2 to 4 (sounds: 2 to 16)."),
     ] = 2,
     old_scale: Annotated[
         str | None, typer.Option("-s", hidden=True, help="Refused: use --scale.")
@@ -83,7 +89,10 @@ def compare(
             "--methods",
             "-m",
             metavar="NAMES",
-            help="Comma-separated zoo names, or all: " + ", ".join(zoo.NAMES),
+            help="Comma-separated zoo names, or all: "
+            + ", ".join(zoo.NAMES)
+            + "; for a sound: "
+            + ", ".join(zoo1d.NAMES),
         ),
     ] = "all",
     fit: Annotated[
@@ -119,7 +128,8 @@ def compare(
         typer.Option(
             "--sort",
             metavar="KEY",
-            help="Table order, best first, by one of: " + ", ".join(SortKey) + ".",
+            help="Table order, best first, by one of: " + ", ".join(SortKey) + " (images; "
+            "a sound's table is by SNR).",
         ),
     ] = SortKey.psnr,
     seed: Annotated[int, seed_option("Seed of weights and crops (0 or more).")] = 0,
@@ -134,7 +144,8 @@ def compare(
             f"-s is not an option of compare: the scale is --scale {old_scale} "
             "(--s is the stride, in size and overlap)"
         )
-    from upscope import api
+    from upscope import api, present
+    from upscope.render.console import print_json
     from upscope.render.progress import progress
 
     with progress(enabled=not json_out) as report:
@@ -144,9 +155,6 @@ def compare(
         )  # fmt: skip
         if report is not None:  # the bars end on the table's seconds, not their own clocks
             report.finish({r.method: r.seconds for r in result.results})
-    from upscope import present
-    from upscope.render.console import print_json
-
     if json_out:
         print_json(result.to_dict())
     else:

@@ -36,6 +36,7 @@ EPILOG = examples_epilog(
     "upscope scan upscope.samples.models:DCGANGenerator --no-png",
     "upscope scan upscope.samples.models:UNet --json --no-png",
     "upscope scan upscope.samples.models:ResizeConvDecoder --no-png --fail-on risk",
+    "upscope scan upscope.samples.models:HiFiGANGenerator --rate 22050 --no-png",
 )
 
 
@@ -93,6 +94,16 @@ def scan(
             "(artifact counts for risk too). For CI.",
         ),
     ] = None,
+    rate: Annotated[
+        int | None,
+        typer.Option(
+            "--rate",
+            metavar="HZ",
+            help="Sample rate of the model's output in Hz (a 1D model, e.g. a vocoder): each 1D "
+            "op also gets its tones in Hz and their measured level (docs/audio.md).",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonFlag = False,
     out: Annotated[Path, out_option("Folder for the PNGs of flagged ops.")] = OUT_DEFAULT,
     no_png: NoPngFlag = False,
@@ -114,6 +125,10 @@ def scan(
     from upscope.scanning.static_input import refuse_without_shape
 
     shapes = [parse_input_shape(text) for text in input_shape or []]
+    if rate is not None:
+        from upscope.audio_config import check_rate
+
+        check_rate(rate)
     if fail_on is not None:
         check_fail_on(fail_on, "--fail-on")
     kinds = check_inputs([name.strip() for name in inputs.split(",") if name.strip()], "--inputs: ")
@@ -135,8 +150,10 @@ def scan(
     from upscope.render import scan_view
     from upscope.scanning import run as core
 
-    result = core.scan(model, shapes or None, weights=weights, inputs=kinds, seed=seed)
-    if not no_png and any(scan_view.wants_png(f) for f in result.findings):
+    result = core.scan(model, shapes or None, weights=weights, inputs=kinds, seed=seed, rate=rate)
+    if not no_png and (
+        any(scan_view.wants_png(f) for f in result.findings) or result.audio is not None
+    ):
         result.save_png(out)
     if json_out:
         scan_view.print_json(result.to_dict())

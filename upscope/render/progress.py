@@ -32,7 +32,8 @@ class Bars:
     """``bars(method, done, total)``: the progress callback (one bar per method, drawn when it
     first reports); :meth:`finish` then shows each method's measured seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, verb: str = "fitting") -> None:
+        self._verb = verb
         self._bars: Any = None  # the rich Progress, once started
         self._tasks: dict[str, Any] = {}
 
@@ -42,7 +43,7 @@ class Bars:
             from rich.progress import Progress as RichProgress
 
             self._bars = RichProgress(
-                TextColumn("fitting [bold]{task.description:<21}"),
+                TextColumn(self._verb + " [bold]{task.description:<21}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 _seconds_column(),
@@ -67,14 +68,14 @@ class Bars:
 
 
 @contextlib.contextmanager
-def progress(enabled: bool) -> Iterator[Bars | None]:
+def progress(enabled: bool, verb: str = "fitting") -> Iterator[Bars | None]:
     """Rich progress bars on stderr, one per method as it reports; yields a :class:`Bars`, the
     callback ``report(method, done, total)`` (None when not ``enabled``). Nothing is drawn until
-    the first report, so a run that fits nothing shows no bar."""
+    the first report, so a run that fits nothing shows no bar. ``verb`` starts each bar's line."""
     if not enabled:
         yield None
         return
-    bars = Bars()
+    bars = Bars(verb)
     try:
         yield bars
     finally:

@@ -298,11 +298,33 @@ def save_pngs(result: ScanResult, out: Path) -> list[Path]:
 
 # ---------------------------------------------------------------- the registry (upscope.present)
 
-present.document.register(ScanResult)(document)
-present.view.register(ScanResult)(renderable)
+
+@present.document.register(ScanResult)
+def _document(result: ScanResult) -> dict[str, Any]:
+    doc = document(result)
+    if result.audio is not None:  # scan --rate: the Hz keys (upscope.audio_documents)
+        from upscope.audio_documents import scan_tones
+
+        scan_tones(doc, result.audio)
+    return doc
+
+
+@present.view.register(ScanResult)
+def _view(result: ScanResult) -> Any:
+    if result.audio is None:
+        return renderable(result)
+    from rich.console import Group
+
+    from upscope.render.audio_view import scan_tones_table  # scan --rate: the Hz table
+
+    return Group(renderable(result), scan_tones_table(result.audio))
 
 
 @present.figures.register(ScanResult)
 def _figures(result: ScanResult, out: Path) -> list[Path]:
     result.pngs = save_pngs(result, out)
+    if result.audio is not None:  # scan --rate: the output spectrum with the tones marked
+        from upscope.render.audio_view import save_scan_tones
+
+        result.pngs.append(save_scan_tones(result.audio, out))
     return result.pngs

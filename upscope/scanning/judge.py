@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -358,6 +358,7 @@ class ScanResult(Result):
     inputs: tuple[str, ...] = ("constant",)
     pngs: list[Path] = field(default_factory=list)
     model_format: str = "pytorch"  # "pytorch" | "onnx"
+    audio: Any = None  # scan --rate: an upscope.scanning.audio.AudioTones (the Hz view)
 
     _brief = ("model", "format=model_format", "input_shapes", "statuses=status_counts", "findings")
 

@@ -261,6 +261,40 @@ def load_weights(model: nn.Module, path: Path) -> None:
         raise UpscopeError(f"--weights {str(path)!r} does not fit the model: {detail}") from None
 
 
+class _Bare(nn.Module):
+    """A model that is itself one upsampling module (``nn.ConvTranspose2d(...)``), held as the
+    child named after its type while it is scanned: the tracer names an op by its module path,
+    and the root's path is empty (nothing a fix could be swapped into)."""
+
+    def __init__(self, module: nn.Module, name: str) -> None:
+        super().__init__()
+        self.held = name
+        self.add_module(name, module)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, self.held)(*args, **kwargs)
+
+
+def hold_bare(model: nn.Module) -> tuple[nn.Module, str | None]:
+    """``model``, or a holder of it and its op name when the model is a bare upsampling module
+    (a transposed conv, ``nn.Upsample``, ``nn.PixelShuffle``); see :func:`release_bare`."""
+    kinds = (nn.modules.conv._ConvTransposeNd, nn.Upsample, nn.PixelShuffle)
+    if not isinstance(model, kinds):
+        return model, None
+    name = type(model).__name__
+    return _Bare(model, name), name
+
+
+def release_bare(fix_statements: str, name: str) -> str:
+    """A fix's code for the held module, written for the user's bare module itself
+    (``model.ConvTranspose2d = ...`` -> ``model = ...``).
+
+    >>> release_bare("model.ConvTranspose2d = nn.Upsample(scale_factor=2)", "ConvTranspose2d")
+    'model = nn.Upsample(scale_factor=2)'
+    """
+    return re.sub(rf"\bmodel\.{re.escape(name)}\b", "model", fix_statements)
+
+
 def default_input_shapes(model: nn.Module) -> list[Shape] | None:
     """Shapes of the model's ``example_input_array`` (the PyTorch Lightning convention), if any."""
     example = getattr(model, "example_input_array", None)

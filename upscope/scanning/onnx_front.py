@@ -8,20 +8,18 @@ same ``kind`` and ``params`` keys, so one judge (:mod:`upscope.scanning.judge`),
 one figure serve both. It imports neither torch nor matplotlib; the ``onnx`` package (the
 optional extra ``upscope[onnx]``) is imported when a file is read.
 
-- ``ConvTranspose`` (1D/2D/3D) -> ``convT``: ``kernel`` from the weight, ``stride``,
-  ``dilation``, ``groups``, ``output_padding``; ``padding`` is the padding at the start of each
-  axis and, where ONNX's ``pads`` differ at the end, ``padding_end`` the padding at the end.
-  ``output_shape`` and ``auto_pad`` SAME_UPPER / SAME_LOWER give the pads as the operator's
-  specification derives them. The weight (C_in, C_out / group, *K) is the same layout as torch's.
-- ``Resize`` and ``Upsample`` -> ``interpolate``: ``scale_factor`` (the spatial ``scales``) or
-  ``size`` (the spatial ``sizes``) when stored in the file, ``mode`` in torch's words
-  (nearest, linear/bilinear/trilinear, bicubic), ``align_corners`` (coordinate transformation
-  mode ``align_corners``; None for nearest, as torch), and ONNX's own
-  ``coordinate_transformation_mode`` and ``nearest_mode``. A resize that enlarges no spatial
-  axis is left out, as the tracer leaves out a resize down.
-- ``DepthToSpace`` -> ``pixelshuffle`` with ``upscale_factor`` = blocksize and ``mode`` DCR/CRD.
-  The Conv whose output it takes is its feeding conv; in DCR mode that conv's output channels
-  are reordered to CRD, which is PyTorch's PixelShuffle order, so the same judge reads them.
+Every attribute and stored input a judgment reads is checked against the operator
+specification first (:mod:`.onnx_check`: one line naming the node, the attribute, its value and
+the accepted range), and the judging is budgeted (:func:`check_judge_memory`) before any array.
+
+- ``ConvTranspose`` (1D/2D/3D) -> ``convT``: :mod:`.onnx_conv`.
+- ``Resize`` and ``Upsample`` -> ``interpolate``: :mod:`.onnx_resize`. A resize that enlarges
+  no spatial axis is left out, as the tracer leaves out a resize down.
+- ``DepthToSpace`` -> ``pixelshuffle`` with ``upscale_factor`` = blocksize and ``mode`` DCR/CRD
+  (here). The Conv whose output it takes, through activations and stored affine constants
+  (folded into its weight and bias), is its feeding conv; in DCR mode that conv's output
+  channels are reordered to CRD, which is PyTorch's PixelShuffle order, so the same judge reads
+  them.
 
 Shapes come from the graph after ``onnx.shape_inference`` (with ``--input-shape`` fixing the
 inputs' symbolic dimensions first); a dimension it cannot determine is None (``?`` in the
@@ -41,20 +39,22 @@ from typing import Any
 
 import numpy as np
 
-from upscope import arith
+from upscope import limits
 from upscope.errors import UpscopeError
+from upscope.limits import MAX_STEP
 from upscope.scanning.fix import suggest
 from upscope.scanning.judge import STAND_IN_SIZE, ScanResult, judge
+from upscope.scanning.onnx_check import Node, label
+from upscope.scanning.onnx_conv import convtranspose, geometry, node_check, stored_weight
 from upscope.scanning.onnx_graph import (
     ReadGraph,
-    attrs,
     dims,
     graph_inputs,
     load,
     resolve,
-    text,
 )
 from upscope.scanning.onnx_names import display_name
+from upscope.scanning.onnx_resize import resize
 from upscope.scanning.records import Dims, Shape, UpOp
 
 __all__ = ["UNVERIFIED", "read", "scan"]
@@ -63,244 +63,155 @@ __all__ = ["UNVERIFIED", "read", "scan"]
 UNVERIFIED = "an ONNX graph has no module to swap it into: apply it where the model is built"
 
 _UPSAMPLING = ("ConvTranspose", "Resize", "Upsample", "DepthToSpace")
-_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 # ---------------------------------------------------------------- one node each
 
 
-def _convt(g: ReadGraph, node: Any, name: str) -> UpOp:
-    weight = g.constant(node, 1)
-    if weight is None or weight.ndim < 3:
-        raise UpscopeError(
-            f"ConvTranspose {name!r}: its weight {node.input[1]!r} is computed in the graph, "
-            "not stored in the file (upscope reads stored and DequantizeLinear-ed weights)"
-        )
-    n = weight.ndim - 2
-    a = attrs(g.onnx, node)
-    kernel = tuple(int(v) for v in weight.shape[2:])
-    stride = tuple(int(v) for v in a.get("strides", [1] * n))
-    dilation = tuple(int(v) for v in a.get("dilations", [1] * n))
-    out_pad = tuple(int(v) for v in a.get("output_padding", [0] * n))
-    groups = int(a.get("group", 1))
-    auto_pad = text(a.get("auto_pad"), "NOTSET")
-    x_shape = g.shape(node.input[0], n + 2)
-    spatial = x_shape[2:]
-    target = a.get("output_shape")
-    if target is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        begin, end = _derived_pads(
-            name, kernel, stride, dilation, out_pad, spatial, target, auto_pad
-        )
-    elif auto_pad == "VALID":
-        begin, end = (0,) * n, (0,) * n
-    else:
-        pads = [int(v) for v in a.get("pads", [0] * (2 * n))]
-        begin, end = tuple(pads[:n]), tuple(pads[n:])
-    if min(begin + end, default=0) < 0:
-        raise UpscopeError(f"ConvTranspose {name!r}: negative pads {begin + end} are not supported")
-    params: dict[str, Any] = {
-        "kernel": kernel,
-        "stride": stride,
-        "padding": begin,
-        "output_padding": out_pad,
-        "dilation": dilation,
-        "groups": groups,
-    }
-    torch_like = all(o < s or o < d for o, s, d in zip(out_pad, stride, dilation, strict=True))
-    if begin != end or not torch_like:
-        params["padding_end"] = end
-    out_spatial: list[int | None] = []
-    for axis, i in enumerate(spatial):
-        if i is None:
-            out_spatial.append(None)
-            continue
-        k, s, d = kernel[axis], stride[axis], dilation[axis]
-        out_spatial.append(
-            arith.convt_output_asym(i, k, s, begin[axis], end[axis], out_pad[axis], d)
-        )
-    channels = int(weight.shape[1]) * groups
-    out_shape = g.merged(node.output[0], (x_shape[0], channels, *out_spatial))
-    op = UpOp(name, "ConvTranspose", "convT", x_shape, out_shape, params)
-    op.weight = weight.astype(np.float64)
-    return op
-
-
-def _derived_pads(
-    name: str,
-    kernel: Shape,
-    stride: Shape,
-    dilation: Shape,
-    out_pad: Shape,
-    spatial: Dims,
-    target: Any,
-    auto_pad: str,
-) -> tuple[Shape, Shape]:
-    """The pads the ONNX specification derives from ``output_shape`` / ``auto_pad`` SAME_*."""
-    n = len(kernel)
-    wanted = None if target is None else [int(v) for v in target][-n:]
-    begin, end = [], []
-    for axis in range(n):
-        k, s, d, op = kernel[axis], stride[axis], dilation[axis], out_pad[axis]
-        i = spatial[axis]
-        if wanted is None:  # SAME without output_shape: output = input * stride
-            total = op + (k - 1) * d + 1 - s
-        elif i is None:
-            raise UpscopeError(
-                f"ConvTranspose {name!r} sets output_shape, but its input size is unknown, so "
-                "its pads are too; give --input-shape"
-            )
-        else:
-            total = s * (i - 1) + op + (k - 1) * d + 1 - wanted[axis]
-        if total < 0:
-            raise UpscopeError(
-                f"ConvTranspose {name!r}: its output would need negative pads ({total} in all on "
-                f"axis {axis}), which upscope does not support"
-            )
-        if auto_pad == "SAME_UPPER":
-            begin.append(total // 2)
-            end.append(total - total // 2)
-        else:
-            begin.append(total - total // 2)
-            end.append(total // 2)
-    return tuple(begin), tuple(end)
-
-
-def _resize(g: ReadGraph, node: Any, name: str, opset: int) -> UpOp | None:
-    a = attrs(g.onnx, node)
-    if node.op_type == "Upsample" and "scales" in a:  # Upsample-7: an attribute
-        scales: np.ndarray | None = np.asarray(a["scales"], np.float64)
-        sizes = None
-    elif node.op_type == "Upsample" or opset < 11:  # Upsample-9, Resize-10: X, scales
-        scales, sizes = g.constant(node, 1), None
-    else:  # Resize-11+: X, roi, scales, sizes
-        scales, sizes = g.constant(node, 2), g.constant(node, 3)
-    if scales is not None and scales.size == 0:
-        scales = None
-    if sizes is not None and sizes.size == 0:
-        sizes = None
-    x_shape = g.shapes.get(node.input[0])
-    axes = a.get("axes")
-    given = scales if scales is not None else sizes
-    rank = len(x_shape) if x_shape is not None else None
-    if rank is None and given is not None and axes is None:
-        rank = int(given.size)
-    if rank is None:
-        out = g.shapes.get(node.output[0])
-        rank = len(out) if out is not None else None
-    if rank is None or rank < 3:
-        return None  # not an N x C x spatial image resize that upscope can name
-    x_dims: Dims = x_shape if x_shape is not None else (None,) * rank
-    full_scales = _full(scales, axes, [1.0] * rank)
-    full_sizes = _full(sizes, axes, list(x_dims))  # an axis Resize-18's axes leave out keeps
-    policy = text(a.get("keep_aspect_ratio_policy"), "stretch")
-    if policy != "stretch":  # not_larger / not_smaller rescale the sizes: shape inference's
-        full_sizes = None
-    n = rank - 2
-    mode = text(a.get("mode"), "nearest")
-    ctm = text(
-        a.get("coordinate_transformation_mode"), "half_pixel" if opset >= 11 else "asymmetric"
-    )
-    params: dict[str, Any] = {
-        "size": None if full_sizes is None else _known_ints(tuple(full_sizes[2:])),
-        "scale_factor": None if full_scales is None else tuple(float(v) for v in full_scales[2:]),
-        "mode": {"nearest": "nearest", "linear": _LINEAR.get(n, "linear")}.get(
-            mode, "bicubic" if n == 2 else mode
-        ),
-        "align_corners": None if mode == "nearest" else ctm == "align_corners",
-        "coordinate_transformation_mode": ctm,
-    }
-    if mode == "nearest":
-        params["nearest_mode"] = text(a.get("nearest_mode"), "round_prefer_floor")
-    out_spatial: list[int | None] = []
-    for axis, i in enumerate(x_dims[2:]):
-        if full_sizes is not None:
-            out_spatial.append(full_sizes[axis + 2])
-        elif full_scales is not None and i is not None:
-            out_spatial.append(math.floor(i * float(full_scales[axis + 2])))
-        else:
-            out_spatial.append(None)
-    out_shape = g.merged(node.output[0], (*x_dims[:2], *out_spatial))
-    if not _enlarges(x_dims[2:], out_shape[2:], params["scale_factor"]):
-        return None
-    if full_scales is None and full_sizes is None:  # computed in the graph, or rescaled
-        params["computed"] = "keep_aspect_ratio_policy=" + policy if sizes is not None else True
-        # the output size shape inference found, as torch's size= would give it
-        params["size"] = _known_ints(out_shape[2:])
-    return UpOp(name, node.op_type, "interpolate", x_dims, out_shape, params)
-
-
-def _full(values: np.ndarray | None, axes: Any, base: list[Any]) -> list[Any] | None:
-    """Per-axis scales or sizes over every axis: ``base`` with the given ones put in (all, or
-    those Resize-18's ``axes`` lists); None without values or with a wrong count."""
-    if values is None:
-        return None
-    flat = [v.item() for v in np.asarray(values).reshape(-1)]
-    if axes is None:
-        return flat if len(flat) == len(base) else None
-    if len(flat) != len(axes):
-        return None
-    full = list(base)
-    for axis, value in zip(axes, flat, strict=True):
-        full[int(axis) % len(base)] = value
-    return full
-
-
-def _known_ints(values: Dims) -> Shape | None:
-    return None if any(v is None for v in values) else tuple(int(v or 0) for v in values)
-
-
-def _enlarges(ins: Dims, outs: Dims, scales: tuple[float, ...] | None) -> bool:
-    """Whether some spatial axis grows (unknown: kept, so nothing is hidden)."""
-    known = [(i, o) for i, o in zip(ins, outs, strict=True) if i is not None and o is not None]
-    if len(known) == len(ins):
-        return any(o > i for i, o in known)
-    if scales is not None:
-        return any(s > 1 for s in scales)
-    return True
+#: elementwise nodes the output of the conv before a DepthToSpace may pass through (the torch
+#: tracer's activations): each keeps every channel's constant-input response an equal function
+#: of it, so the conv's weights are what the judge reads
+_ACTIVATIONS = frozenset(
+    {"Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Sigmoid", "HardSigmoid"}
+    | {"HardSwish", "Tanh", "Softplus", "Mish", "Clip", "Identity", "Dropout"}
+)
+#: elementwise arithmetic with a stored scalar or per-channel constant, folded into the conv's
+#: weight and bias exactly (x*c, x/c: both scaled; x+c, x-c: the bias moved)
+_AFFINE = ("Mul", "Div", "Add", "Sub")
 
 
 def _depth_to_space(g: ReadGraph, node: Any, name: str) -> UpOp:
-    a = attrs(g.onnx, node)
-    r = int(a.get("blocksize", 1))
-    mode = text(a.get("mode"), "DCR")
+    check = node_check(g, node, name)
+    r = check.integer("blocksize", 1, MAX_STEP, None)
+    mode = check.word("mode", ("DCR", "CRD"), "DCR")
     x_dims = g.shape(node.input[0], 4)
-    n_c = x_dims[1] if len(x_dims) > 1 else None
+    if len(x_dims) != 4:
+        raise check.refuse(f"its input has rank {len(x_dims)}; the ONNX specification takes 4")
+    n_c = x_dims[1]
+    if n_c is not None and n_c % (r * r):
+        raise check.fail("blocksize", r, f"r with r*r dividing its {n_c} input channels")
+    check.dims("input size", x_dims[2:])
     computed: Dims = (
         x_dims[0],
         None if n_c is None else n_c // (r * r),
         *(None if v is None else v * r for v in x_dims[2:]),
     )
+    check.dims("output size", computed[2:])
     out_shape = g.merged(node.output[0], computed)
     op = UpOp(name, "DepthToSpace", "pixelshuffle", x_dims, out_shape)
     op.params = {"upscale_factor": r, "mode": mode}
-    conv = g.producer.get(node.input[0])
-    if conv is None or conv.op_type != "Conv" or conv.domain not in ("", "ai.onnx"):
+    found = _feeding_conv(g, node.input[0])
+    if found is None:
         return op
-    weight, bias = g.constant(conv, 1), g.constant(conv, 2)
-    if weight is None or weight.shape[0] % (r * r):
-        return op
-    label = conv.name or f"Conv_{g.index[id(conv)]}"
-    op.feeding_conv = (label, _to_crd(weight.astype(np.float64), r, mode))
-    if bias is not None:
-        op.feeding_bias = _to_crd(bias.astype(np.float64), r, mode)
-    op.feeding_params = _conv_params(g, conv, weight.ndim - 2)
+    conv, scale, shift, via = found
+    conv_name = conv.name or f"Conv_{g.index[id(conv)]}"
+    conv_check = node_check(g, conv, conv_name)
+    weight = stored_weight(g, conv_check, conv, None)
+    bias = g.constant(conv, 2)
+    if weight.shape[0] % (r * r):
+        raise check.fail(
+            "blocksize", r, f"r with r*r dividing the {weight.shape[0]} channels of {conv_name!r}"
+        )
+    out_c = int(weight.shape[0])
+    if bias is not None and (conv_check.tensor("its bias", bias).shape != (out_c,)):
+        raise conv_check.fail("bias shape", list(bias.shape), f"({out_c},): one per output channel")
+    w = weight.astype(np.float64)
+    b = None if bias is None else bias.astype(np.float64)
+    if scale is not None:
+        w = w * scale.reshape(-1, *[1] * (w.ndim - 1))
+        b = None if b is None else b * scale
+    if shift is not None:
+        b = shift if b is None else b + shift
+    op.feeding_conv = (conv_name, _to_crd(w, r, mode))
+    if b is not None:
+        op.feeding_bias = _to_crd(b, r, mode)
+    op.feeding_params = _conv_params(conv_check, w.ndim - 2, out_c)
+    op.feeding_params["via"] = via
     return op
 
 
-def _conv_params(g: ReadGraph, conv: Any, n: int) -> dict[str, Any]:
+def _feeding_conv(
+    g: ReadGraph, value: str
+) -> tuple[Any, np.ndarray | None, np.ndarray | None, list[str]] | None:
+    """The Conv whose output reaches ``value`` through activations and affine constants:
+    (conv, per-channel scale, per-channel shift, the ops passed, conv first); None if none."""
+    ops: list[Any] = []
+    node = g.producer.get(value)
+    while node is not None and node.domain in ("", "ai.onnx") and node.op_type != "Conv":
+        if node.op_type in _ACTIVATIONS and node.input:
+            ops.append((node, None))
+            node = g.producer.get(node.input[0])
+            continue
+        if node.op_type not in _AFFINE or len(node.input) != 2:
+            return None
+        const = [g.constant(node, i) for i in (0, 1)]
+        side = 1 if const[1] is not None else 0
+        if const[side] is None or const[1 - side] is not None:
+            return None
+        if side == 0 and node.op_type in ("Div", "Sub"):
+            return None  # c / x, c - x: not affine in x with a positive slope
+        ops.append((node, const[side]))
+        node = g.producer.get(node.input[1 - side])
+    if node is None or node.domain not in ("", "ai.onnx"):
+        return None
+    channels = g.constant(node, 1)
+    if channels is None or channels.ndim < 3:
+        return None
+    scale: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    activated = False
+    for op, const in reversed(ops):  # from the conv on
+        if const is None:
+            activated = True
+            continue
+        c = _per_channel(np.asarray(const, np.float64), int(channels.shape[0]), channels.ndim)
+        if c is None or (activated and (op.op_type in ("Add", "Sub") or c.size != 1)):
+            return None  # after an activation only a scalar factor carries over
+        if op.op_type in ("Mul", "Div"):
+            if op.op_type == "Div" and not np.all(c != 0):
+                return None
+            factor = c if op.op_type == "Mul" else 1.0 / c
+            scale = factor if scale is None else scale * factor
+            shift = None if shift is None else shift * factor
+        else:
+            move = c if op.op_type == "Add" else -c
+            shift = move if shift is None else shift + move
+    if scale is not None:
+        scale = np.broadcast_to(scale, (int(channels.shape[0]),)).copy()
+    if shift is not None:
+        shift = np.broadcast_to(shift, (int(channels.shape[0]),)).copy()
+    return node, scale, shift, [op.op_type for op, _ in reversed(ops)]
+
+
+def _per_channel(const: np.ndarray, channels: int, rank: int) -> np.ndarray | None:
+    """A constant that is a scalar or one value per channel (shape (C, 1, ..) or (1, C, 1, ..))
+    as a (C,) or (1,) array; None for anything else (spatial constants are not folded)."""
+    if const.size == 1:
+        value = const.reshape(1)
+        return value if np.all(np.isfinite(value)) else None
+    shape = list(const.shape)
+    if len(shape) > rank:
+        return None
+    padded = [1] * (rank - len(shape)) + shape
+    if padded[1] != channels or any(v != 1 for i, v in enumerate(padded) if i != 1):
+        return None
+    value = const.reshape(channels)
+    return value if np.all(np.isfinite(value)) else None
+
+
+def _conv_params(check: Node, n: int, out_channels: int) -> dict[str, Any]:
     """The feeding Conv's geometry as the fixes read it (as the tracer fills it for torch); pads
     that differ at the two ends, or auto_pad SAME, are a word, which no fix rewrites."""
-    a = attrs(g.onnx, conv)
-    pads = [int(v) for v in a.get("pads", [0] * (2 * n))]
-    auto_pad = text(a.get("auto_pad"), "NOTSET")
+    geo = geometry(check, n, out_channels)
+    pads, auto_pad = geo["pads"], geo["auto_pad"]
     padding: Any = tuple(pads[:n]) if pads[:n] == pads[n:] else "asymmetric"
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         padding = "same"
     return {
-        "stride": tuple(int(v) for v in a.get("strides", [1] * n)),
+        "stride": geo["stride"],
         "padding": padding,
-        "dilation": tuple(int(v) for v in a.get("dilations", [1] * n)),
-        "groups": int(a.get("group", 1)),
+        "dilation": geo["dilation"],
+        "groups": geo["groups"],
         "module": False,
     }
 
@@ -335,11 +246,11 @@ def read(path: Path, input_shapes: Sequence[Shape] = ()) -> tuple[list[UpOp], li
         name = base if names[base] == 0 else f"{base}#{names[base] + 1}"
         op: UpOp | None
         if node.op_type == "ConvTranspose":
-            op = _convt(g, node, name)
+            op = convtranspose(g, node, name)
         elif node.op_type == "DepthToSpace":
             op = _depth_to_space(g, node, name)
         else:
-            op = _resize(g, node, name, opset)
+            op = resize(g, node, name, opset)
         if op is not None:
             names[base] += 1
             ops.append(op)
@@ -355,6 +266,7 @@ def scan(spec: str | Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
     forward pass runs, so the response is not measured (None) and no fix is verified.
     """
     ops, shapes = read(resolve(spec), input_shapes)
+    check_judge_memory(ops)
     findings = judge(ops)
     for finding in findings:
         finding.note += _onnx_note(finding.op)
@@ -362,6 +274,80 @@ def scan(spec: str | Path, input_shapes: Sequence[Shape] = ()) -> ScanResult:
         for fix in finding.fixes:
             fix.reason = UNVERIFIED
     return ScanResult(str(spec), shapes, not input_shapes, findings, model_format="onnx")
+
+
+#: float64 arrays of a transposed conv's phase-sum size the judge holds at once (the sums, the
+#: summing buffer, their flat copy and absolute values)
+JUDGE_COPIES = 4
+
+
+def judge_bytes(op: UpOp) -> int:
+    """Peak bytes the judge needs for ``op`` beyond its stored weight: a transposed conv's
+    polyphase sums are (C_out, *stride) float64, summed axis by axis from (C_out, *kernel); the
+    overlap map checks its own size (:func:`upscope.overlap_map.stack_overlap`).
+
+    >>> op = UpOp("up", "ConvTranspose", "convT", (1, 4, 8, 8), (1, 4, 16, 16))
+    >>> op.params = {"kernel": (3, 3), "stride": (65536, 65536), "groups": 1}
+    >>> op.weight = np.zeros((4, 4, 1, 1))
+    >>> judge_bytes(op) // 2**30  # 4 channels x 65536^2 phases x 8 bytes x 4 copies
+    512
+    """
+    if op.kind != "convT" or op.weight is None:
+        return 0
+    channels = int(op.weight.shape[1]) * int(op.params["groups"])
+    cells = math.prod(
+        max(k, s) for k, s in zip(op.params["kernel"], op.params["stride"], strict=True)
+    )
+    return JUDGE_COPIES * 8 * channels * cells
+
+
+def check_judge_memory(ops: Sequence[UpOp]) -> None:
+    """Refuse, before any array is made, a graph whose judging needs more than the budget
+    (:func:`upscope.limits.check_memory`, ``--max-memory``): the ops are judged one at a time,
+    so the largest op decides."""
+    if not ops:
+        return
+    worst = max(ops, key=judge_bytes)
+    need = judge_bytes(worst)
+    if need:
+        strides = "x".join(map(str, worst.params["stride"]))
+        limits.check_memory(
+            need, f"judging {worst.type} {label(worst.name)} (polyphase sums for stride {strides})"
+        )
+    for op in ops:
+        _check_map_size(op)
+
+
+def _check_map_size(op: UpOp) -> None:
+    """A transposed conv whose overlap map exceeds :data:`~upscope.overlap_map.MAX_CELLS` even on
+    the judge's smallest input (32 pixels per axis at most) is refused naming the node: the
+    map's work is O(input + output) (:mod:`upscope.overlap_map`), and this output is too large."""
+    if op.kind != "convT":
+        return
+    from upscope.overlap_map import MAX_CELLS
+
+    prm = op.params
+    size = tuple(min(n, 32) for n in (op.spatial_in or (STAND_IN_SIZE,) * op.ndim))
+    ends = prm.get("padding_end", prm["padding"])
+    out = [
+        (i - 1) * s + d * (k - 1) + 1 + o - b - e
+        for i, k, s, d, o, b, e in zip(
+            size,
+            prm["kernel"],
+            prm["stride"],
+            prm["dilation"],
+            prm["output_padding"],
+            prm["padding"],
+            ends,
+            strict=True,
+        )
+    ]
+    if math.prod(out) > MAX_CELLS:
+        raise UpscopeError(
+            f"{op.type} {label(op.name)}: its overlap map is {'x'.join(map(str, out))} pixels "
+            f"on a {'x'.join(map(str, size))} input, more than the {MAX_CELLS} upscope computes "
+            "(kernel x dilation too large to judge)"
+        )
 
 
 def _onnx_note(op: UpOp) -> str:
@@ -372,6 +358,14 @@ def _onnx_note(op: UpOp) -> str:
         if "nearest_mode" in prm:
             extra += f", nearest_mode={prm['nearest_mode']}"
         parts.append(f"ONNX {extra}")
+        policy = prm.get("keep_aspect_ratio_policy")
+        if policy and not isinstance(prm.get("computed"), str):
+            parts.append(
+                f"keep_aspect_ratio_policy={policy} rescales its sizes: one scale for every "
+                "axis they name, as the ONNX specification says"
+            )
+        if prm.get("folded"):
+            parts.append("its scales or sizes are computed in the graph from known shapes")
         computed = prm.get("computed")
         found = "" if prm["size"] is None else " (size: its output size, by shape inference)"
         if isinstance(computed, str):
@@ -382,6 +376,17 @@ def _onnx_note(op: UpOp) -> str:
         parts.append(
             f"input size unknown (give --input-shape): judged on a {STAND_IN_SIZE}-pixel "
             "stand-in per axis (the verdict and interior ratio do not depend on the size)"
+        )
+    via = op.feeding_params.get("via") if op.kind == "pixelshuffle" else None
+    if via:
+        folded = [v for v in via if v in _AFFINE]
+        parts.append(
+            f"the conv is followed through {', '.join(via)}"
+            + (
+                f" ({', '.join(folded)} by stored constants folded into its weights)"
+                if folded
+                else ""
+            )
         )
     if op.kind == "pixelshuffle" and op.params.get("mode") == "DCR" and op.feeding_conv:
         parts.append("DCR mode: the conv's channels were reordered to CRD (PixelShuffle order)")

@@ -17,6 +17,7 @@ import numpy as np
 from upscope import limits
 from upscope.errors import UpscopeError, one_line
 from upscope.files import bundled_file, check_regular_file
+from upscope.scanning.onnx_check import Node, label
 from upscope.scanning.records import Dims, Shape, dims_text
 
 __all__ = [
@@ -39,6 +40,8 @@ MIN_OPSET = 7
 #: Memory to read a file, in file sizes: the bytes, the parsed protobuf, the shape-inferred copy
 #: and the weights as float64 arrays (an estimate, checked before anything is read).
 LOAD_FACTOR = 6
+#: float64 arrays of a quantized weight's size made at once by dequantizing it
+DEQUANTIZE_COPIES = 3
 #: MODEL ``bundled:NAME`` names one of these samples (samples/decoder_onnx.py builds it).
 BUNDLED = "bundled:"
 ONNX_SAMPLES = ("decoder.onnx",)
@@ -81,6 +84,14 @@ class ReadGraph:
         for name, value in self.constants.items():
             self.shapes.setdefault(name, tuple(int(v) for v in value.shape))
         self.producer: dict[str, Any] = {}
+        #: values whose stored computation is outside the specification: the error line,
+        #: raised where a judgment reads them (:meth:`constant`)
+        self.refused: dict[str, str] = {}
+        #: bytes of the float64 weights made by DequantizeLinear so far (budgeted: a quantized
+        #: weight is 8 times its stored size once dequantized, more than the file's estimate)
+        self.dequantized = 0
+        #: values computed from known shapes by :meth:`_fold_shape` (not stored in the file)
+        self.folded: set[str] = set()
         for _, node in self.nodes:
             for out in node.output:
                 self.producer[out] = node
@@ -108,17 +119,75 @@ class ReadGraph:
         elif node.op_type == "Identity" and node.input and node.input[0] in self.constants:
             self.constants[node.output[0]] = self.constants[node.input[0]]
         elif node.op_type == "DequantizeLinear" and node.input[0] in self.constants:
-            self._dequantize(node)
+            try:
+                self._dequantize(node)
+            except UpscopeError as exc:  # refused only where a judgment reads the weight
+                self.refused[node.output[0]] = str(exc)
+        elif node.op_type in _SHAPE_OPS and node.output:
+            self._fold_shape(node)
+
+    def _fold_shape(self, node: Any) -> None:
+        """Shape arithmetic on known shapes (Shape, Slice, Concat, Gather, Cast, Unsqueeze,
+        Squeeze, and + - * / of such values), as exporters compute a Resize's ``sizes``: the
+        value is kept when every input is known; never an error (a graph that does this wrongly
+        is left to shape inference)."""
+        out = node.output[0]
+        a = attrs(self.onnx, node)
+        try:
+            if node.op_type == "Shape":
+                shape = self.shapes.get(node.input[0])
+                if shape is None or any(v is None for v in shape):
+                    return
+                full = np.array(shape, np.int64)
+                start, end = int(a.get("start", 0)), a.get("end")
+                self.constants[out] = full[start : None if end is None else int(end)]
+                self.folded.add(out)
+                return
+            values = [self.constant(node, i) for i in range(len(node.input))]
+            if not values or values[0] is None:
+                return
+            if any(v is not None and v.size > _FOLD_MAX for v in values):
+                return
+            value = _shape_op(node.op_type, a, values)
+        except (ValueError, IndexError, TypeError, OverflowError, ZeroDivisionError):
+            return
+        if value is not None and value.size <= _FOLD_MAX:
+            self.constants[out] = value
+            self.folded.add(out)
 
     def _dequantize(self, node: Any) -> None:
         """A quantized stored weight: (q - zero_point) * scale, per tensor or along ``axis``."""
         q, scale, zero = (self.constant(node, i) for i in range(3))
         if q is None or scale is None:
             return
-        axis = int(attrs(self.onnx, node).get("axis", 1)) % max(q.ndim, 1)
+        check = Node(node.op_type, node.name or node.output[0], attrs(self.onnx, node))
+        check.tensor("its input x", q)
+        check.tensor("its y_scale", scale, "f")
+        rank = max(q.ndim, 1)
+        axis = check.integer("axis", -rank, rank - 1, 1 if q.ndim > 1 else 0) % rank
+        if check.has("block_size") and int(check.attributes["block_size"]) > 0:
+            raise check.refuse("blocked quantization (block_size) is not read by upscope")
         shape = [1] * q.ndim
-        if scale.size > 1:
+        if scale.size > 1 or scale.ndim == 1:
+            if scale.ndim != 1 or q.ndim == 0 or scale.size != q.shape[axis]:
+                raise check.fail(
+                    "y_scale shape",
+                    list(scale.shape),
+                    f"a scalar, or ({q.shape[axis] if q.ndim else 1},): one per index of axis "
+                    f"{axis} of x {list(q.shape)}",
+                )
             shape[axis] = scale.size
+        if zero is not None:
+            check.tensor("its zero_point", zero)
+            if zero.shape != scale.shape:
+                raise check.fail(
+                    "x_zero_point shape", list(zero.shape), f"y_scale's {list(scale.shape)}"
+                )
+        limits.check_memory(
+            self.dequantized + DEQUANTIZE_COPIES * 8 * q.size,
+            f"dequantizing {check.op_type} {label(check.name)} ({q.size} values as float64)",
+        )
+        self.dequantized += 8 * q.size
         value = q.astype(np.float64)
         if zero is not None:
             value = value - zero.astype(np.float64).reshape(shape if zero.size > 1 else ())
@@ -130,6 +199,9 @@ class ReadGraph:
         """The stored value of input ``index`` of ``node`` (None: absent, empty name, computed)."""
         if index >= len(node.input) or not node.input[index]:
             return None
+        refused = self.refused.get(node.input[index])
+        if refused is not None:
+            raise UpscopeError(refused)
         return self.constants.get(node.input[index])
 
     def merged(self, name: str, computed: Dims) -> Dims:
@@ -144,6 +216,69 @@ class ReadGraph:
         if dims is None:
             return (None,) * (rank or 0)
         return dims
+
+
+_SHAPE_OPS = frozenset(
+    {"Shape", "Slice", "Concat", "Gather", "Cast", "Unsqueeze", "Squeeze", "Mul", "Div", "Add"}
+    | {"Sub", "Floor", "Ceil"}
+)
+_FOLD_MAX = 64  # elements: shape values, never tensors of data
+
+
+def _shape_op(
+    op_type: str, a: dict[str, Any], values: list[np.ndarray | None]
+) -> np.ndarray | None:
+    """One shape-arithmetic node on stored values (None: an input is not known).
+
+    >>> _shape_op("Slice", {}, [np.arange(4), np.array([2]), np.array([4]), np.array([0])])
+    array([2, 3])
+    """
+    x = values[0]
+    assert x is not None
+    if op_type == "Cast":
+        return x.astype(np.float64 if x.dtype.kind == "f" else np.int64)
+    if op_type in ("Floor", "Ceil"):
+        return np.floor(x) if op_type == "Floor" else np.ceil(x)
+    if op_type == "Concat":
+        if any(v is None for v in values):
+            return None
+        return np.concatenate(
+            [np.atleast_1d(v) for v in values if v is not None], int(a.get("axis", 0))
+        )
+    if op_type in ("Mul", "Div", "Add", "Sub"):
+        y = values[1] if len(values) > 1 else None
+        if y is None:
+            return None
+        if op_type == "Div":
+            if x.dtype.kind in "iu" and y.dtype.kind in "iu":
+                return x // y
+            return x / y
+        return {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract}[op_type](x, y)
+    axes_in = values[1] if len(values) > 1 else None
+    axes = a.get("axes", None if axes_in is None else axes_in.tolist())
+    if op_type == "Unsqueeze":
+        return None if axes is None else np.expand_dims(x, tuple(int(v) for v in axes))
+    if op_type == "Squeeze":
+        return np.squeeze(x) if axes is None else np.squeeze(x, tuple(int(v) for v in axes))
+    if op_type == "Gather":
+        if axes_in is None:
+            return None
+        return np.take(x, axes_in, axis=int(a.get("axis", 0)))
+    if op_type == "Slice":
+        if "starts" in a:  # Slice-1: attributes
+            starts, ends, axes_s, steps = a["starts"], a["ends"], a.get("axes"), None
+        else:
+            if len(values) < 3 or values[1] is None or values[2] is None:
+                return None
+            starts, ends = values[1].tolist(), values[2].tolist()
+            axes_s = None if len(values) < 4 or values[3] is None else values[3].tolist()
+            steps = None if len(values) < 5 or values[4] is None else values[4].tolist()
+        index = [slice(None)] * x.ndim
+        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            axis = int(axes_s[i]) if axes_s is not None else i
+            index[axis] = slice(int(start), int(end), 1 if steps is None else int(steps[i]))
+        return x[tuple(index)]
+    return None
 
 
 def resolve(spec: str | Path) -> Path:

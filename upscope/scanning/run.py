@@ -64,6 +64,7 @@ def scan(
     *,
     inputs: Sequence[str] = ("constant",),
     seed: int = 0,
+    rate: int | None = None,
 ) -> ScanResult:
     """Find, judge and fix every upsampling op of ``model``.
 
@@ -74,7 +75,14 @@ def scan(
     else from ``example_input`` (a tensor or a tuple of tensors: its shapes and dtype), else from
     the model's ``example_input_array``. The forward passes use a constant input (all ones) and,
     with ``inputs=("constant", "noise")``, seeded standard-normal noise too.
+
+    ``rate``: the sample rate of the model's output in Hz (a 1D model): each 1D op also gets its
+    tones in Hz and their level in the output (:mod:`upscope.scanning.audio`).
     """
+    if rate is not None:
+        from upscope.audio_config import check_rate
+
+        check_rate(rate)
     kinds = check_inputs(inputs)
     shapes = _shapes(input_shape)
     if isinstance(model, str | os.PathLike) and is_onnx_file(str(model)):
@@ -82,14 +90,25 @@ def scan(
             raise UpscopeError("--weights is for PyTorch models; an ONNX file holds its weights")
         from upscope.scanning import onnx_front
 
-        return onnx_front.scan(str(model), shapes)
+        onnx_result = onnx_front.scan(str(model), shapes)
+        if rate is not None:  # a graph is not run: tones from sizes need the output length
+            from upscope.scanning import audio
+
+            onnx_result.audio = audio.measure([f.op for f in onnx_result.findings], rate, None)
+        return onnx_result
     early = None  # why the file alone cannot tell that MODEL lacks example_input_array
     if isinstance(model, str) and not shapes and example_input is None:
         early = static_input.refuse_without_shape(model)
     import torch
     from torch import nn
 
-    from upscope.scanning.load import default_input_shapes, load_model, load_weights
+    from upscope.scanning.load import (
+        default_input_shapes,
+        hold_bare,
+        load_model,
+        load_weights,
+        release_bare,
+    )
     from upscope.scanning.torch_front import make_inputs, trace
     from upscope.scanning.verify import verify
 
@@ -136,6 +155,7 @@ def scan(
             )
         shapes, from_model = default, True
     check_input_memory(shapes)
+    net, bare = hold_bare(net)
     modes = {module: module.training for module in net.modules()}
     try:
         with _model_prints_to_stderr():
@@ -152,7 +172,14 @@ def scan(
             for finding in findings:
                 finding.fixes = suggest(finding)
             verify(net, constant, findings, seed)
+            for fix in (fix for f in findings for fix in f.fixes if bare):
+                fix.statements = release_bare(fix.statements, bare or "")
+            tones = None
+            if rate is not None:
+                from upscope.scanning import audio
+
+                tones = audio.measure(ops, rate, audio.run_outputs(net, constant))
     finally:
         for module, training in modes.items():
             module.train(training)
-    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds)
+    return ScanResult(name, list[Dims](shapes), from_model, findings, inputs=kinds, audio=tones)

@@ -81,7 +81,7 @@ def compare(
         typer.Option("--scale", metavar="S", help="Upsampling factor S, 2 to 4 (sounds: 2 to 16)."),
     ] = 2,
     old_scale: Annotated[
-        str | None, typer.Option("-s", hidden=True, help="Refused: use --scale.")
+        str | None, typer.Option("-s", hidden=True)  # refused below: the scale is --scale
     ] = None,
     methods: Annotated[
         str,

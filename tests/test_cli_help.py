@@ -76,8 +76,11 @@ def test_command_help_shows_no_raw_type_labels(
 @pytest.mark.parametrize("command", COMMANDS)
 def test_usage_line_is_sane(run_cli, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
     usage = _usage(_help(run_cli, monkeypatch, command))
-    # optional arguments in brackets, required ones bare, in capitals; no braces, no lower case
-    assert re.fullmatch(rf"Usage: upscope {command} \[OPTIONS\]( [A-Z]+| \[[A-Z]+\])*", usage)
+    # optional arguments in brackets, required ones bare, in capitals; no braces, no lower case;
+    # a variadic one (detect's [IMAGES]...) with click's trailing dots
+    assert re.fullmatch(
+        rf"Usage: upscope {command} \[OPTIONS\]( [A-Z]+| \[[A-Z]+\](\.\.\.)?)*", usage
+    )
 
 
 def test_arguments_and_values_are_named(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -163,6 +163,13 @@ CASES = [
         "too long",
     ),
     Case("image-fifo", ["compare", "{work}/fifo", "--no-png"], "named pipe (FIFO)"),
+    Case("detect-fifo", ["detect", "{work}/fifo", "--no-png"], "named pipe (FIFO)"),
+    Case("detect-device", ["detect", "/dev/zero", "--no-png"], "character device"),
+    Case(
+        "detect-6300",
+        ["detect", "{work}/big6300.png", "--no-png", "--max-memory", "4G"],
+        "detect on 1 image(s) needs about",
+    ),
     Case("image-device", ["compare", "/dev/zero", "--no-png"], "character device"),
     Case("image-folder", ["compare", "{work}", "--no-png"], "is a folder"),
     Case(

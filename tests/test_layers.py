@@ -49,6 +49,8 @@ LAYERS: dict[str, int] = {
     "upscope.zoo": FOUNDATIONS,
     "upscope.upsamplers": FOUNDATIONS,
     "upscope.images": FOUNDATIONS,
+    "upscope.image_sets": FOUNDATIONS,  # many images streamed: files, folders, arrays
+    "upscope.phase_stats": FOUNDATIONS,  # per-phase statistics, numpy only
     "upscope.probe_config": FOUNDATIONS,
     "upscope.result": FOUNDATIONS,  # the Result base; its lazy door is ALLOWED_UP
     "upscope.audio_io": FOUNDATIONS,  # WAV files in and out
@@ -82,11 +84,14 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.audio": ANALYSES,  # scan --rate: tones in Hz
     "upscope.audio_probe": ANALYSES,
     "upscope.audio_compare": ANALYSES,
+    "upscope.detection": ANALYSES,
+    "upscope.detect_model": ANALYSES,
     # 3 presentation: documents (JSON), views and figures, the registry that maps results to them
     "upscope.documents": PRESENTATION,
     "upscope.audio_documents": PRESENTATION,
     "upscope.present": PRESENTATION,
     "upscope.scanning.report": PRESENTATION,  # the scan's JSON document
+    "upscope.detect_document": PRESENTATION,  # detect's JSON document
     "upscope.render": PRESENTATION,
     "upscope.render.*": PRESENTATION,
     # 4 the API
@@ -339,8 +344,8 @@ def test_rich_at_module_level_below_presentation_fails(copy: Path) -> None:
 
 
 def test_a_new_module_without_a_layer_fails(copy: Path) -> None:
-    (copy / "upscope" / "detection.py").write_text("from upscope import arith\n")
+    (copy / "upscope" / "novelty.py").write_text("from upscope import arith\n")
     assert unlayered(Graph(copy)) == [
-        "upscope.detection has no layer: add it to LAYERS in tests/test_layers.py "
+        "upscope.novelty has no layer: add it to LAYERS in tests/test_layers.py "
         "(FOUNDATIONS, ANALYSES, PRESENTATION, API or CLI; see docs/architecture.md)"
     ]

@@ -58,7 +58,11 @@ def results() -> list[Result]:
     from torch import nn
     from upscope.samples import models
 
-    tile = np.random.default_rng(0).random((24, 32, 3)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    tile = rng.random((24, 32, 3)).astype(np.float32)
+    grid = rng.normal(128, 20, (8, 1, 64, 64))
+    grid[:, :, ::2, ::2] += 6  # a 2x2 grid detect finds and names the convT that can make
+    grid = grid.clip(0, 255).astype(np.uint8)
     return [
         upscope.overlap(3, 2, input=6),
         upscope.overlap(stack=["convT k=3 s=2 p=1 op=1", "conv k=3 p=1"], layers=2, input=5),
@@ -73,6 +77,9 @@ def results() -> list[Result]:
         upscope.compare("sound", methods="convT-uneven,linear", fit=1, channels=2, threads=1),
         upscope.scan(
             nn.Sequential(nn.ConvTranspose1d(1, 1, 4, 2, 1)), input_shape=(1, 1, 64), rate=8000
+        ),
+        upscope.detect(
+            grid, nn.Sequential(nn.ConvTranspose2d(1, 1, 3, 2, 1, 1)), input_shape=(1, 1, 32, 32)
         ),
     ]
 

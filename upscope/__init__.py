@@ -7,6 +7,7 @@ The analyses of the command line, as functions (:mod:`upscope.api`)::
     upscope.solve(14, 28).recommended                           # the best ConvTranspose
     upscope.overlap(3, 2).verdict                               # 'checkerboard'
     upscope.probe(scale=2), upscope.compare("photo.png"), upscope.scan(model, (1, 100, 1, 1))
+    upscope.detect("samples/", model="gen.py:Generator")        # the grid in its images
 
 Each returns a result object: the numbers as attributes, ``to_dict()`` (the CLI's ``--json``),
 ``save_png(dir)``, and the CLI's table for ``rich.print`` and notebooks. Bad arguments raise
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from upscope.errors import UpscopeError
 
 if TYPE_CHECKING:
-    from upscope.api import compare, framework_size, overlap, probe, size, solve, stack
+    from upscope.api import compare, detect, framework_size, overlap, probe, size, solve, stack
     from upscope.scanning.run import scan
 
 __version__ = "0.1.0"
@@ -38,6 +39,7 @@ _LAZY = {
     "overlap": "upscope.api",
     "probe": "upscope.api",
     "compare": "upscope.api",
+    "detect": "upscope.api",
     "scan": "upscope.scanning.run",
 }
 
@@ -45,6 +47,7 @@ __all__ = [
     "UpscopeError",
     "__version__",
     "compare",
+    "detect",
     "framework_size",
     "overlap",
     "probe",

@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from upscope.audio_compare import AudioComparison
     from upscope.audio_probe import AudioProbeReport
     from upscope.comparison import Comparison, Progress
+    from upscope.detection import DetectResult
+    from upscope.detection import Progress as DetectProgress
     from upscope.overlap_map import OverlapResult
     from upscope.probing import ProbeReport
 
-__all__ = ["compare", "framework_size", "overlap", "probe", "size", "solve", "stack"]
+__all__ = ["compare", "detect", "framework_size", "overlap", "probe", "size", "solve", "stack"]
 
 #: An int for every axis, ``"AxB"`` per axis, or a sequence of ints per axis.
 AxesLike = int | str | Sequence[int]
@@ -607,3 +609,124 @@ def compare(
     if out is not None:
         result.save_png(out)
     return result
+
+
+def detect(
+    images: object = None,
+    model: object = None,
+    *,
+    weights: PathLike | None = None,
+    input_shape: str | Sequence[int] | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    recursive: bool = False,
+    progress: DetectProgress | None = None,
+    max_memory: int | str | None = None,
+) -> DetectResult:
+    """Find the periodic grid in images a model made, and with ``model`` name the ops that can
+    draw it (``upscope detect``). numpy for the images; Pillow for image files; torch only for
+    a PyTorch ``model``.
+
+    ``images``: a path (an image file, a folder of them, a ``.npy`` / ``.npz`` batch), a numpy
+    array or torch tensor (a batch ``N x C x H x W`` or ``N x H x W x C``, or one image), or a
+    list of these. ``model``: an ``nn.Module``, scan's MODEL string (``file.py:Name``,
+    ``package.module:Name``) or an ONNX file; ``weights`` and ``input_shape`` as for
+    :func:`upscope.scan`. Without ``images``, ``samples`` forward passes of a PyTorch ``model``
+    on seeded standard-normal inputs make them. ``progress``: called as
+    ``progress(what, done, total)`` per image (or per sample).
+    """
+    from upscope import detection, image_sets
+
+    _check_seed(seed)
+    sources: list[object]
+    if images is None:
+        sources = []
+    elif isinstance(images, list | tuple):
+        sources = list(images)
+    else:
+        sources = [images]
+    with limits.max_memory(max_memory):
+        if samples is not None and sources:
+            raise UpscopeError(
+                "--samples makes the images from the model; give IMAGES or --samples, not both"
+            )
+        if samples is not None and model is None:
+            raise UpscopeError("--samples needs --model (the model that makes the images)")
+        if samples is not None:
+            from upscope.detect_model import MAX_SAMPLES
+
+            limits.check_int("--samples", samples, 1, MAX_SAMPLES)  # before the model is built
+        if not sources and samples is None:
+            raise UpscopeError(
+                "no images given: name image files, folders, .npy or .npz files (or --model "
+                "with --samples N)"
+            )
+        shapes = _detect_shapes(input_shape)
+        scanned = None
+        net = None
+        if model is not None:
+            from upscope.scanning.args import is_onnx_file
+            from upscope.scanning.run import scan
+
+            spec = os.fspath(model) if isinstance(model, str | os.PathLike) else None
+            if spec is not None and is_onnx_file(spec):
+                if samples is not None:
+                    raise UpscopeError(
+                        "--samples runs a PyTorch model; for an ONNX file, give IMAGES it made"
+                    )
+                scanned = scan(spec, shapes or None, weights=weights, seed=seed)
+            else:
+                from upscope import detect_model
+
+                net = detect_model.load(model, weights, seed)
+                scanned = scan(net, shapes or None, seed=seed)
+        if samples is not None:
+            from upscope import detect_model
+
+            shape = detect_model.input_shape(net, shapes)
+            the_plan = detect_model.sample_plan(net, shape, samples)
+            items = detect_model.sample_items(net, shape, samples, seed, progress)
+            progress_images = None
+        else:
+            the_plan = image_sets.plan(sources, recursive)
+            items = image_sets.stream(the_plan)
+            progress_images = progress
+        extra: list[int] = []
+        if scanned is not None:
+            from upscope import detect_model
+
+            for size in the_plan.sizes():
+                for op in detect_model.op_periods(scanned, size):
+                    extra += [p for p in op.period if p is not None]
+        groups, periods = detection.analyse(items, the_plan, extra, progress=progress_images)
+        result = detection.DetectResult(
+            groups=groups,
+            periods_tested=periods,
+            model=None if model is None else _model_name(model),
+            samples=samples,
+            seed=seed,
+        )
+        if scanned is not None:
+            from upscope import detect_model
+
+            result.ops = detect_model.attribute_groups(groups, scanned)
+    return result
+
+
+def _detect_shapes(input_shape: str | Sequence[int] | None) -> list[tuple[int, ...]]:
+    if input_shape is None:
+        return []
+    if isinstance(input_shape, str):
+        from upscope.scanning.args import parse_input_shape
+
+        return [parse_input_shape(input_shape)]
+    shape = tuple(int(v) for v in input_shape)
+    if not shape or min(shape) < 1:
+        raise UpscopeError(f"input_shape must be sizes of at least 1, got {input_shape!r}")
+    return [shape]
+
+
+def _model_name(model: object) -> str:
+    if isinstance(model, str | os.PathLike):
+        return os.fspath(model)
+    return type(model).__name__

@@ -56,9 +56,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from upscope.commands import compare, overlap, probe, scan, size
+    from upscope.commands import compare, detect, overlap, probe, scan, size
 
-    for command in (size, overlap, probe, compare, scan):
+    for command in (size, overlap, probe, compare, scan, detect):
         command.register(app)
 
 

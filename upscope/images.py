@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from upscope.files import atomic_write, bundled_file, check_regular_file
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
+
+T = TypeVar("T")
 
 MAX_PIXELS = 40_000_000
 """Largest image (width * height, from the file header) that is decoded at all."""
@@ -112,7 +114,7 @@ def load_image(
     return _pillow_errors(read, name)
 
 
-def _pillow_errors(read: Callable[[], LoadedImage], name: str) -> LoadedImage:
+def _pillow_errors(read: Callable[[], T], name: str) -> T:
     """``read()``, with whatever Pillow raises turned into one UpscopeError line."""
     from PIL import Image, UnidentifiedImageError
 
@@ -353,3 +355,42 @@ def save_png(pixels: np.ndarray, path: Path) -> Path:
 
     img = Image.fromarray(to_uint8(pixels))
     return atomic_write(Path(path), lambda tmp: img.save(tmp, format="PNG"))
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file's header says, read without decoding the pixels: its size, the
+    channels :func:`load_image` will return (1 grey, 3 colour) and Pillow's format name."""
+
+    width: int
+    height: int
+    channels: int
+    format: str
+
+    @property
+    def is_jpeg(self) -> bool:
+        return self.format in ("JPEG", "MPO")
+
+
+def read_header(path: Path | str, max_pixels: int = MAX_PIXELS) -> ImageHeader:
+    """The :class:`ImageHeader` of ``path``; raise UpscopeError for anything unreadable.
+
+    The EXIF orientation tag is honoured (a rotated photo's width and height swap), so the size
+    is the one :func:`load_image` returns.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    name = str(path)
+    check_regular_file(path, "image")
+
+    def read() -> ImageHeader:
+        with Image.open(path) as img:
+            width, height = img.size
+            _check_pixels(name, width, height, len(img.getbands()), max_pixels, None)
+            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # transposed orientations
+                width, height = height, width
+            channels = 1 if img.mode in _GREY_MODES else 3
+            return ImageHeader(width, height, channels, str(img.format or ""))
+
+    return _pillow_errors(read, name)

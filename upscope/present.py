@@ -33,6 +33,7 @@ _REGISTRARS: dict[str, tuple[str, ...]] = {
     "upscope.scanning.judge": ("upscope.render.scan_view",),
     "upscope.audio_probe": ("upscope.render.audio_present",),
     "upscope.audio_compare": ("upscope.render.audio_present",),
+    "upscope.detection": ("upscope.render.detect_view",),
 }
 
 _loaded: set[str] = set()

@@ -46,7 +46,8 @@ MaxMemoryOpt = Annotated[
 
 
 def _label_flags(params: Sequence[Any]) -> None:
-    """Show no type beside an on/off flag (typer 0.29 prints ``<bool>``), ``--help`` included.
+    """Show no type beside an on/off flag (typer 0.29 prints ``<bool>``), ``--help`` included,
+    nor beside a variadic argument (``<list[str]>``).
 
     A metavar of "" is what the help screen prints in the type column instead; an option that
     set its own metavar keeps it.
@@ -54,6 +55,9 @@ def _label_flags(params: Sequence[Any]) -> None:
     for param in params:
         if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
             param.metavar = ""
+        if isinstance(param, TyperArgument) and param.nargs == -1:
+            # a variadic argument (detect's IMAGES) would show typer's "<list[str]>"
+            setattr(param, "display_type_rich", lambda ctx=None: None)  # noqa: B010
 
 
 class UpscopeCommand(TyperCommand):

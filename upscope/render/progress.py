@@ -4,6 +4,7 @@ only when the first bar starts."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -32,12 +33,14 @@ class Bars:
     """``bars(method, done, total)``: the progress callback (one bar per method, drawn when it
     first reports); :meth:`finish` then shows each method's measured seconds."""
 
-    def __init__(self, verb: str = "fitting") -> None:
-        self._verb = verb
+    def __init__(self, verb: str = "fitting", delay: float = 0.0) -> None:
+        self._verb, self._delay, self._start = verb, delay, time.monotonic()
         self._bars: Any = None  # the rich Progress, once started
         self._tasks: dict[str, Any] = {}
 
     def __call__(self, method: str, done: int, total: int) -> None:
+        if self._bars is None and time.monotonic() - self._start < self._delay:
+            return
         if self._bars is None:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
             from rich.progress import Progress as RichProgress
@@ -68,14 +71,16 @@ class Bars:
 
 
 @contextlib.contextmanager
-def progress(enabled: bool, verb: str = "fitting") -> Iterator[Bars | None]:
+def progress(enabled: bool, verb: str = "fitting", delay: float = 0.0) -> Iterator[Bars | None]:
     """Rich progress bars on stderr, one per method as it reports; yields a :class:`Bars`, the
     callback ``report(method, done, total)`` (None when not ``enabled``). Nothing is drawn until
-    the first report, so a run that fits nothing shows no bar. ``verb`` starts each bar's line."""
+    the first report, so a run that fits nothing shows no bar. ``verb`` begins each bar's label
+    (``fitting`` for compare, ``reading`` for detect). ``delay``: no bar before that many
+    seconds have passed (a short run shows none)."""
     if not enabled:
         yield None
         return
-    bars = Bars(verb)
+    bars = Bars(verb, delay)
     try:
         yield bars
     finally:

@@ -437,7 +437,7 @@ def test_html_keeps_the_colours_and_the_figures() -> None:
     page = upscope.overlap(3, 2, input=6)._repr_html_()
     assert "<pre" in page and "background-color" in page  # the coloured cells
     text = _html_text(page)
-    assert "Figures" in text and "max/min" in text and "checkerboard" in text
+    assert "Numbers" in text and "max/min" in text and "checkerboard" in text
 
 
 def test_probe_and_compare_show_their_tables(rgba_file: Path, tmp_path: Path) -> None:

@@ -172,3 +172,62 @@ def test_help_examples_run(
         # an example that does not say --no-png shows where the figures go: it writes some
         wrote = set(tmp_path.rglob("*.png")) - before
         assert bool(wrote) == ("--no-png" not in example and command != "size"), example
+
+
+# ---------------------------------------------------------------- one vocabulary (issue 20)
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub("[│─╭╮╰╯]", " ", text).split())
+
+
+@pytest.mark.parametrize("command", ["size", "overlap"])
+def test_help_lists_every_layer_kind_the_parser_accepts(
+    run_cli, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The kinds in ``--layer``'s help are exactly the words that command accepts: each listed
+    word parses (and runs), each word the parser knows is listed unless the command refuses it."""
+    from upscope import arith
+
+    text = _words(_help(run_cli, monkeypatch, command))
+    listed = re.search(r"kinds: (.*?); e\.g\.", text)
+    assert listed is not None, text
+    words = set(re.findall(r"[A-Za-z]+", listed.group(1))) - {"or"}
+    params = {"convT": "k=3 s=2", "upsample": "scale=2", "pixelshuffle": "r=2"}
+    params |= {"pixelunshuffle": "r=2", "conv": "k=3", "pool": "k=2"}
+    extra = ["--no-png"] if command == "overlap" else []
+    for word in {w.lower() for w in words} | set(arith._KIND_ALIASES):
+        spec = f"{word} {params[arith._KIND_ALIASES[word]]}"
+        result = run_cli(command, "--input", "4", "--layer", spec, "--json", *extra)
+        accepted = result.exit_code == 0
+        shown = word in {w.lower() for w in words}
+        assert accepted == shown, (command, word, result.stderr)
+
+
+def test_s_is_the_stride_and_scale_is_scale_everywhere() -> None:
+    """``--s`` means the stride in every command that has it; the scale is ``--scale``; a
+    visible ``-s`` short option means nothing else (compare's old ``-s`` is refused, hidden)."""
+    group = typer.main.get_command(app)
+    seen_stride, seen_scale = [], []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            opts = set(param.opts) | set(param.secondary_opts)
+            help_text = (getattr(param, "help", "") or "").lower()
+            if "--s" in opts or ("-s" in opts and not getattr(param, "hidden", False)):
+                assert help_text.startswith("stride"), (name, param.opts)
+                seen_stride.append(name)
+            if "--scale" in opts:
+                assert "upsampling factor" in help_text and "-s" not in opts, (name, param.opts)
+                seen_scale.append(name)
+            if help_text.startswith("stride"):
+                assert "--s" in opts, (name, param.opts)
+            if help_text.startswith("upsampling factor"):
+                assert "--scale" in opts, (name, param.opts)
+    assert set(seen_stride) == {"size", "overlap"} and {"probe", "compare"} <= set(seen_scale)
+
+
+def test_compare_old_s_is_refused_with_the_new_spelling(run_cli) -> None:
+    result = run_cli("compare", "-s", "3", "--fit", "0", "--no-png")
+    assert (
+        result.exit_code == 2 and "--scale 3" in result.stderr and "\n" not in result.stderr.strip()
+    )

@@ -393,3 +393,24 @@ def test_spectra_figure_circles_the_grid_frequencies(scale: int, size: tuple[int
         (ax,) = [ax for ax in fig.axes if ax.get_title().startswith(r.method + "\n")]
         assert f"peak {r.spectral_peak_db:.1f} dB" in ax.get_title()
     assert f"cyan circles: the frequencies (m/{scale}, n/{scale})" in fig.get_suptitle()
+
+
+def test_progress_bars_end_on_the_tables_seconds(run_cli, tmp_path: Path, monkeypatch) -> None:
+    """Each bar ends on its method's ``time s`` (fit and final pass), not on its own clock,
+    which started at the first step and stopped at the last (issue 20: 0:00:02 against 2.71)."""
+    from PIL import Image
+
+    monkeypatch.setenv("COLUMNS", "120")
+    image = tmp_path / "tile.png"
+    Image.fromarray((smooth_image(1, 32, 32)[0] * 255).astype(np.uint8)).save(image)
+    result = run_cli(
+        "compare", str(image), "--methods", "pixelshuffle,convT-even,nearest", "--fit", "3",
+        "--channels", "2", "--threads", "1", "--no-png",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    for method in ("pixelshuffle", "convT-even"):
+        row = next(line for line in result.stdout.splitlines() if line.startswith(method + " "))
+        seconds = row.split()[-1].rstrip("*")
+        bar = next(line for line in result.stderr.splitlines() if f"fitting {method} " in line)
+        assert bar.rstrip().endswith(f"3/3 {seconds} s"), (bar, row)
+    assert "fitting nearest" not in result.stderr  # a fixed method fits nothing: no bar

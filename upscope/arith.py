@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from upscope import limits
 from upscope.errors import UpscopeError
+from upscope.result import Brief
 
 Axes = tuple[int, ...]
 
@@ -254,6 +255,42 @@ _KEYS = {
     "pixelunshuffle": {"r"},
 }
 
+#: The kinds an overlap-count map can follow (``upscope overlap``; pixel unshuffle mixes the
+#: phases into channels, so no count map follows it).
+OVERLAP_KINDS = ("convT", "conv", "pool", "upsample", "pixelshuffle")
+
+#: One example per kind, for help texts and messages (every kind of _KEYS has one).
+LAYER_EXAMPLES = {
+    "convT": "convT k=4 s=2 p=1",
+    "conv": "conv k=3 p=1",
+    "pool": "pool k=2",
+    "upsample": "upsample scale=2",
+    "pixelshuffle": "pixelshuffle r=2",
+    "pixelunshuffle": "pixelunshuffle r=2",
+}
+
+
+def layer_kinds(kinds: tuple[str, ...] | None = None) -> str:
+    """The words ``--layer`` accepts, from the parser's own table (one source of truth), with
+    their aliases; ``kinds`` limits it to those kinds (``upscope overlap`` takes fewer).
+
+    >>> layer_kinds(("convT", "pool"))
+    'convT (or convtranspose, deconv), pool (or avgpool, maxpool)'
+    """
+    parts = []
+    for kind in kinds or tuple(_KEYS):
+        aliases = [word for word, canonical in _KIND_ALIASES.items() if canonical == kind]
+        others = sorted(word for word in aliases if word != kind.lower())
+        parts.append(f"{kind} (or {', '.join(others)})" if others else kind)
+    return ", ".join(parts)
+
+
+def layer_help(kinds: tuple[str, ...] | None = None) -> str:
+    """``--layer``'s help: the kinds :func:`layer_kinds` names and one example of each."""
+    examples = ", ".join(f"'{LAYER_EXAMPLES[k]}'" for k in kinds or tuple(_KEYS))
+    return f"kinds: {layer_kinds(kinds)}; e.g. {examples}."
+
+
 UPSAMPLE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
 
 _INT_KEYS = {"k", "s", "p", "op", "d", "r", "size"}
@@ -284,6 +321,10 @@ class LayerSpec:
         parts += [f"{k}={v}" for k, v in self.options.items()]
         return " ".join(parts)
 
+    def __str__(self) -> str:
+        """``convT k=4 s=2 p=1``: the kind and its parameters, as ``--layer`` takes them."""
+        return f"{self.kind} {self.describe()}".strip()
+
     @property
     def ndim(self) -> int | None:
         lengths = {len(v) for v in self.params.values() if len(v) > 1}
@@ -304,7 +345,7 @@ def parse_layer(text: str) -> LayerSpec:
     raw_kind = words[0]
     kind = _KIND_ALIASES.get(raw_kind.lower())
     if kind is None:
-        known = ", ".join(sorted(set(_KIND_ALIASES.values())))
+        known = layer_kinds()
         raise UpscopeError(f"unknown layer kind {raw_kind!r} in {text!r}; known: {known}")
     params: dict[str, Axes] = {}
     options: dict[str, str] = {}
@@ -373,8 +414,8 @@ def convt_spec(
     return LayerSpec("convT", params, {}, frozenset(per_axis))
 
 
-@dataclass(frozen=True)
-class LayerResult:
+@dataclass(frozen=True, repr=False)
+class LayerResult(Brief):
     """What one layer does to the spatial size, and its overlap verdict (None: not applicable)."""
 
     spec: LayerSpec
@@ -383,6 +424,8 @@ class LayerResult:
     verdict: str | None
     note: str
     formulas: tuple[str, ...] = ()
+
+    _brief = ("spec", "input", "output", "verdict")
 
 
 def _axis_output(spec: LayerSpec, axis: int, i: int) -> int:

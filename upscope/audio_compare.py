@@ -31,7 +31,7 @@ from torch import nn
 
 from upscope import audio_metrics, dsp, upsamplers1d, zoo1d
 from upscope.periods import tone_frequencies
-from upscope.result import Result
+from upscope.result import Brief, Result
 
 __all__ = [
     "AudioComparison",
@@ -51,8 +51,8 @@ KERNEL = 3
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
-class AudioSettings:
+@dataclass(frozen=True, repr=False)
+class AudioSettings(Brief):
     scale: int = 2
     methods: tuple[str, ...] = zoo1d.NAMES
     fit: int = 200
@@ -64,8 +64,8 @@ class AudioSettings:
     lr: float = LEARNING_RATE
 
 
-@dataclass
-class AudioMethodResult:
+@dataclass(repr=False)
+class AudioMethodResult(Brief):
     """One method's output (channels, frames) and its scores; ``wav``: where it was written."""
 
     method: str
@@ -79,8 +79,10 @@ class AudioMethodResult:
     final_loss: float | None = None
     wav: Path | None = None
 
+    _brief = ("method", "snr_db", "lsd_db", "tone_db", "seconds", "output")
 
-@dataclass
+
+@dataclass(repr=False)
 class AudioComparison(Result):
     """What ``upscope.compare("clip.wav")`` returns: the ``original`` (channels, frames) at
     ``rate`` Hz, ``low`` its anti-aliased downsampling, one :class:`AudioMethodResult` per
@@ -96,6 +98,14 @@ class AudioComparison(Result):
     encoding: str = ""
     path: Path | None = None
     pngs: list[Path] = field(default_factory=list, repr=False)
+
+    _brief = (
+        "sound",
+        "rate",
+        "scale=settings.scale",
+        "fit=settings.fit",
+        "methods=settings.methods",
+    )
 
     @property
     def tone_hz(self) -> list[float]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from upscope import limits, zoo1d
 from upscope.errors import UpscopeError
+from upscope.result import Brief
 from upscope.zoo import parse_words
 
 #: silence (+ a preceding layer's bias), DC, a sine, a sweep, white noise (see audio_probe)
@@ -26,8 +27,8 @@ MAX_SECONDS = 10.0
 DEFAULT_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class AudioProbeConfig:
+@dataclass(frozen=True, repr=False)
+class AudioProbeConfig(Brief):
     """What to probe; ``rate`` is the output's sample rate (Hz), the input's is rate / scale."""
 
     rate: int = DEFAULT_RATE

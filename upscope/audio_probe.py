@@ -32,7 +32,7 @@ import torch
 from upscope import audio_metrics, dsp, upsamplers1d
 from upscope.audio_config import AudioProbeConfig, check_config
 from upscope.periods import tone_frequencies
-from upscope.result import Result
+from upscope.result import Brief, Result
 
 __all__ = ["AudioMeasurement", "AudioProbeReport", "make_input", "run_audio_probe"]
 
@@ -43,8 +43,8 @@ SWEEP_TOP = 0.95
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
-class AudioMeasurement:
+@dataclass(frozen=True, repr=False)
+class AudioMeasurement(Brief):
     """One method on one input, over seeds: mean and spread of each measure (None: not
     defined for this input, see :mod:`upscope.audio_metrics`)."""
 
@@ -61,8 +61,10 @@ class AudioMeasurement:
     spectrum: np.ndarray = field(repr=False)
     response: np.ndarray = field(repr=False)
 
+    _brief = ("method", "input", "tone_db", "tone_hz", "highs_db", "images_db")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class AudioProbeReport(Result):
     """What ``upscope.probe(audio=True)`` returns; ``pngs``: what the last save_png wrote.
     Its document, view and figures are registered in :mod:`upscope.render.audio_present`."""
@@ -70,6 +72,8 @@ class AudioProbeReport(Result):
     config: AudioProbeConfig
     results: list[AudioMeasurement]
     pngs: list[Path] = field(default_factory=list, repr=False)
+
+    _brief = ("scale=config.scale", "rate=config.rate", "methods=config.methods", "results")
 
     def result(self, method: str, input: str) -> AudioMeasurement:
         for r in self.results:

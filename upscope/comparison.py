@@ -25,7 +25,7 @@ from torch import nn
 from upscope import limits, metrics, quality, upsamplers
 from upscope.errors import UpscopeError
 from upscope.images import ALPHA_NONE, box_downsample, check_size
-from upscope.result import Result
+from upscope.result import Brief, Result
 
 DEFAULT_FIT = 200
 DEFAULT_WIDTH = 16
@@ -40,8 +40,8 @@ METRIC_KEYS = ("psnr", "ssim", "checkerboard", "checkerboard_error", "spectral_p
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True}
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, repr=False)
+class Settings(Brief):
     scale: int = 2
     methods: tuple[str, ...] = upsamplers.NAMES
     fit: int = DEFAULT_FIT
@@ -53,8 +53,8 @@ class Settings:
     lr: float = LEARNING_RATE
 
 
-@dataclass
-class MethodResult:
+@dataclass(repr=False)
+class MethodResult(Brief):
     """One method's output (C, H, W) in [0, 1] and its scores."""
 
     method: str
@@ -69,11 +69,13 @@ class MethodResult:
     seconds: float
     final_loss: float | None = None
 
+    _brief = ("method", "psnr", "ssim", "checkerboard", "spectral_peak_db", "seconds", "output")
+
     def metric(self, key: str) -> float:
         return float(getattr(self, key))
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison(Result):
     """What :func:`upscope.compare` returns: ``original`` (C, H, W) cropped to a multiple of
     the scale, ``low`` its box average, one :class:`MethodResult` per method.
@@ -96,6 +98,14 @@ class Comparison(Result):
     sort: str = "psnr"
     path: Path | None = None
     pngs: list[Path] = field(default_factory=list, repr=False)
+
+    _brief = (
+        "image",
+        "size=original_size",
+        "scale=settings.scale",
+        "fit=settings.fit",
+        "methods=settings.methods",
+    )
 
     def result(self, method: str) -> MethodResult:
         """The scores of ``method``."""

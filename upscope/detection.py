@@ -43,7 +43,7 @@ from upscope.phase_stats import (
     paulson_z,
     unit_amplitudes,
 )
-from upscope.result import Result
+from upscope.result import Brief, Result
 
 __all__ = [
     "MAX_PERIOD",
@@ -74,8 +74,8 @@ SOURCES = {
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass
-class LayerMatch:
+@dataclass(repr=False)
+class LayerMatch(Brief):
     """A model op that can make a found period: its period in the output and scan's judgement."""
 
     name: str
@@ -87,9 +87,11 @@ class LayerMatch:
     fix_verified: bool
     fix_code: str | None = None
 
+    _brief = ("name", "type", "period", "exact", "status", "fix")
 
-@dataclass
-class OpPeriod:
+
+@dataclass(repr=False)
+class OpPeriod(Brief):
     """One upsampling op of the model and the period it leaves in the output (None: unknown)."""
 
     name: str
@@ -101,9 +103,11 @@ class OpPeriod:
     fix_verified: bool
     fix_code: str | None
 
+    _brief = ("name", "type", "period", "status", "fix")
 
-@dataclass
-class PeriodFound:
+
+@dataclass(repr=False)
+class PeriodFound(Brief):
     """One found period of a group of images."""
 
     period: tuple[int, int]  # rows, cols; 1 = none along that axis
@@ -120,9 +124,11 @@ class PeriodFound:
     layers: list[LayerMatch] = field(default_factory=list)
     model_can_make: bool | None = None  # None: no model given
 
+    _brief = ("period", "test", "source", "strength_db", "z", "images", "rms")
 
-@dataclass
-class Candidate:
+
+@dataclass(repr=False)
+class Candidate(Brief):
     """The outcome of one test at one period (found or not)."""
 
     test: str  # "additive" | "rows" | "cols"
@@ -131,8 +137,8 @@ class Candidate:
     strength_db: float
 
 
-@dataclass
-class Group:
+@dataclass(repr=False)
+class Group(Brief):
     """The images of one size (JPEG files apart from the others) and what was found in them."""
 
     height: int
@@ -147,12 +153,14 @@ class Group:
     units: str  # "grey levels" | "output units"
     channel_counts: list[int] = field(default_factory=list)  # the distinct channels, sorted
 
+    _brief = ("height", "width", "channels", "images=count", "found")
+
     @property
     def count(self) -> int:
         return len(self.names)
 
 
-@dataclass
+@dataclass(repr=False)
 class DetectResult(Result):
     """What ``upscope detect`` found: per group of images of one size, the periods found.
 
@@ -178,10 +186,16 @@ class DetectResult(Result):
     def verdict(self) -> str:
         return "grid" if any(p.source != "jpeg" for p in self.found) else "none"
 
-    def __repr__(self) -> str:
-        periods = ", ".join(f"{p.period[0]}x{p.period[1]} ({p.source})" for p in self.found)
-        images = sum(g.count for g in self.groups)
-        return f"DetectResult(verdict={self.verdict!r}, images={images}, periods=[{periods}])"
+    _brief = ("verdict", "images=image_count", "periods=period_labels")
+
+    @property
+    def image_count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    @property
+    def period_labels(self) -> list[str]:
+        """Each found period as ``2x2 (structure)``: rows x cols and its source."""
+        return [f"{p.period[0]}x{p.period[1]} ({p.source})" for p in self.found]
 
 
 def candidate_periods(extra: Iterable[int] = (), smallest_side: int | None = None) -> list[int]:

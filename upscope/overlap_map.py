@@ -53,14 +53,14 @@ import numpy as np
 from upscope import arith, limits
 from upscope.arith import Axes, LayerResult, LayerSpec
 from upscope.errors import UpscopeError
-from upscope.result import Result
+from upscope.result import Brief, Result
 
 MAX_CELLS = 1 << 25  # 33.5 M cells (256 MiB of int64)
 MAX_AXIS = 1 << 24
 PROBE_FLOOR = 1 << 28  # bytes a verdict probe on a larger input may take, or 4x the map's
 _COUNT_LIMIT = 1 << 62
 _NEAREST_MODES = ("nearest", "nearest-exact")
-SUPPORTED_KINDS = ("convT", "conv", "pool", "upsample", "pixelshuffle")
+SUPPORTED_KINDS = arith.OVERLAP_KINDS
 
 __all__ = [
     "AxisProfile",
@@ -72,8 +72,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
-class AxisProfile:
+@dataclass(frozen=True, eq=False, repr=False)
+class AxisProfile(Brief):
     """One axis: the 1D counts and the interior as a half-open interval ``[start, stop)``."""
 
     counts: np.ndarray
@@ -89,7 +89,7 @@ class AxisProfile:
         return max(self.stop - self.start, 0)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class OverlapResult(Result):
     """The overlap-count map of a stack and its figures (what :func:`upscope.overlap` returns).
 
@@ -125,6 +125,8 @@ class OverlapResult(Result):
     verdict_rule: str = "interior"
     repeats: int = 1
     pngs: list[Path] = field(default_factory=list, repr=False)
+
+    _brief = ("verdict", "ratio=interior_ratio", "period", "shape=output_size")
 
     @property
     def has_interior(self) -> bool:

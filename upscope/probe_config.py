@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from upscope import limits, zoo
 from upscope.errors import UpscopeError
+from upscope.result import Brief
 
 INPUTS: tuple[str, ...] = ("constant", "noise")
 MAX_SIZE = 512
@@ -21,8 +22,8 @@ MAX_SEEDS = 1000
 MAX_CHANNELS = 256
 
 
-@dataclass(frozen=True)
-class ProbeConfig:
+@dataclass(frozen=True, repr=False)
+class ProbeConfig(Brief):
     """What to probe; defaults are those of ``upscope probe``."""
 
     scale: int = 2

@@ -35,7 +35,7 @@ from torch import nn
 from upscope import metrics, upsamplers
 from upscope.arith import overlap_verdict, phase_coverage
 from upscope.probe_config import INPUTS, ProbeConfig, check_config
-from upscope.result import Result
+from upscope.result import Brief, Result
 
 __all__ = [
     "FLAT",
@@ -54,8 +54,8 @@ __all__ = [
 FLAT = 1e-5
 
 
-@dataclass(frozen=True)
-class Measurement:
+@dataclass(frozen=True, repr=False)
+class Measurement(Brief):
     """The metrics of one method (or one strided conv's gradient) on one input, over seeds.
 
     ``uniform_checkerboard`` is the phase imbalance of the constant-input response with every
@@ -89,8 +89,10 @@ class Measurement:
     stride: int | None = None
     padding: int | None = None
 
+    _brief = ("method", "input", "checkerboard", "spectral_peak_db", "verdict", "kernel", "stride")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class ProbeReport(Result):
     """What :func:`upscope.probe` returns: one :class:`Measurement` per method and input (and
     per strided conv and upstream gradient with ``grad``); ``pngs``: what the last
@@ -100,6 +102,14 @@ class ProbeReport(Result):
     results: list[Measurement]
     grad: list[Measurement] | None
     pngs: list[Path] = field(default_factory=list, repr=False)
+
+    _brief = (
+        "scale=config.scale",
+        "methods=config.methods",
+        "inputs=config.inputs",
+        "results",
+        "grad",
+    )
 
 
 def grad_pairs(scale: int) -> list[tuple[int, int]]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from upscope.arith import Axes, Bounds, LayerResult, Solution
+from upscope.arith import Axes, Bounds, LayerResult, LayerSpec, Solution
 from upscope.result import Result
 
 __all__ = ["FrameworkSize", "LayerStack", "Solutions"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LayerStack(Result):
     """The sizes through one layer or a stack (``upscope size``).
 
@@ -23,6 +23,13 @@ class LayerStack(Result):
     """
 
     layers: tuple[LayerResult, ...]
+
+    _brief = ("input", "output", "layers=specs")
+
+    @property
+    def specs(self) -> tuple[LayerSpec, ...]:
+        """Each layer's spec (``str(spec)`` is the ``--layer`` text)."""
+        return tuple(layer.spec for layer in self.layers)
 
     @property
     def input(self) -> Axes:
@@ -35,7 +42,7 @@ class LayerStack(Result):
         return self.layers[-1].output
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Solutions(Result):
     """The transposed convolutions that map ``input`` to ``target`` exactly, best first
     (``upscope size --target``). Each entry holds one :class:`~upscope.arith.Solution` per axis.
@@ -48,13 +55,15 @@ class Solutions(Result):
     bounds: Bounds = Bounds()
     limit: int = 20  # rows the table shows; to_dict() lists them all
 
+    _brief = ("input", "target", "solutions", "recommended")
+
     @property
     def recommended(self) -> tuple[Solution, ...] | None:
         """The first (best) solution, one per axis; None when there is none."""
         return self.solutions[0] if self.solutions else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FrameworkSize(Result):
     """A Keras or JAX transposed convolution's output size, per axis, and the PyTorch
     ``(padding, output_padding)`` giving the same size (None where none does)."""
@@ -69,3 +78,5 @@ class FrameworkSize(Result):
     output_padding: Axes | None
     output: Axes
     torch_equivalent: tuple[tuple[int, int] | None, ...]
+
+    _brief = ("framework", "padding", "input", "output", "torch_equivalent")

@@ -20,6 +20,7 @@ from upscope.commands import (
     out_option,
     seed_option,
 )
+from upscope.errors import UpscopeError
 
 SHORT = (
     "Run every upsampler on a real image (or a WAV sound, 1D): PSNR, SSIM, artifact metrics, "
@@ -78,10 +79,11 @@ def compare(
     ] = None,
     scale: Annotated[
         int,
-        typer.Option(
-            "--scale", "-s", metavar="S", help="Upsampling factor S, 2 to 4 (sounds: 2 to 16)."
-        ),
+        typer.Option("--scale", metavar="S", help="Upsampling factor S, 2 to 4 (sounds: 2 to 16)."),
     ] = 2,
+    old_scale: Annotated[
+        str | None, typer.Option("-s", hidden=True)  # refused below: the scale is --scale
+    ] = None,
     methods: Annotated[
         str,
         typer.Option(
@@ -138,6 +140,11 @@ def compare(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     del max_memory  # applied by upscope.commands._shell.guarded
+    if old_scale is not None:  # -s was compare's scale; --s is the stride in size and overlap
+        raise UpscopeError(
+            f"-s is not an option of compare: the scale is --scale {old_scale} "
+            "(--s is the stride, in size and overlap)"
+        )
     from upscope import api, present
     from upscope.render.console import print_json
     from upscope.render.progress import progress
@@ -148,6 +155,8 @@ def compare(
             scale, methods, fit, channels, str(device), threads, seed,
             sort=str(sort), out=None if no_png else out, progress=report,
         )  # fmt: skip
+        if report is not None:  # the bars end on the table's seconds, not their own clocks
+            report.finish({r.method: r.seconds for r in result.results})
     if json_out:
         print_json(result.to_dict())
     else:

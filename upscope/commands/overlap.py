@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from upscope.arith import OVERLAP_KINDS, layer_help
 from upscope.commands import (
     INPUT_HELP,
     OUT_DEFAULT,
@@ -66,8 +67,7 @@ def overlap(
             "--layer",
             metavar="SPEC",
             help="A layer of a mixed stack, repeatable, as for `upscope size`: "
-            "'convT k=4 s=2 p=1', 'conv k=3 p=1', 'pool k=2', 'avgpool k=2', "
-            "'upsample scale=2', 'pixelshuffle r=2'.",
+            + layer_help(OVERLAP_KINDS),
         ),
     ] = None,
     dims: Annotated[int, typer.Option("--dims", metavar="N", help="1 or 2 spatial axes.")] = 2,

@@ -55,8 +55,8 @@ def scan(
     model: Annotated[
         str,
         typer.Argument(
-            help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass "
-            "or a factory taking no arguments. Or path/to/model.onnx.",
+            help="path/to/file.py:Name or package.module:Name; Name is an nn.Module subclass, "
+            "an nn.Module instance, or a factory taking no arguments. Or path/to/model.onnx.",
             metavar="MODEL",
             show_default=False,
         ),
@@ -164,6 +164,7 @@ def scan(
         parse_range,
         split_model_spec,
     )
+    from upscope.scanning.static_input import refuse_without_shape
 
     if fix_code and json_out:
         raise UpscopeError("--fix-code and --json print different things: choose one")
@@ -184,6 +185,8 @@ def scan(
     else:
         # a mistyped MODEL or --input-shape is answered before torch loads
         where, _, is_file = split_model_spec(model)
+        if not shapes:  # refused here, before the imports below, when the file tells
+            refuse_without_shape(model)
         check_input_memory(shapes)
         if weights is not None:
             from upscope.scanning.checkpoint import check_checkpoint_memory

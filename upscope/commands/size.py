@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from upscope import api
-from upscope.arith import Framework
+from upscope.arith import Framework, layer_help
 from upscope.commands import (
     INPUT_HELP,
     DilationOpt,
@@ -60,8 +60,7 @@ def size(
         typer.Option(
             "--layer",
             metavar="SPEC",
-            help="A layer of a stack, repeatable: 'convT k=4 s=2 p=1', 'conv k=3 p=1', "
-            "'pool k=2', 'upsample scale=2', 'pixelshuffle r=2', 'pixelunshuffle r=2'.",
+            help="A layer of a stack, repeatable: KIND key=value ...; " + layer_help(),
         ),
     ] = None,
     target: Annotated[

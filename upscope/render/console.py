@@ -84,6 +84,7 @@ class View:
             no_color=console.no_color,
             highlight=False,
             legacy_windows=False,
+            force_jupyter=False,  # in a notebook rich would display this capture at once
         )
         with inner.capture() as captured:
             self._show(inner)

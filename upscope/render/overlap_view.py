@@ -275,7 +275,7 @@ def show(result: OverlapResult, png: Path | None, console: Console | None = None
         console.print(_grid(window, lo, hi, inside, (r0, c0)), end="")
         if not colour:
             console.print(f"[dim]{_border_note(result, colour)}[/dim]")
-    console.print(figures_table(result))
+    console.print(numbers_table(result))
     style = _VERDICT_STYLE[result.verdict]
     console.print(f"[{style}]{result.verdict}[/]: {result.explanation}")
     if png is not None:
@@ -292,8 +292,8 @@ def opt(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def figures_table(result: OverlapResult) -> Table:
-    table = Table(title="Figures", title_justify="left")
+def numbers_table(result: OverlapResult) -> Table:
+    table = Table(title="Numbers", title_justify="left")
     table.add_column("")
     table.add_column("whole map", justify="right")
     table.add_column("interior", justify="right")

@@ -83,22 +83,49 @@ def _name_cell(name: str) -> str:
     return escape_markup(_wrap_name(printable(name)))
 
 
+def _cut(segment: str, width: int) -> list[str]:
+    return [segment] if len(segment) <= width else re.split(r"(?<=_)", segment)
+
+
+def _name_pieces(name: str, width: int) -> list[tuple[str, str]]:
+    """(separator, piece) to lay out: the words of ``name`` (a parenthesised remark is one
+    word), a word longer than ``width`` cut after its dots, slashes and colons, and a segment
+    of it still longer than ``width`` after its underscores."""
+    pieces: list[tuple[str, str]] = []
+    for word in re.findall(r"\([^)]*\)|[^\s(]+", name):
+        parts = [word]
+        if len(word) > width:  # after dots, slashes, colons; a segment still too long at "_"
+            parts = [p for seg in re.split(r"(?<=[./:])", word) for p in _cut(seg, width)]
+        pieces += [(" " if i == 0 else "", part) for i, part in enumerate(parts) if part]
+    return pieces
+
+
 def _wrap_name(name: str, width: int = _NAME_WIDTH) -> str:
-    """Break a long module path after dots, so no part of it is cut.
+    """Break a long name between its words, or after a dot (slash, colon) of a word longer
+    than ``width``: inside a path segment only when the segment alone is longer than ``width``
+    (then after an underscore).
 
     >>> print(_wrap_name("decoder.blocks.3.upsample.conv", 16))
     decoder.blocks.
     3.upsample.conv
+    >>> print(_wrap_name("main.1 (BatchNorm fused in)", 16))
+    main.1
+    (BatchNorm fused in)
     """
     lines, line = [], ""
-    for part in re.split(r"(?<=[.:])", name):
-        if line and len(line) + len(part) > width:
+    for sep, piece in _name_pieces(name, width):
+        if line and len(line) + len(sep) + len(piece) > width:
             lines.append(line)
-            line = part
+            line = piece
         else:
-            line += part
+            line += (sep if line else "") + piece
     lines.append(line)
     return "\n".join(lines)
+
+
+def _name_width(names: list[str]) -> int:
+    """The op column's least width: its longest unbreakable piece, so rich never folds one."""
+    return max((len(p) for n in names for _, p in _name_pieces(n, _NAME_WIDTH)), default=2)
 
 
 def _geometry_cell(finding: Finding) -> str:
@@ -150,7 +177,8 @@ def wants_png(finding: Finding) -> bool:
 def _table(result: ScanResult) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("#", justify="right")
-    table.add_column("op", overflow="fold")
+    names = [finding.op.name for finding in result.findings]
+    table.add_column("op", overflow="fold", min_width=_name_width(names))
     table.add_column("geometry", no_wrap=True)
     table.add_column("weights", no_wrap=True)
     table.add_column("resp", no_wrap=True)

@@ -28,6 +28,7 @@ import numpy as np
 
 from upscope import audio_metrics
 from upscope.periods import period_in_output, tone_frequencies
+from upscope.result import Brief
 from upscope.scanning.records import UpOp
 
 __all__ = ["AudioTones", "OpTones", "measure", "op_tones"]
@@ -35,8 +36,8 @@ __all__ = ["AudioTones", "OpTones", "measure", "op_tones"]
 SILENCE, CONSTANT = "silence", "constant"
 
 
-@dataclass(frozen=True)
-class OpTones:
+@dataclass(frozen=True, repr=False)
+class OpTones(Brief):
     """One 1D op's tones in the output: its period (samples), the frequencies, the level."""
 
     name: str
@@ -47,8 +48,8 @@ class OpTones:
     reason: str = ""
 
 
-@dataclass
-class AudioTones:
+@dataclass(repr=False)
+class AudioTones(Brief):
     """The Hz view of a scan: the output ``rate``, its length, each 1D op's tones, and for the
     figure the output's power spectrum on each input (``spectra``: input -> spectrum)."""
 

@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from upscope.result import Brief
+
 __all__ = ["PROVIDERS", "Fix", "assign", "module_expr", "standalone_source"]
 
 #: name a fix may call -> the upscope module that defines it
@@ -30,8 +32,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 LEARNS = "balanced now, can learn a grid in training (re-scans as risk, not ok)"
 
 
-@dataclass
-class Fix:
+@dataclass(repr=False)
+class Fix(Brief):
     """One suggested replacement; the verification fields are filled by a front end that can
     run the model (:mod:`upscope.scanning.verify`)."""
 
@@ -53,6 +55,8 @@ class Fix:
     # the output grid re-measured with the fix in (grey levels): the op's share, and all of it
     output_grid: float | None = None
     output_grid_total: float | None = None
+
+    _brief = ("title", "verified", "overlap", "output_grid", "same_shapes", "params_delta")
 
     def _imports(self) -> list[str]:
         lines = ["import torch", "from torch import nn"]

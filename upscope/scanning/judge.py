@@ -29,7 +29,7 @@ from upscope import arith
 from upscope.errors import UpscopeError
 from upscope.metrics import polyphase_sums
 from upscope.overlap_map import OverlapResult, convt_overlap, stack_overlap
-from upscope.result import Result
+from upscope.result import Brief, Result
 from upscope.scanning.args import GRID_THRESHOLD, check_fail_on
 from upscope.scanning.grid import OutputGrid, attribute, can_learn, op_period
 from upscope.scanning.records import Dims, Shape, UpOp
@@ -118,8 +118,8 @@ def _convt_imbalance(weight: np.ndarray, stride: Shape, dilation: Shape, groups:
     return np.concatenate(parts)
 
 
-@dataclass
-class Finding:
+@dataclass(repr=False)
+class Finding(Brief):
     """The judgement of one op."""
 
     op: UpOp
@@ -146,6 +146,16 @@ class Finding:
         return self.op.name
 
     non_finite: str | None = None  # "weights hold NaN", ...: its own finding (see failing)
+
+    _brief = (
+        "name=op.name",
+        "type=op.type",
+        "status",
+        "verdict",
+        "imbalance=imbalance_worst",
+        "response",
+        "fixes",
+    )
 
     @property
     def response(self) -> dict[str, float | None]:
@@ -465,7 +475,7 @@ def worst(findings: Sequence[Finding]) -> Finding | None:
     return max(flagged, key=key)
 
 
-@dataclass
+@dataclass(repr=False)
 class ScanResult(Result):
     """The result of a scan: every op judged, in call order (``upscope.scan`` returns it).
 
@@ -487,6 +497,13 @@ class ScanResult(Result):
     model_format: str = "pytorch"  # "pytorch" | "onnx"
     output_non_finite: list[str] = field(default_factory=list)  # the model's output: NaN, inf
     audio: Any = None  # scan --rate: an upscope.scanning.audio.AudioTones (the Hz view)
+
+    _brief = ("model", "format=model_format", "input_shapes", "statuses=status_counts", "findings")
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many ops have each status, worst first (statuses no op has left out)."""
+        return {s: n for s in STATUSES if (n := sum(f.status == s for f in self.findings))}
 
     def failing(self, fail_on: str) -> list[Finding]:
         """The ops at status ``fail_on`` or worse (``artifact`` counts for ``risk``), and every op

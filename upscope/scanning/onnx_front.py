@@ -53,6 +53,7 @@ from upscope.scanning.onnx_graph import (
     load,
     resolve,
 )
+from upscope.scanning.onnx_names import display_name
 from upscope.scanning.onnx_resize import resize
 from upscope.scanning.records import Dims, Shape, UpOp
 
@@ -241,7 +242,7 @@ def read(path: Path, input_shapes: Sequence[Shape] = ()) -> tuple[list[UpOp], li
     for index, node in g.nodes:
         if node.domain not in ("", "ai.onnx") or node.op_type not in _UPSAMPLING:
             continue
-        base = node.name or f"{node.op_type}_{index}"
+        base = display_name(node, index)  # the module path the exporter recorded
         name = base if names[base] == 0 else f"{base}#{names[base] + 1}"
         op: UpOp | None
         if node.op_type == "ConvTranspose":

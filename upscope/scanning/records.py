@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from upscope.result import Brief
 from upscope.scanning.args import Shape
 
 __all__ = ["Dims", "Shape", "UpOp", "dims_text"]
@@ -20,8 +21,8 @@ __all__ = ["Dims", "Shape", "UpOp", "dims_text"]
 Dims = tuple[int | None, ...]
 
 
-@dataclass
-class UpOp:
+@dataclass(repr=False)
+class UpOp(Brief):
     """One upsampling operation as it was called in the forward pass."""
 
     name: str
@@ -46,6 +47,8 @@ class UpOp:
     access: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # what the op's output held that is not a finite number ("NaN", "inf"), measured in the trace
     output_non_finite: list[str] = field(default_factory=list)
+
+    _brief = ("name", "type", "kind", "input_shape", "output_shape", "weight", "response")
 
     @property
     def ndim(self) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 from upscope import limits
 from upscope.errors import UpscopeError
-from upscope.scanning import contain
+from upscope.scanning import contain, static_input
 from upscope.scanning.args import (
     INPUTS,
     check_input_memory,
@@ -108,10 +108,22 @@ def scan(
 
             onnx_result.audio = audio.measure([f.op for f in onnx_result.findings], rate, None)
         return onnx_result
+    early = None  # why the file alone cannot tell that MODEL lacks example_input_array
+    if isinstance(model, str) and not shapes and example_input is None:
+        early = static_input.refuse_without_shape(model)
     with contain.timeout(timeout), contain.guard():
         try:
             return _scan_torch(
-                model, shapes, example_input, weights, kinds, seed, rate, threshold, value_range
+                model,
+                shapes,
+                example_input,
+                weights,
+                kinds,
+                seed,
+                rate,
+                threshold,
+                value_range,
+                early,
             )
         except UpscopeError:
             raise
@@ -131,6 +143,7 @@ def _scan_torch(
     rate: int | None,
     threshold: float,
     value_range: Any,
+    early: str | None,
 ) -> ScanResult:
     import torch
     from torch import nn
@@ -183,9 +196,10 @@ def _scan_torch(
     if not shapes:
         default = default_input_shapes(net)
         if default is None:
+            why = f" (upscope built it to know: {early})" if early else ""
             raise UpscopeError(
                 "--input-shape is required (e.g. --input-shape 1x100x1x1): the model defines "
-                "no example_input_array"
+                f"no example_input_array{why}"
             )
         shapes, from_model = default, True
     check_input_memory(shapes)

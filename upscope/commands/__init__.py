@@ -80,6 +80,9 @@ class UpscopeCommand(TyperCommand):
         line, exit 2, rather than a silent default."""
         rest = super().parse_args(ctx, args)
         for param in self.get_params(ctx):
+            source = ctx.get_parameter_source(param.name)
+            if getattr(source, "name", None) != "COMMANDLINE":
+                continue  # a default of "" means "not given", which the command explains
             value = ctx.params.get(param.name)
             values = value if isinstance(value, list | tuple) else [value]
             if any(isinstance(v, str | Path) and not str(v).strip() for v in values):

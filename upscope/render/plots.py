@@ -261,9 +261,9 @@ def peak_positions(shape: tuple[int, int], scale: int) -> list[tuple[float, floa
 
 
 def figure_text(text: object, limit: int = 80) -> str:
-    """A name from a file or a model, safe in a figure: :func:`upscope.text.printable` (control
+    r"""A name from a file or a model, safe in a figure: :func:`upscope.text.printable` (control
     characters as escapes, at most ``limit`` characters), ``$`` kept literal (not mathtext), and
-    a character the figure's font has no glyph for written as ``\\uXXXX`` (no missing-glyph
+    a character the figure's font has no glyph for written as ``\uXXXX`` (no missing-glyph
     warning, no empty box).
 
     >>> figure_text("up\x1b[2J $x$")

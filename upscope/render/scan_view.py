@@ -20,6 +20,9 @@ from upscope.scanning.report import document, summary_line
 from upscope.text import escape_markup, printable
 from upscope.text import markup as escape
 
+#: our own sentences (notes, reasons, the summary) are shown whole; only names are capped
+_PROSE = 4000
+
 __all__ = [
     "document",
     "draw",
@@ -199,7 +202,7 @@ def _table(result: ScanResult) -> Table:
 
 def _fix_status(fix: Any) -> str:
     if not fix.verified:
-        return f"[yellow]not verified[/]: {escape(fix.reason or '')}"
+        return f"[yellow]not verified[/]: {escape(fix.reason or '', _PROSE)}"
     shapes = "[green]same shapes[/]" if fix.same_shapes else "[bold red]shapes change[/]"
     response = "-" if fix.response is None else f"{fix.response:.2f}"
     grid = "" if fix.output_grid is None else f", grid {fix.output_grid:.2f} grey levels"
@@ -263,7 +266,7 @@ def _fixes(result: ScanResult) -> list[Any]:
             parts.append(f"  {rank}. {escape(fix.title)}")
             parts.append(_Indented(_fix_status(fix)))
             if fix.note:
-                parts.append(_Indented(f"[dim]{escape(fix.note)}[/dim]"))
+                parts.append(_Indented(f"[dim]{escape(fix.note, _PROSE)}[/dim]"))
             parts.append(_Code(fix.code))
     return parts
 
@@ -309,7 +312,7 @@ def fix_script(result: ScanResult) -> str:
 def _not_finite_lines(result: ScanResult) -> list[str]:
     """One line per op whose weights or output hold NaN or inf, and one for the model's output."""
     lines = [
-        f"[bold red]not finite[/]: {escape(f.op.name)}: its {escape(f.non_finite)}"
+        f"[bold red]not finite[/]: {escape(f.op.name)}: its {escape(f.non_finite, _PROSE)}"
         for f in result.findings
         if f.non_finite is not None
     ]
@@ -351,7 +354,7 @@ def renderable(result: ScanResult, wrote: bool = True) -> Any:
     for finding in result.findings:
         notes.setdefault(finding.note, []).append(finding.op.name)
     for note, names in notes.items():
-        parts.append(f"[dim]{escape(', '.join(names))}: {escape(note)}[/dim]")
+        parts.append(f"[dim]{escape(', '.join(names))}: {escape(note, _PROSE)}[/dim]")
     if onnx:
         rule = f"artifact = weights mean > {result.threshold:g} (no grid is measured: nothing runs)"
     else:
@@ -369,7 +372,7 @@ def renderable(result: ScanResult, wrote: bool = True) -> Any:
         "ok = cannot make one.[/dim]"
     )
     parts += _fixes(result)
-    parts.append(f"[bold]{escape(summary_line(result))}[/bold]")
+    parts.append(f"[bold]{escape(summary_line(result), _PROSE)}[/bold]")
     parts += [f"wrote {escape(path, None)}" for path in result.pngs] if wrote else []
     return Group(*parts)
 

@@ -40,12 +40,21 @@ NAMES: tuple[str, ...] = tuple(_METHODS)
 
 def check_scale(scale: int, option: str = "--scale") -> None:
     """Raise UpscopeError unless ``scale`` is an int from MIN_SCALE to MAX_SCALE."""
+    check_scale_range(scale, option, MIN_SCALE, MAX_SCALE)
+
+
+def check_scale_range(scale: int, option: str, low: int, high: int, where: str = "") -> None:
+    """Raise UpscopeError unless ``scale`` is an int from ``low`` to ``high``; ``where`` follows
+    the range in the message (the 1D zoo says `` for audio``).
+
+    >>> check_scale_range(5, "--scale", 2, 4, " for audio")
+    Traceback (most recent call last):
+    upscope.errors.UpscopeError: --scale must be from 2 to 4 for audio, got 5
+    """
     if isinstance(scale, bool) or not isinstance(scale, int):
-        raise UpscopeError(
-            f"{option} must be an integer from {MIN_SCALE} to {MAX_SCALE}, got {scale!r}"
-        )
-    if not MIN_SCALE <= scale <= MAX_SCALE:
-        raise UpscopeError(f"{option} must be from {MIN_SCALE} to {MAX_SCALE}, got {scale}")
+        raise UpscopeError(f"{option} must be an integer from {low} to {high}, got {scale!r}")
+    if not low <= scale <= high:
+        raise UpscopeError(f"{option} must be from {low} to {high}{where}, got {scale}")
 
 
 def check_name(name: str) -> None:

@@ -15,7 +15,7 @@ order (``tests/test_audio_zoo.py`` checks). Names say their family (issue 18's c
 from __future__ import annotations
 
 from upscope.errors import UpscopeError
-from upscope.zoo import parse_words
+from upscope.zoo import check_scale_range, parse_words
 
 MIN_SCALE = 2
 MAX_SCALE = 16
@@ -38,14 +38,7 @@ NAMES: tuple[str, ...] = tuple(_METHODS)
 
 def check_scale(scale: int, option: str = "--scale") -> None:
     """Raise UpscopeError unless ``scale`` is an int from MIN_SCALE to MAX_SCALE."""
-    if isinstance(scale, bool) or not isinstance(scale, int):
-        raise UpscopeError(
-            f"{option} must be an integer from {MIN_SCALE} to {MAX_SCALE}, got {scale!r}"
-        )
-    if not MIN_SCALE <= scale <= MAX_SCALE:
-        raise UpscopeError(
-            f"{option} must be from {MIN_SCALE} to {MAX_SCALE} for audio, got {scale}"
-        )
+    check_scale_range(scale, option, MIN_SCALE, MAX_SCALE, " for audio")
 
 
 def check_name(name: str) -> None:

@@ -96,27 +96,10 @@ def _vlines(ax) -> dict[str, list[float]]:
     return lines
 
 
-def _saved_figure(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Keep the figure that :mod:`upscope.render.audio_view` saves, to read its axes."""
-    from upscope.render import audio_view
-
-    captured: dict = {}
-    real = audio_view.save_figure
-
-    def keep(fig, path):
-        captured["fig"] = fig
-        return real(fig, path)
-
-    monkeypatch.setattr(audio_view, "save_figure", keep)
-    return captured
-
-
-def test_scan_tones_figure_nyquist_visible_few_multiples_readable_legend(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scan_tones_figure_nyquist_visible_few_multiples_readable_legend(tmp_path: Path) -> None:
     from torch import nn
 
-    from upscope.render.audio_view import DRAWN_TONES, save_scan_tones
+    from upscope.render.audio_view import DRAWN_TONES, _tones_figure, save_scan_tones
 
     torch.manual_seed(0)
     model = nn.Sequential(  # periods 64 (many multiples) and 2 (a tone at Nyquist)
@@ -126,9 +109,8 @@ def test_scan_tones_figure_nyquist_visible_few_multiples_readable_legend(
     result = upscope.scan(model, (1, 1, 8), rate=RATE)
     ops = [o for o in result.audio.ops if o.tones_hz]
     assert len(ops[0].tones_hz) > DRAWN_TONES and ops[1].tones_hz == [RATE / 2]
-    captured = _saved_figure(monkeypatch)
-    save_scan_tones(result.audio, tmp_path)
-    ax = captured["fig"].axes[0]
+    assert save_scan_tones(result.audio, tmp_path).exists()
+    ax = _tones_figure(result.audio).axes[0]
     assert ax.get_xlim()[1] > RATE / 2 * 1.05  # the line at rate / 2 is inside the axes
     lines = _vlines(ax)
     assert max(len(xs) for xs in lines.values()) <= DRAWN_TONES
@@ -141,18 +123,13 @@ def test_scan_tones_figure_nyquist_visible_few_multiples_readable_legend(
     assert any(label.startswith("Nyquist") for label in labels)
 
 
-def test_a_tone_on_the_spectrogram_top_edge_gets_a_marker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_tone_on_the_spectrogram_top_edge_gets_a_marker() -> None:
     from upscope.render import audio_view
 
     rate = 16000.0
     signal = np.sin(2 * np.pi * 1000 * np.arange(4096) / rate)
-    captured = _saved_figure(monkeypatch)
-    audio_view._spectrogram_grid(
-        [("a", signal)], ["spectrogram"], rate, [rate / 2], "t", tmp_path / "s.png"
-    )
-    ax = captured["fig"].axes[0]
+    fig = audio_view._spectrogram_grid([("a", signal)], ["spectrogram"], rate, [rate / 2], "t")
+    ax = fig.axes[0]
     assert ax.get_ylim()[1] == pytest.approx(rate / 2, rel=0.01)  # the tone is on the border
     marks = [t for t in ax.texts if t.get_position()[1] == rate / 2]
     assert marks and not marks[0].get_clip_on()

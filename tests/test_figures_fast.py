@@ -6,7 +6,6 @@ pixels, and the same bytes from a worker as from this process. No timing here (b
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,27 +161,3 @@ def test_pixel_shuffle_title_reads_as_a_division_of_the_values() -> None:
     (finding,) = judge(trace(load_model(f"{SAMPLES}:ESPCN", seed=0), [torch.randn(1, 1, 8, 8)]))
     title = scan_view.draw(finding, 0.1).axes[0].get_title()
     assert "conv channels (c*9+a*3+b),\neach divided by their mean |value| " in title
-
-
-def test_workers_write_the_same_files_as_one_process(comparison, tmp_path, monkeypatch) -> None:
-    from functools import partial
-
-    from upscope.render import compare_figures
-    from upscope.render.plots import figure_workers, save_all
-
-    def jobs(folder: Path):
-        folder.mkdir()
-        return [
-            (partial(compare_figures.radial_figure, comparison), folder / "a.png"),
-            (partial(compare_figures.grid_figure, comparison, None), folder / "b.png"),
-        ]
-
-    monkeypatch.setenv("UPSCOPE_FIGURE_WORKERS", "1")
-    one = save_all(jobs(tmp_path / "one"))
-    monkeypatch.setenv("UPSCOPE_FIGURE_WORKERS", "2")
-    assert figure_workers(2) == 2
-    two = save_all(jobs(tmp_path / "two"))
-    assert [p.name for p in two] == ["a.png", "b.png"] and all(p.exists() for p in two)
-    for a, b in zip(one, two, strict=True):
-        assert a.read_bytes() == b.read_bytes()
-    assert not list((tmp_path / "two").glob(".*"))  # no temporary file left

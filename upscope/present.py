@@ -3,7 +3,8 @@
 - :func:`document` ``(result) -> dict``: the JSON document (``--json``, ``Result.to_dict()``);
 - :func:`view` ``(result) -> renderable``: the terminal table or picture (``rich.print(result)``,
   notebooks, and the CLI's text through :func:`show`);
-- :func:`figures` ``(result, out) -> list[Path]``: writes the PNG files, returns their paths.
+- :func:`figures` ``(result, out) -> list[Path]``: writes the PNG files, returns their paths
+  (:func:`save_figures` is the door that uses the command's drawing process).
 
 Each is a :func:`functools.singledispatch` function. A presentation module registers the three
 for its result types (``@present.view.register(OverlapResult)``). Registrars are imported
@@ -21,7 +22,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["document", "figures", "show", "view"]
+__all__ = ["document", "figures", "save_figures", "show", "view"]
 
 #: module that defines result types -> the modules that register their document, view, figures.
 #: A new analysis adds one line here (and tests/test_layers.py gives its modules a layer).
@@ -69,10 +70,31 @@ def view(result: Any) -> Any:
 
 @functools.singledispatch
 def figures(result: Any, out: Path) -> list[Path]:
-    """Write the figures of ``result`` into the folder ``out``; return their paths."""
+    """Write the figures of ``result`` into the folder ``out``, in this process; return their
+    paths. :func:`save_figures` is the door that uses a drawing process where there is one."""
     if _load(type(result)):
         return figures(result, out)
     raise NotImplementedError(f"{type(result).__name__} has no figures")
+
+
+def save_figures(result: Any, out: Path) -> list[Path]:
+    """:func:`figures`, drawn by the command's drawing process where it started one
+    (:mod:`upscope.render.drawer`): this process then only lists the paths (and sets the
+    result's ``pngs``) while the figures are drawn on the other CPU. If that fails, they are
+    drawn here, so an error is raised here with its own message."""
+    from upscope.render import drawer
+
+    if drawer.hand(figures, result, out):
+        try:
+            with drawer.listing():
+                paths = figures(result, out)
+        except BaseException:
+            drawer.stop()
+            raise
+        if drawer.wait():
+            return paths
+    drawer.begin()
+    return figures(result, out)
 
 
 def show(result: Any, console: Any = None) -> None:

@@ -162,7 +162,7 @@ class Result(Brief):
 
     def save_png(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
         """Write the figures the CLI writes into ``out``; return their paths."""
-        paths: list[Path] = _present().figures(self, Path(out))
+        paths: list[Path] = _present().save_figures(self, Path(out))
         return paths
 
     def __rich__(self) -> Any:

@@ -37,7 +37,8 @@ def error_line(message: str) -> None:
 def guarded(func: F) -> F:
     """Turn UpscopeError raised by a command into one stderr line and exit code 2; run it
     under its ``--max-memory`` budget, if it has that option; an allocation that fails inside
-    the work is the budget's refusal (:func:`upscope.limits.allocation_failure`)."""
+    the work is the budget's refusal (:func:`upscope.limits.allocation_failure`). A command
+    that will write PNGs starts its drawing process first (:mod:`upscope.render.drawer`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -53,10 +54,16 @@ def guarded(func: F) -> F:
                         raise
                     raise refusal from None
 
+        from upscope.render import drawer
+
+        if "out" in kwargs and kwargs.get("no_png") is False:
+            drawer.start()  # the figures' process, forked before torch loads
         try:  # a context of its own: what the command sets there (budget, inputs) ends with it
             return contextvars.copy_context().run(run)
         except UpscopeError as exc:
             error_line(str(exc))
             raise typer.Exit(2) from None
+        finally:
+            drawer.stop()
 
     return wrapper  # type: ignore[return-value]

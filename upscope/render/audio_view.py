@@ -7,6 +7,7 @@ from :func:`upscope.audio_metrics.spectrogram`). matplotlib and rich are importe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +15,11 @@ import numpy as np
 
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import out_console
-from upscope.render.plots import fitted_title, new_figure, save_figure
+from upscope.render.plots import fitted_title, new_figure, save_all, save_one
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.image import AxesImage
     from rich.console import Console
     from rich.table import Table
@@ -145,8 +147,7 @@ def _spectrogram_grid(
     rate: float,
     marks: list[float],
     title: str,
-    path: Path,
-) -> Path:
+) -> Figure:
     """Rows of panels (label, signal per column), one colour scale: dB below the loudest bin.
     With one column the panels flow into rows of two."""
     flow = len(columns) == 1
@@ -186,7 +187,7 @@ def _spectrogram_grid(
     bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, pad=0.01)
     bar.set_label("dB below the loudest bin of the figure", fontsize=8)
     fitted_title(fig, title, 10)
-    return save_figure(fig, path)
+    return fig
 
 
 def _spectra_grid(
@@ -195,8 +196,7 @@ def _spectra_grid(
     marks: list[float],
     nyquist: float,
     title: str,
-    path: Path,
-) -> Path:
+) -> Figure:
     """One panel per method: each curve's power spectrum in dB of its own total power, the tone
     frequencies marked (dotted red) and the input's Nyquist frequency (dashed grey)."""
     from upscope.audio_metrics import frequencies
@@ -230,7 +230,7 @@ def _spectra_grid(
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 7), fontsize=8)
     fitted_title(fig, title, 10)
-    return save_figure(fig, path)
+    return fig
 
 
 def save_probe_figures(report: AudioProbeReport, out: Path) -> list[Path]:
@@ -239,35 +239,26 @@ def save_probe_figures(report: AudioProbeReport, out: Path) -> list[Path]:
     cfg = report.config
     rate = float(cfg.rate)
     marks = report.results[0].tone_hz if report.results else []
-    written = []
+    jobs = []
     columns = [k for k in ("sweep", "noise") if k in cfg.inputs]
     if columns:
         panels = [(m, report.result(m, k).response) for m in cfg.methods for k in columns]
-        written.append(
-            _spectrogram_grid(
-                panels,
-                columns,
-                rate,
-                marks,
-                f"1D upsamplers x{cfg.scale} at init, {_hz(cfg.input_rate)} -> {_hz(rate)} Hz: "
-                f"output spectrograms (first seed, channel 0); dotted cyan: tones at multiples of "
-                f"{_hz(cfg.input_rate)} Hz",
-                out / PROBE_FIGURES[0],
-            )
+        title = (
+            f"1D upsamplers x{cfg.scale} at init, {_hz(cfg.input_rate)} -> {_hz(rate)} Hz: "
+            f"output spectrograms (first seed, channel 0); dotted cyan: tones at multiples of "
+            f"{_hz(cfg.input_rate)} Hz"
         )
+        build = partial(_spectrogram_grid, panels, columns, rate, marks, title)
+        jobs.append((build, out / PROBE_FIGURES[0]))
     curves = {m: [(k, report.result(m, k).spectrum) for k in cfg.inputs] for m in cfg.methods}
-    written.append(
-        _spectra_grid(
-            curves,
-            rate,
-            marks,
-            cfg.input_rate / 2,
-            f"Mean output spectra over {cfg.seeds} seeds, x{cfg.scale} at "
-            f"{_hz(rate)} Hz, per input",
+    title = f"Mean output spectra over {cfg.seeds} seeds, x{cfg.scale} at {_hz(rate)} Hz, per input"
+    jobs.append(
+        (
+            partial(_spectra_grid, curves, rate, marks, cfg.input_rate / 2, title),
             out / PROBE_FIGURES[1],
         )
     )
-    return written
+    return save_all(jobs)
 
 
 def show_compare(result: AudioComparison, console: Console | None = None) -> None:
@@ -320,27 +311,25 @@ def save_compare_figures(result: AudioComparison, out: Path) -> list[Path]:
     rate = float(result.rate)
     s = result.settings
     panels = [("original", result.original[0])] + [(r.method, r.output[0]) for r in result.results]
-    grid = _spectrogram_grid(
-        panels,
-        ["spectrogram"],
-        rate,
-        result.tone_hz,
+    grid_title = (
         f"{result.sound}: x{s.scale} from {_hz(rate / s.scale)} Hz back to {_hz(rate)} Hz "
-        "(channel 0); dotted cyan, \u25b6 at the left edge: tones at multiples of the low rate",
-        out / COMPARE_FIGURES[0],
+        "(channel 0); dotted cyan, \u25b6 at the left edge: tones at multiples of the low rate"
     )
-    original = power_spectrum(result.original)
-    curves = {r.method: [("output", power_spectrum(r.output)), ("original", original)]
-              for r in result.results}  # fmt: skip
-    spectra = _spectra_grid(
-        curves,
-        rate,
-        result.tone_hz,
-        rate / (2 * s.scale),
-        f"{result.sound}: spectra of each method's output and of the original",
-        out / COMPARE_FIGURES[1],
-    )
-    return [grid, spectra]
+
+    def spectra() -> Figure:
+        original = power_spectrum(result.original)
+        curves = {r.method: [("output", power_spectrum(r.output)), ("original", original)]
+                  for r in result.results}  # fmt: skip
+        return _spectra_grid(
+            curves,
+            rate,
+            result.tone_hz,
+            rate / (2 * s.scale),
+            f"{result.sound}: spectra of each method's output and of the original",
+        )
+
+    grid = partial(_spectrogram_grid, panels, ["spectrogram"], rate, result.tone_hz, grid_title)
+    return save_all([(grid, out / COMPARE_FIGURES[0]), (spectra, out / COMPARE_FIGURES[1])])
 
 
 def _tones_text(tones: list[float]) -> str:
@@ -393,10 +382,14 @@ def scan_tones_table(tones: AudioTones) -> Table:
 def save_scan_tones(tones: AudioTones, out: Path) -> Path:
     """``scan-tones.png``: the output's spectrum on each input, each op's base tone and
     multiples marked in its own colour, Hz on a log axis."""
-    from upscope.audio_metrics import frequencies
     from upscope.files import prepare_out_dir
 
-    folder = prepare_out_dir(out)
+    return save_one(partial(_tones_figure, tones), prepare_out_dir(out) / SCAN_FIGURE)
+
+
+def _tones_figure(tones: AudioTones) -> Figure:
+    from upscope.audio_metrics import frequencies
+
     fig = new_figure(10.0, 4.6)
     ax = fig.subplots()
     for kind, spec in tones.spectra.items():
@@ -441,4 +434,4 @@ def save_scan_tones(tones: AudioTones, out: Path) -> Path:
         f"its first multiples (up to {DRAWN_TONES - 1})",
         10,
     )
-    return save_figure(fig, folder / SCAN_FIGURE)
+    return fig

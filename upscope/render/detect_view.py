@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich import box
@@ -15,7 +17,10 @@ from upscope import present
 from upscope.detect_document import detect_document
 from upscope.detection import DetectResult, Group, PeriodFound
 from upscope.files import prepare_out_dir
-from upscope.render.plots import centred_panel, new_figure, panel_rows, save_figure
+from upscope.render.plots import centred_panel, new_figure, panel_rows, save_all
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["detect_document", "detect_figures", "detect_view", "summary_line"]
 
@@ -329,17 +334,15 @@ def detect_figures(result: DetectResult, out: Path) -> list[Path]:
     """Per group: ``detect-WxH-spectrum.png`` (``detect-WxH-jpeg-...`` for JPEG files); with a
     period found, also ``-tiles.png`` and ``-strengths.png``. Returns the paths written."""
     prepare_out_dir(out)
-    paths = []
+    jobs: list[tuple[Callable[[], Figure], Path]] = []
     for group in result.groups:
         stem = f"detect-{group.width}x{group.height}" + ("-jpeg" if group.jpeg else "")
         if group.found:
-            paths.append(save_figure(_tiles(group), out / f"{stem}-tiles.png"))
-        paths.append(save_figure(_spectrum(group), out / f"{stem}-spectrum.png"))
+            jobs.append((partial(_tiles, group), out / f"{stem}-tiles.png"))
+        jobs.append((partial(_spectrum, group), out / f"{stem}-spectrum.png"))
         if group.found:
-            paths.append(
-                save_figure(_strengths(group, result.z_min), out / f"{stem}-strengths.png")
-            )
-    return paths
+            jobs.append((partial(_strengths, group, result.z_min), out / f"{stem}-strengths.png"))
+    return save_all(jobs)
 
 
 # ---------------------------------------------------------------- the registry (upscope.present)

@@ -460,9 +460,11 @@ def _profile_title(result: OverlapResult, profiles: Profiles) -> str:
 
 def write_png(result: OverlapResult, path: Path) -> Path:
     """Save :func:`figure` at ``path`` (atomically)."""
-    from upscope.render.plots import save_figure
+    from functools import partial
 
-    return save_figure(figure(result), path)
+    from upscope.render.plots import save_one
+
+    return save_one(partial(figure, result), path)
 
 
 def figure(result: OverlapResult) -> Figure:

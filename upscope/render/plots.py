@@ -47,82 +47,41 @@ def new_figure(
 def save_figure(fig: Figure, path: Path, **savefig_kwargs: Any) -> Path:
     """Save ``fig`` as PNG at ``path`` atomically (a complete file, or nothing), compressed at
     :data:`COMPRESS_LEVEL`."""
+    from upscope.render import drawer
+
+    if drawer.role() is not None and not _inside[0]:  # it would be drawn twice, or not at all
+        raise RuntimeError("a figure of a figures call is saved outside save_all")
     kwargs = {"pil_kwargs": {"compress_level": COMPRESS_LEVEL}, **savefig_kwargs}
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", **kwargs))
 
 
-def figure_workers(jobs: int) -> int:
-    """How many processes draw ``jobs`` figures: ``UPSCOPE_FIGURE_WORKERS`` if set (1: in this
-    process; 2 or more: a forked second process on Linux, where a fork is cheap), else 1.
-
-    One is the default: a second process was measured no faster on a loaded two-core machine
-    (issue 21's bench), its gain on an idle one is unmeasured, and a fork of a process that holds
-    torch's threads (a notebook kernel, a test runner) is a risk not worth an unmeasured gain.
-
-    >>> import os; os.environ["UPSCOPE_FIGURE_WORKERS"] = "2"; figure_workers(4)
-    2
-    >>> del os.environ["UPSCOPE_FIGURE_WORKERS"]; figure_workers(4)
-    1
-    """
-    import os
-    import sys
-
-    if jobs < 2:
-        return 1
-    given = os.environ.get("UPSCOPE_FIGURE_WORKERS", "").strip()
-    if given.isdigit() and int(given) >= 2 and sys.platform.startswith("linux"):
-        return 2
-    return 1
-
-
-def _quiet_exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # the child's finally blocks run, and it exits without a trace
-
-
-def _child(jobs: Sequence[tuple[Callable[[], Figure], Path]]) -> None:
-    """The forked child's work: SIGINT and SIGTERM end it quietly through its ``finally`` blocks
-    (a temporary PNG is removed) instead of the command line's handler inherited by the fork."""
-    import signal
-
-    signal.signal(signal.SIGINT, _quiet_exit)
-    signal.signal(signal.SIGTERM, _quiet_exit)
-    for build, path in jobs:
-        save_figure(build(), path)
-
-
 def save_all(jobs: Sequence[tuple[Callable[[], Figure], Path]]) -> list[Path]:
-    """Build and save each ``(build, path)``; returns the paths, in order.
+    """Build and save each ``(build, path)`` (every figure of a command goes through here);
+    returns the paths, in order.
 
-    With :func:`figure_workers` = 2 the figures are split in two: one forked child process draws
-    every second one while this process draws the others (a fork inherits the imported
-    matplotlib and the result, so nothing is pickled and the child starts in milliseconds; no
-    pool, queue or lock is shared). Each file is written atomically, and the same figure gives
-    the same bytes in either process. If the child fails, this process draws its figures again,
-    so an error is raised here with its own message."""
-    import multiprocessing
-    import warnings
+    In a command's own process, with a drawing process (:mod:`upscope.render.drawer`), this
+    lists the paths and draws none: the two drawing processes draw every second job each,
+    counted over the whole figures call. Anywhere else it draws each, one after another."""
+    from upscope.render import drawer
 
-    if figure_workers(len(jobs)) == 1:
-        return [save_figure(build(), path) for build, path in jobs]
-    theirs = list(jobs[1::2])
-    with warnings.catch_warnings():
-        # Python 3.12+ warns on fork in a process with threads (torch's pool): the child only
-        # draws with matplotlib and writes files, and never touches torch
-        warnings.simplefilter("ignore", DeprecationWarning)
-        child = multiprocessing.get_context("fork").Process(target=_child, args=(theirs,))
-        child.start()
+    paths = []
+    _inside[0] = True
     try:
-        for build, path in jobs[0::2]:
-            save_figure(build(), path)
-        child.join()
+        for build, path in jobs:
+            if drawer.share(drawer.next_index()):
+                save_figure(build(), path)
+            paths.append(path)
     finally:
-        if child.is_alive():  # this process was interrupted or failed: stop the child too
-            child.terminate()
-            child.join()
-    if child.exitcode != 0:
-        for build, path in theirs:
-            save_figure(build(), path)
-    return [path for _, path in jobs]
+        _inside[0] = False
+    return paths
+
+
+def save_one(build: Callable[[], Figure], path: Path) -> Path:
+    """:func:`save_all` of one job."""
+    return save_all([(build, path)])[0]
+
+
+_inside = [False]  # save_figure is being called from save_all
 
 
 def text_height(text: str, fontsize: float) -> float:

@@ -66,7 +66,9 @@ LAYERS: dict[str, int] = {
     "upscope.sizes": ANALYSES,
     "upscope.overlap_map": ANALYSES,
     "upscope.probing": ANALYSES,
+    "upscope.probe_result": ANALYSES,  # what probe returns, torch-free (unpickled to draw)
     "upscope.comparison": ANALYSES,
+    "upscope.compare_result": ANALYSES,  # what compare returns, torch-free
     "upscope.scanning": ANALYSES,
     "upscope.scanning.args": ANALYSES,
     "upscope.scanning.static_input": ANALYSES,
@@ -91,6 +93,7 @@ LAYERS: dict[str, int] = {
     "upscope.scanning.audio": ANALYSES,  # scan --rate: tones in Hz
     "upscope.audio_probe": ANALYSES,
     "upscope.audio_compare": ANALYSES,
+    "upscope.audio_results": ANALYSES,  # what probe --audio and compare SOUND return, torch-free
     "upscope.detection": ANALYSES,
     "upscope.detect_model": ANALYSES,
     # 3 presentation: documents (JSON), views and figures, the registry that maps results to them

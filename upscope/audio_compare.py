@@ -14,128 +14,49 @@ head/tail draws and the same crops.
 Scores (:mod:`upscope.audio_metrics`): ``snr_db``, ``lsd_db`` and ``tone_db``: at each tone
 frequency ``k * rate / S`` the output's power over the original's (both floored 100 dB below the
 original's total power), the strongest, in dB: 0 when the method adds nothing there.
-Nothing here prints; progress goes through an optional callback.
+Nothing here prints; progress goes through an optional callback. The result types
+(:class:`AudioComparison`, :class:`AudioMethodResult`, :class:`AudioSettings`) live in the
+torch-free :mod:`upscope.audio_results` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from upscope import audio_metrics, dsp, upsamplers1d, zoo1d
+from upscope.audio_results import (
+    BATCH,
+    LEARNING_RATE,
+    PATCH_OUT,
+    AudioComparison,
+    AudioMethodResult,
+    AudioSettings,
+    wav_name,
+)
 from upscope.periods import tone_frequencies
-from upscope.result import Brief, Result
 
 __all__ = [
     "AudioComparison",
     "AudioMethodResult",
     "AudioSettings",
+    "BATCH",
+    "LEARNING_RATE",
+    "PATCH_OUT",
     "compare_bytes",
     "compare_sound",
     "output_names",
+    "wav_name",
 ]
 
-BATCH = 8
-PATCH_OUT = 2048
-LEARNING_RATE = 1e-2
 KERNEL = 3
 
 #: ``progress(method, steps_done, steps_total)`` after every training step
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, repr=False)
-class AudioSettings(Brief):
-    scale: int = 2
-    methods: tuple[str, ...] = zoo1d.NAMES
-    fit: int = 200
-    seed: int = 0
-    device: str = "cpu"
-    width: int = 16
-    batch: int = BATCH
-    patch: int = PATCH_OUT
-    lr: float = LEARNING_RATE
-
-
-@dataclass(repr=False)
-class AudioMethodResult(Brief):
-    """One method's output (channels, frames) and its scores; ``wav``: where it was written."""
-
-    method: str
-    learned: bool
-    params: int
-    output: np.ndarray = field(repr=False)
-    snr_db: float
-    lsd_db: float
-    tone_db: float
-    seconds: float
-    final_loss: float | None = None
-    wav: Path | None = None
-
-    _brief = ("method", "snr_db", "lsd_db", "tone_db", "seconds", "output")
-
-
-@dataclass(repr=False)
-class AudioComparison(Result):
-    """What ``upscope.compare("clip.wav")`` returns: the ``original`` (channels, frames) at
-    ``rate`` Hz, ``low`` its anti-aliased downsampling, one :class:`AudioMethodResult` per
-    method; ``sound`` names the input in reports, ``path`` is the file read (never written).
-    Its document, view and figures are registered in :mod:`upscope.render.audio_present`."""
-
-    original: np.ndarray = field(repr=False)
-    low: np.ndarray = field(repr=False)
-    rate: int
-    settings: AudioSettings
-    results: list[AudioMethodResult] = field(default_factory=list)
-    sound: str = ""
-    encoding: str = ""
-    path: Path | None = None
-    pngs: list[Path] = field(default_factory=list, repr=False)
-
-    _brief = (
-        "sound",
-        "rate",
-        "scale=settings.scale",
-        "fit=settings.fit",
-        "methods=settings.methods",
-    )
-
-    @property
-    def tone_hz(self) -> list[float]:
-        return tone_frequencies(self.settings.scale, float(self.rate))
-
-    def result(self, method: str) -> AudioMethodResult:
-        for r in self.results:
-            if r.method == method:
-                return r
-        raise KeyError(method)
-
-    def save_wavs(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """Write each method's output as ``audio-METHOD.wav`` (16-bit PCM, the input's rate)."""
-        from upscope import files
-        from upscope.audio_io import write_wav
-
-        folder = files.prepare_out_dir(Path(out))
-        paths = [folder / wav_name(r.method) for r in self.results]
-        files.refuse_inputs(paths, SOUND=self.path)
-        for r, path in zip(self.results, paths, strict=True):
-            r.wav = write_wav(path, r.output, self.rate)
-        return paths
-
-    def save(self, out: str | os.PathLike[str] = "upscope-out") -> list[Path]:
-        """The WAVs and the figures (``save_png``): what the CLI writes."""
-        return self.save_wavs(out) + self.save_png(out)
-
-
-def wav_name(method: str) -> str:
-    return f"audio-{method}.wav"
 
 
 def output_names(methods: tuple[str, ...]) -> list[str]:

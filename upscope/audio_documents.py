@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 from upscope.documents import plain
 
 if TYPE_CHECKING:
-    from upscope.audio_compare import AudioComparison
-    from upscope.audio_probe import AudioMeasurement, AudioProbeReport
+    from upscope.audio_results import AudioComparison, AudioMeasurement, AudioProbeReport
     from upscope.scanning.audio import AudioTones
 
 __all__ = ["compare", "probe", "scan_tones"]

@@ -17,22 +17,22 @@ Each output is scored with :mod:`upscope.audio_metrics` against the band-limited
 the same input (:func:`upscope.dsp.upsample`, the ``sinc`` reference): ``tone_db``, ``highs_db``,
 ``images_db``, mean and spread (population standard deviation) over seeds; the mean power
 spectrum over seeds and channel 0 of the first seed's output are kept for the figures.
-Computation only: nothing prints.
+Computation only: nothing prints. The result types (:class:`AudioProbeReport`,
+:class:`AudioMeasurement`) live in the torch-free :mod:`upscope.audio_results` and are
+re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from upscope import audio_metrics, dsp, upsamplers1d
 from upscope.audio_config import AudioProbeConfig, check_config
+from upscope.audio_results import AudioMeasurement, AudioProbeReport
 from upscope.periods import tone_frequencies
-from upscope.result import Brief, Result
 
 __all__ = ["AudioMeasurement", "AudioProbeReport", "make_input", "run_audio_probe"]
 
@@ -41,45 +41,6 @@ SWEEP_TOP = 0.95
 
 #: ``progress("1D upsamplers", methods_done, methods_total)`` after each method
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, repr=False)
-class AudioMeasurement(Brief):
-    """One method on one input, over seeds: mean and spread of each measure (None: not
-    defined for this input, see :mod:`upscope.audio_metrics`)."""
-
-    method: str
-    input: str
-    tone_db: float
-    tone_db_std: float
-    tone_hz: list[float]
-    tones_db: list[float]
-    highs_db: float | None
-    highs_db_std: float | None
-    images_db: float | None
-    images_db_std: float | None
-    spectrum: np.ndarray = field(repr=False)
-    response: np.ndarray = field(repr=False)
-
-    _brief = ("method", "input", "tone_db", "tone_hz", "highs_db", "images_db")
-
-
-@dataclass(frozen=True, repr=False)
-class AudioProbeReport(Result):
-    """What ``upscope.probe(audio=True)`` returns; ``pngs``: what the last save_png wrote.
-    Its document, view and figures are registered in :mod:`upscope.render.audio_present`."""
-
-    config: AudioProbeConfig
-    results: list[AudioMeasurement]
-    pngs: list[Path] = field(default_factory=list, repr=False)
-
-    _brief = ("scale=config.scale", "rate=config.rate", "methods=config.methods", "results")
-
-    def result(self, method: str, input: str) -> AudioMeasurement:
-        for r in self.results:
-            if r.method == method and r.input == input:
-                return r
-        raise KeyError((method, input))
 
 
 def make_input(kind: str, channels: int, length: int, input_rate: float, seed: int) -> np.ndarray:

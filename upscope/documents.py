@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from upscope.arith import Axes, LayerResult, LayerSpec, Solution, is_square, share
 
 if TYPE_CHECKING:
-    from upscope.comparison import Comparison, MethodResult
+    from upscope.compare_result import Comparison, MethodResult
     from upscope.overlap_map import OverlapResult
-    from upscope.probing import Measurement, ProbeReport
+    from upscope.probe_result import Measurement, ProbeReport
     from upscope.sizes import FrameworkSize, LayerStack, Solutions
 
 __all__ = [

@@ -29,11 +29,10 @@ __all__ = ["document", "figures", "save_figures", "show", "view"]
 _REGISTRARS: dict[str, tuple[str, ...]] = {
     "upscope.sizes": ("upscope.render.size_view",),
     "upscope.overlap_map": ("upscope.render.overlap_view",),
-    "upscope.probing": ("upscope.render.probe_view",),
-    "upscope.comparison": ("upscope.render.compare_view",),
+    "upscope.probe_result": ("upscope.render.probe_view",),
+    "upscope.compare_result": ("upscope.render.compare_view",),
     "upscope.scanning.judge": ("upscope.render.scan_view",),
-    "upscope.audio_probe": ("upscope.render.audio_present",),
-    "upscope.audio_compare": ("upscope.render.audio_present",),
+    "upscope.audio_results": ("upscope.render.audio_present",),
     "upscope.detection": ("upscope.render.detect_view",),
 }
 

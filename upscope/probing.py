@@ -19,13 +19,12 @@ outputs) or ``noise`` (randn); the metrics are those of the input gradient.
 
 What to run (:class:`ProbeConfig`, :data:`INPUTS`) and its checks (:func:`check_config`) are
 torch-free, in :mod:`upscope.probe_config`, so the CLI answers bad input before torch loads;
-they are re-exported here.
+they are re-exported here, and so are the result types (:class:`ProbeReport`,
+:class:`Measurement`, :data:`FLAT`), which live in the torch-free :mod:`upscope.probe_result`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
@@ -35,7 +34,7 @@ from torch import nn
 from upscope import metrics, upsamplers
 from upscope.arith import overlap_verdict, phase_coverage
 from upscope.probe_config import INPUTS, ProbeConfig, check_config
-from upscope.result import Brief, Result
+from upscope.probe_result import FLAT, Measurement, ProbeReport
 
 __all__ = [
     "FLAT",
@@ -49,67 +48,6 @@ __all__ = [
     "probe_methods",
     "run_probe",
 ]
-
-#: Below this phase imbalance an output counts as flat (float32 error reaches ~1e-7).
-FLAT = 1e-5
-
-
-@dataclass(frozen=True, repr=False)
-class Measurement(Brief):
-    """The metrics of one method (or one strided conv's gradient) on one input, over seeds.
-
-    ``uniform_checkerboard`` is the phase imbalance of the constant-input response with every
-    weight set to 1 and every bias to 0: the share of the structure that the layer's geometry
-    (the overlap) makes whatever the weights. For the figures: ``energy`` is the mean over seeds
-    of :func:`upscope.metrics.energy_map` (y^2 averaged over channels, each seed divided by its
-    own mean energy over the metric's crop), the picture of what ``checkerboard`` measures: a
-    plain mean of the outputs would cancel the grids that zero-mean random weights make.
-    ``energy_imbalance`` is the phase imbalance of that mean map: never more than
-    ``checkerboard`` (the mean of the per-seed imbalances), and smaller where the phase that gets
-    the most energy changes from seed to seed (random-weight grids fade in the mean).
-    ``response`` is channel 0 of the output for the first seed; ``spectrum`` the power spectrum
-    (:func:`upscope.metrics.power_spectrum`) averaged over seeds.
-    """
-
-    method: str
-    input: str
-    checkerboard: float
-    checkerboard_std: float
-    spectral_peak_db: float
-    spectral_peak_db_std: float
-    weight_imbalance: float | None
-    uniform_checkerboard: float
-    verdict: str | None
-    note: str
-    energy: np.ndarray = field(repr=False)
-    energy_imbalance: float = field(repr=False)
-    response: np.ndarray = field(repr=False)
-    spectrum: np.ndarray = field(repr=False)
-    kernel: int | None = None
-    stride: int | None = None
-    padding: int | None = None
-
-    _brief = ("method", "input", "checkerboard", "spectral_peak_db", "verdict", "kernel", "stride")
-
-
-@dataclass(frozen=True, repr=False)
-class ProbeReport(Result):
-    """What :func:`upscope.probe` returns: one :class:`Measurement` per method and input (and
-    per strided conv and upstream gradient with ``grad``); ``pngs``: what the last
-    :meth:`save_png` wrote."""
-
-    config: ProbeConfig
-    results: list[Measurement]
-    grad: list[Measurement] | None
-    pngs: list[Path] = field(default_factory=list, repr=False)
-
-    _brief = (
-        "scale=config.scale",
-        "methods=config.methods",
-        "inputs=config.inputs",
-        "results",
-        "grad",
-    )
 
 
 def grad_pairs(scale: int) -> list[tuple[int, int]]:

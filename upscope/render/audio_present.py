@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from upscope import audio_documents, present
-from upscope.audio_compare import AudioComparison
-from upscope.audio_probe import AudioProbeReport
+from upscope.audio_results import AudioComparison, AudioProbeReport
 from upscope.render import audio_view
 from upscope.render.console import View
 

@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from upscope.audio_compare import AudioComparison
-    from upscope.audio_probe import AudioMeasurement, AudioProbeReport
+    from upscope.audio_results import AudioComparison, AudioMeasurement, AudioProbeReport
     from upscope.scanning.audio import AudioTones
 
 PROBE_FIGURES = ("audio-probe-spectrograms.png", "audio-probe-spectra.png")

@@ -22,7 +22,7 @@ from upscope.render.plots import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from upscope.comparison import Comparison, MethodResult
+    from upscope.compare_result import Comparison, MethodResult
 
 __all__ = [
     "FIGURES",
@@ -134,7 +134,7 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
     """
     from matplotlib.patches import Rectangle
 
-    from upscope.comparison import zoom_window
+    from upscope.compare_result import zoom_window
 
     s = result.settings.scale
     _, height, width = result.original.shape

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from upscope import documents, present
-from upscope.comparison import Comparison
+from upscope.compare_result import Comparison
 from upscope.render import compare_figures
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import View, out_console
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from rich.console import Console
 
-    from upscope.comparison import MethodResult
+    from upscope.compare_result import MethodResult
 
 __all__ = ["show", "save_figures"]
 
@@ -61,7 +61,7 @@ FIGURES = compare_figures.FIGURES
 
 
 def _best(results: list[MethodResult], key: str) -> float | None:
-    from upscope.comparison import HIGHER_IS_BETTER
+    from upscope.compare_result import HIGHER_IS_BETTER
 
     values = [r.metric(key) for r in results if np.isfinite(r.metric(key))]
     if not values:
@@ -73,7 +73,7 @@ def show(
     result: Comparison, doc: dict[str, Any], sort: str, console: Console | None = None
 ) -> None:
     """The table (sorted by ``sort``, best value of each column in bold green) and file list."""
-    from upscope.comparison import sort_results
+    from upscope.compare_result import sort_results
 
     console = console or out_console()
     s = result.settings
@@ -126,7 +126,7 @@ def show(
 
 def save_figures(result: Comparison, out: Path) -> list[Path]:
     """The crop grid, the 2D spectra and the radial spectra, saved atomically under ``out``."""
-    from upscope.comparison import spectra
+    from upscope.compare_result import spectra
 
     specs = spectra(result)
     best = _best(result.results, "psnr")

@@ -12,7 +12,7 @@ from rich import box
 from rich.table import Table
 
 from upscope import documents, present
-from upscope.probing import ProbeReport
+from upscope.probe_result import ProbeReport
 from upscope.render.cells import Name, fixed, print_table
 from upscope.render.console import View, out_console
 from upscope.render.plots import (
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from rich.console import Console
 
-    from upscope.probing import Measurement, ProbeConfig
+    from upscope.probe_config import ProbeConfig
+    from upscope.probe_result import Measurement
 
 __all__ = ["show", "save_figures"]
 

@@ -128,13 +128,12 @@ def save_figures(result: Comparison, out: Path) -> list[Path]:
     """The crop grid, the 2D spectra and the radial spectra, saved atomically under ``out``."""
     from upscope.compare_result import spectra
 
-    specs = spectra(result)
     best = _best(result.results, "psnr")
     best_name = next((r.method for r in result.results if r.psnr == best), None)
-    return save_all(
+    return save_all(  # the spectra are computed in the job: where it is drawn, and only there
         [
             (partial(compare_figures.grid_figure, result, best_name), out / FIGURES[0]),
-            (partial(spectra_figure, result, specs), out / FIGURES[1]),
+            (lambda: spectra_figure(result, spectra(result)), out / FIGURES[1]),
             (partial(compare_figures.radial_figure, result), out / FIGURES[2]),
         ]
     )

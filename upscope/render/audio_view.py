@@ -149,6 +149,8 @@ def _spectrogram_grid(
 ) -> Path:
     """Rows of panels (label, signal per column), one colour scale: dB below the loudest bin.
     With one column the panels flow into rows of two."""
+    from upscope.render.plots import settle_layout
+
     flow = len(columns) == 1
     ncols = 2 if flow else len(columns)
     nrows = -(-len(panels) // ncols)
@@ -186,7 +188,7 @@ def _spectrogram_grid(
     bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, pad=0.01)
     bar.set_label("dB below the loudest bin of the figure", fontsize=8)
     fitted_title(fig, title, 10)
-    return save_figure(fig, path)
+    return save_figure(settle_layout(fig), path)
 
 
 def _spectra_grid(
@@ -200,6 +202,7 @@ def _spectra_grid(
     """One panel per method: each curve's power spectrum in dB of its own total power, the tone
     frequencies marked (dotted red) and the input's Nyquist frequency (dashed grey)."""
     from upscope.audio_metrics import frequencies
+    from upscope.render.plots import settle_layout
 
     names = list(curves)
     ncols = min(3, len(names))
@@ -230,7 +233,7 @@ def _spectra_grid(
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 7), fontsize=8)
     fitted_title(fig, title, 10)
-    return save_figure(fig, path)
+    return save_figure(settle_layout(fig), path)
 
 
 def save_probe_figures(report: AudioProbeReport, out: Path) -> list[Path]:
@@ -395,6 +398,7 @@ def save_scan_tones(tones: AudioTones, out: Path) -> Path:
     multiples marked in its own colour, Hz on a log axis."""
     from upscope.audio_metrics import frequencies
     from upscope.files import prepare_out_dir
+    from upscope.render.plots import settle_layout
 
     folder = prepare_out_dir(out)
     fig = new_figure(10.0, 4.6)
@@ -441,4 +445,4 @@ def save_scan_tones(tones: AudioTones, out: Path) -> Path:
         f"its first multiples (up to {DRAWN_TONES - 1})",
         10,
     )
-    return save_figure(fig, folder / SCAN_FIGURE)
+    return save_figure(settle_layout(fig), folder / SCAN_FIGURE)

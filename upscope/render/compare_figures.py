@@ -293,9 +293,9 @@ def radial_figure(result: Comparison) -> Figure:
             panel_w,
             panel_h,
         )
-        for k in range(rows * cols)
+        for k in range(n)  # the last row's empty places get no axes
     ]
-    for k, (ax, r) in enumerate(zip(axes, result.results, strict=False)):
+    for k, (ax, r) in enumerate(zip(axes, result.results, strict=True)):
         ax.axhline(0.0, color="black", linewidth=1.0)
         ax.axvline(0.5 / s, color="grey", linestyle="--", linewidth=0.8)
         curves = [diffs[r.method]]
@@ -331,7 +331,5 @@ def radial_figure(result: Comparison) -> Figure:
             ax.set_xlabel("radial frequency (cycles/px)", fontsize=9)
         else:
             ax.tick_params(labelbottom=False)
-    for ax in axes[n:]:
-        ax.axis("off")
     fixed_title(fig, "\n".join(lines), size)
     return fig

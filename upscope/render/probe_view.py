@@ -358,7 +358,7 @@ def _spectra_figure(
     axes = np.empty((nrows, ncols), dtype=object)
     for r in range(nrows):
         y = height - top - (r + 1) * (_SPEC_HEAD + _SPEC) - r * _SPEC_FOOT
-        for c in range(ncols):
+        for c in range(len(blocks[r % len(blocks)])):  # a short row leaves its end empty
             axes[r, c] = add_axes_in(fig, 0.75 + c * (_SPEC + _SPEC_GAP), y, _SPEC, _SPEC)
     for i, kind in enumerate(inputs):
         by_name = {m.method: m for m in rows if m.input == kind}
@@ -371,8 +371,6 @@ def _spectra_figure(
         row_axes = []
         for b, block in enumerate(blocks):
             r = i * len(blocks) + b
-            for ax in axes[r, len(block) :]:
-                ax.axis("off")
             for c, index in enumerate(block):
                 name = methods[index]
                 m = by_name[name]

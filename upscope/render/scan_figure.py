@@ -144,7 +144,7 @@ def _bars(ax: Any, positions: Any, heights: Any, width: float, colours: Any) -> 
     # linewidth 0: a Rectangle without an edge is drawn with width 0, which sets its snapping
     bars = PolyCollection(verts, closed=True, facecolors=colours, edgecolors="none", linewidths=0)
     ax.add_collection(bars, autolim=True)
-    ax.autoscale_view()  # as ax.bar leaves the view (matplotlib < 3.11 only updates the data limits)
+    ax.autoscale_view()  # as ax.bar does (before matplotlib 3.11 autolim set the data limits only)
 
 
 def _heatmap(

@@ -69,13 +69,14 @@ def test_wrote_lines_come_after_the_tones_table_whose_footnote_is_left_aligned(s
 
 
 def test_1d_overlap_panel_is_bars_not_a_one_row_map(scan_1d) -> None:
+    from tests.test_scan import bars
     from upscope.render.scan_view import draw
 
     finding = scan_1d.findings[0]  # K=3 S=2: 1 or 2 contributions
     fig = draw(finding, scan_1d.threshold)
     overlap, *_, phases = fig.axes  # colorbars would be extra axes: there are none
     assert not overlap.images and not phases.images
-    heights = [int(p.get_height()) for p in overlap.patches]
+    heights = [int(h) for h in bars(overlap)[1]]
     counts = finding.compound().map
     assert heights == counts[: len(heights)].tolist() and set(heights) == {1, 2}
     assert overlap.get_ylabel() == "contributions per output sample"
@@ -83,7 +84,7 @@ def test_1d_overlap_panel_is_bars_not_a_one_row_map(scan_1d) -> None:
     assert "pixel" not in words
     index = finding.worst_channel
     values, _ = finding.normalised_sums(index)
-    assert [p.get_height() for p in phases.patches] == pytest.approx(values.tolist())
+    assert bars(phases)[1].tolist() == pytest.approx(values.tolist())
     assert fig.get_size_inches()[1] < 5
 
 

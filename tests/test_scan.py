@@ -716,6 +716,15 @@ def _cells(ax) -> np.ndarray:
     return np.array([float(t.get_text()) for t in ax.texts])
 
 
+def bars(ax) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bars of a panel as drawn (one collection, a closed rectangle per bar): their centres,
+    heights (from 0) and face colours, in drawing order."""
+    (drawn,) = ax.collections
+    corners = np.array([path.vertices[:4] for path in drawn.get_paths()])  # (x0,0) (x1,0) (x1,h)
+    assert np.all(corners[:, :2, 1] == 0) and np.all(corners[:, 2, 1] == corners[:, 3, 1])
+    return corners[:, :2, 0].mean(axis=1), corners[:, 2, 1], np.asarray(drawn.get_facecolor())
+
+
 def test_weight_panels_draw_the_worst_channel_and_agree_with_the_titles() -> None:
     """The bars are the formula's per-channel imbalances (torch's weights), the red one the
     largest; the worst panel's values / their mean |value| span exactly that imbalance."""
@@ -730,17 +739,18 @@ def test_weight_panels_draw_the_worst_channel_and_agree_with_the_titles() -> Non
     assert worst == 5
     (finding,) = judge(trace(layer, [torch.randn(1, 3, 6, 6)]))
     fig = scan_view.draw(finding, 0.1)
-    _heat, bars, panel, *_ = fig.axes
-    heights = [bar.get_height() for bar in bars.patches]
+    _heat, middle, panel, *_ = fig.axes
+    centres, heights, colours = bars(middle)  # one bar per output channel, at its index
+    assert centres.tolist() == list(range(8))
     np.testing.assert_allclose(heights, expected, rtol=1e-6)
-    red = [n for n, bar in enumerate(bars.patches) if bar.get_facecolor()[0] > 0.7]
+    red = [n for n, colour in enumerate(colours) if colour[0] > 0.7]
     assert red == [worst]
-    (mean_line,) = [line for line in bars.lines if line.get_linestyle() == "--"]
+    (mean_line,) = [line for line in middle.lines if line.get_linestyle() == "--"]
     assert mean_line.get_ydata()[0] == pytest.approx(expected.mean())
     assert f"weight imbalance {expected.mean():.2f} (mean over 8 output channels) > 0.1" in (
         fig.get_suptitle()
     )
-    assert f"mean {expected.mean():.2f}" in bars.get_title()
+    assert f"mean {expected.mean():.2f}" in middle.get_title()
     drawn = np.asarray(panel.images[0].get_array())
     assert np.abs(drawn).mean() == pytest.approx(1.0)  # normalised by its mean |sum|
     title = panel.get_title()

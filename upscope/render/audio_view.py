@@ -149,6 +149,8 @@ def _spectrogram_grid(
 ) -> Figure:
     """Rows of panels (label, signal per column), one colour scale: dB below the loudest bin.
     With one column the panels flow into rows of two."""
+    from upscope.render.plots import settle_layout
+
     flow = len(columns) == 1
     ncols = 2 if flow else len(columns)
     nrows = -(-len(panels) // ncols)
@@ -186,7 +188,7 @@ def _spectrogram_grid(
     bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, pad=0.01)
     bar.set_label("dB below the loudest bin of the figure", fontsize=8)
     fitted_title(fig, title, 10)
-    return fig
+    return settle_layout(fig)
 
 
 def _spectra_grid(
@@ -199,6 +201,7 @@ def _spectra_grid(
     """One panel per method: each curve's power spectrum in dB of its own total power, the tone
     frequencies marked (dotted red) and the input's Nyquist frequency (dashed grey)."""
     from upscope.audio_metrics import frequencies
+    from upscope.render.plots import settle_layout
 
     names = list(curves)
     ncols = min(3, len(names))
@@ -229,7 +232,7 @@ def _spectra_grid(
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 7), fontsize=8)
     fitted_title(fig, title, 10)
-    return fig
+    return settle_layout(fig)
 
 
 def save_probe_figures(report: AudioProbeReport, out: Path) -> list[Path]:
@@ -388,6 +391,7 @@ def save_scan_tones(tones: AudioTones, out: Path) -> Path:
 
 def _tones_figure(tones: AudioTones) -> Figure:
     from upscope.audio_metrics import frequencies
+    from upscope.render.plots import settle_layout
 
     fig = new_figure(10.0, 4.6)
     ax = fig.subplots()
@@ -433,4 +437,4 @@ def _tones_figure(tones: AudioTones) -> Figure:
         f"its first multiples (up to {DRAWN_TONES - 1})",
         10,
     )
-    return fig
+    return settle_layout(fig)

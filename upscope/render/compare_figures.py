@@ -58,13 +58,14 @@ def crop_side(height: int, width: int) -> int:
 
 def _show_image(ax: Any, pixels: np.ndarray) -> None:
     """Draw (C, H, W) in [0, 1] with square pixels (nearest), grey colour map for 1 channel."""
+    from upscope.render.plots import image_panel
+
     data = np.clip(pixels, 0.0, 1.0)
     if data.shape[0] == 1:
         ax.imshow(data[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     else:
         ax.imshow(np.moveaxis(data, 0, -1), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    image_panel(ax)
 
 
 def detail_window(result: Comparison, top: int, left: int, side: int) -> tuple[int, int, int]:
@@ -132,9 +133,11 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
 
     ``best_psnr`` names the method whose title gets the text marker ``* best PSNR``.
     """
+    from matplotlib import colormaps
     from matplotlib.patches import Rectangle
 
     from upscope.compare_result import zoom_window
+    from upscope.render.plots import image_panel, panel_title
 
     s = result.settings.scale
     _, height, width = result.original.shape
@@ -188,22 +191,23 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
         for ax in axes[3 * n : 3 * n + 3, len(block) :].ravel():
             ax.axis("off")
     by_name = {r.method: r for r in result.results}
+    diverging = colormaps["RdBu_r"]  # one colour map for the high-pass row: its table made once
     image = None
     pass_axes = []
     for name, (row, col) in where.items():
         a_crop, a_pass, a_zoom = axes[row, col], axes[row + 1, col], axes[row + 2, col]
         if name == "low-res":
             _show_image(a_crop, crop(result.low, top, left, side, s))
-            a_crop.set_title(f"low-res input (box /{s})", fontsize=9)
+            panel_title(a_crop, f"low-res input (box /{s})", 9)
             _show_image(a_pass, result.original)
             a_pass.add_patch(
                 Rectangle(
                     (left - 0.5, top - 0.5), side, side, fill=False, edgecolor="red", linewidth=1.2
                 )
             )
-            a_pass.set_title(f"whole {width}x{height} (red: crop)", fontsize=9)
+            panel_title(a_pass, f"whole {width}x{height} (red: crop)", 9)
             _show_image(a_zoom, crop(result.low, d_top, d_left, d_side, s))
-            a_zoom.set_title(f"low-res, {zoom}", fontsize=9)
+            panel_title(a_zoom, f"low-res, {zoom}", 9)
             continue
         pixels = result.original if name == "original" else by_name[name].output
         _show_image(a_crop, crop(pixels, top, left, side))
@@ -218,19 +222,18 @@ def grid_figure(result: Comparison, best_psnr: str | None) -> Figure:
                     linewidth=1.2,
                 )
             )
-            a_crop.set_title(f"original, {side}x{side} crop", fontsize=9)
+            panel_title(a_crop, f"original, {side}x{side} crop", 9)
         else:
             mark = "\n* best PSNR" if name == best_psnr else ""
-            a_crop.set_title(f"{name}\nPSNR {by_name[name].psnr:.2f} dB{mark}", fontsize=9)
+            panel_title(a_crop, f"{name}\nPSNR {by_name[name].psnr:.2f} dB{mark}", 9)
         image = a_pass.imshow(
-            passes[name], cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest"
+            passes[name], cmap=diverging, vmin=-vmax, vmax=vmax, interpolation="nearest"
         )
-        a_pass.set_xticks([])
-        a_pass.set_yticks([])
-        a_pass.set_title(f"high-pass, {name}" if name == "original" else "high-pass", fontsize=9)
+        image_panel(a_pass)
+        panel_title(a_pass, f"high-pass, {name}" if name == "original" else "high-pass", 9)
         pass_axes.append(a_pass)
         _show_image(a_zoom, crop(pixels, d_top, d_left, d_side))
-        a_zoom.set_title(f"{zoom} ({d_side}x{d_side})", fontsize=9)
+        panel_title(a_zoom, f"{zoom} ({d_side}x{d_side})", 9)
     if image is not None:
         bar = side_colorbar(
             fig, image, list(axes[:, -1]), pad=0.12, width=0.14, shrink=0.5
@@ -253,6 +256,7 @@ def radial_figure(result: Comparison) -> Figure:
     scale, from the 1st percentile of its two curves to their maximum (an exact zero of |F| would
     squash everything else). Panels at fixed places (no layout engine); a two-line title."""
     from upscope.quality import radial_profile
+    from upscope.render.plots import panel_title
 
     s = result.settings.scale
     ref = radial_profile(result.original)
@@ -289,9 +293,9 @@ def radial_figure(result: Comparison) -> Figure:
             panel_w,
             panel_h,
         )
-        for k in range(rows * cols)
+        for k in range(n)  # the last row's empty places get no axes
     ]
-    for k, (ax, r) in enumerate(zip(axes, result.results, strict=False)):
+    for k, (ax, r) in enumerate(zip(axes, result.results, strict=True)):
         ax.axhline(0.0, color="black", linewidth=1.0)
         ax.axvline(0.5 / s, color="grey", linestyle="--", linewidth=0.8)
         curves = [diffs[r.method]]
@@ -307,7 +311,7 @@ def radial_figure(result: Comparison) -> Figure:
         ax.set_xlim(0.0, float(freq.max()) * 1.02)
         ax.grid(True, alpha=0.3)
         kind = "learned" if r.learned else "fixed"
-        ax.set_title(f"{r.method} ({kind}), PSNR {r.psnr:.2f} dB", fontsize=10)
+        panel_title(ax, f"{r.method} ({kind}), PSNR {r.psnr:.2f} dB", 10)
         if values.min() < low - margin:  # in the corner: the title has no room left
             ax.text(
                 0.98,
@@ -327,7 +331,5 @@ def radial_figure(result: Comparison) -> Figure:
             ax.set_xlabel("radial frequency (cycles/px)", fontsize=9)
         else:
             ax.tick_params(labelbottom=False)
-    for ax in axes[n:]:
-        ax.axis("off")
     fixed_title(fig, "\n".join(lines), size)
     return fig

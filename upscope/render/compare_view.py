@@ -147,6 +147,10 @@ def _grid_layout(n: int) -> tuple[int, int]:
 def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
     """One panel per spectrum of :func:`upscope.comparison.spectra`, on one colour scale, with a
     cyan circle at each frequency (m/S, n/S) cycles/px (:func:`peak_positions`)."""
+    from matplotlib import colormaps
+
+    from upscope.render.plots import panel_title
+
     s = result.settings.scale
     peaks = {r.method: r.spectral_peak_db for r in result.results}
     rows, cols = _grid_layout(len(specs))
@@ -176,11 +180,12 @@ def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
     orig = specs["original"]
     vmax = float(np.percentile(orig, 99.9))
     vmin = vmax - 100.0
+    magma = colormaps["magma"]  # one colour map for every panel: its table is made once
     image = None
     for ax, (name, spec) in zip(axes, specs.items(), strict=False):
         data, extent = centred_panel(np.fft.ifftshift(spec))  # spec is centred already
         image = ax.imshow(
-            data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
+            data, cmap=magma, vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
         )
         xs, ys = zip(*peak_positions(spec.shape, s), strict=True)
         # hollow, and clip_on=False: a circle on the panel's edge is drawn whole
@@ -205,7 +210,7 @@ def spectra_figure(result: Comparison, specs: dict[str, np.ndarray]) -> Figure:
             if name in peaks
             else f"{name}\n(ground truth)"
         )
-        ax.set_title(title, fontsize=10)
+        panel_title(ax, title, 10)
         ax.tick_params(labelsize=8)
     for n, ax in enumerate(axes[: len(specs)]):
         if n % cols == 0:

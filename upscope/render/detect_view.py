@@ -191,6 +191,8 @@ def _structural_panel(ax: Any, f: Any) -> None:
 def _tiles(group: Group) -> Any:
     """Per found period what its test measured, magnified: an additive period's mean residual
     tile (one colour scale), a structural one's neighbour differences per phase."""
+    from upscope.render.plots import settle_layout
+
     found = group.found
     rows = panel_rows(len(found), 4)
     per_row = max(len(r) for r in rows)
@@ -240,7 +242,7 @@ def _tiles(group: Group) -> Any:
         f"{group.width}x{group.height}",
         fontsize=10,
     )
-    return fig
+    return settle_layout(fig)
 
 
 def _axis_profile(power: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -254,6 +256,8 @@ def _axis_profile(power: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]
 def _spectrum(group: Group) -> Any:
     """The mean residual power spectrum (2-D, log) and its profiles along each axis, with the
     positions k / P of every found period marked."""
+    from upscope.render.plots import settle_layout
+
     fig = new_figure(12.0, 4.2)
     grid = fig.add_gridspec(1, 3)
     ax = fig.add_subplot(grid[0, 0])
@@ -301,12 +305,14 @@ def _spectrum(group: Group) -> Any:
     fig.suptitle(
         f"residual spectrum, {group.count} image(s) of {group.width}x{group.height}", fontsize=10
     )
-    return fig
+    return settle_layout(fig)
 
 
 def _strengths(group: Group, z_min: float) -> Any:
     """Per found period, each image's strength (dB over the null), found ones marked."""
     from matplotlib.ticker import MaxNLocator
+
+    from upscope.render.plots import settle_layout
 
     fig = new_figure(9.5, 1.0 + 2.0 * len(group.found))
     axes = fig.subplots(len(group.found), 1, squeeze=False)[:, 0]
@@ -327,7 +333,7 @@ def _strengths(group: Group, z_min: float) -> Any:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes[-1].set_xlabel("image (in the order read)", fontsize=8)
     fig.suptitle(f"per-image strength, images of {group.width}x{group.height}", fontsize=10)
-    return fig
+    return settle_layout(fig)
 
 
 def detect_figures(result: DetectResult, out: Path) -> list[Path]:

@@ -478,7 +478,7 @@ def figure(result: OverlapResult) -> Figure:
     from matplotlib.patches import Rectangle
     from matplotlib.ticker import MaxNLocator
 
-    from upscope.render.plots import new_figure
+    from upscope.render.plots import new_figure, settle_layout
 
     values, ((r0, r1), (c0, c1)) = _as_2d(result)
     rows, cols = values.shape
@@ -592,7 +592,7 @@ def figure(result: OverlapResult) -> Figure:
     pax.xaxis.set_major_locator(MaxNLocator(integer=True))
     pax.grid(alpha=0.3)
     fig.suptitle(suptitle(result, fig.get_figwidth()), fontsize=11)
-    return fig
+    return settle_layout(fig)
 
 
 def suptitle(result: OverlapResult, width_in: float) -> str:

@@ -214,7 +214,16 @@ def _grid_figure(
     """Per input, two rows: the mean energy map over seeds (1 = even energy, white), then the
     first seed's channel 0 / RMS. One colour scale per row; panels of ``_PANEL`` inches at fixed
     places (no layout engine)."""
-    from upscope.render.plots import add_axes_in, fixed_title, side_colorbar, text_height
+    from matplotlib import colormaps
+
+    from upscope.render.plots import (
+        add_axes_in,
+        fixed_title,
+        image_panel,
+        panel_title,
+        side_colorbar,
+        text_height,
+    )
 
     inputs, scale = cfg.inputs, cfg.scale
     methods = list(dict.fromkeys(m.method for m in rows))
@@ -244,15 +253,15 @@ def _grid_figure(
         values = np.concatenate([p.ravel() for p in seed.values()])
         if kind == "constant":
             lo, hi = min(0.0, float(values.min())), max(2.0, float(values.max()))
-            seed_style: dict[str, Any] = {"cmap": "viridis", "vmin": lo, "vmax": hi}
+            seed_style: dict[str, Any] = {"cmap": colormaps["viridis"], "vmin": lo, "vmax": hi}
         else:
             lim = float(np.percentile(np.abs(values), 99.5)) or 1.0
-            seed_style = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}
+            seed_style = {"cmap": colormaps["RdBu_r"], "vmin": -lim, "vmax": lim}
         styles: list[tuple[str, dict[str, np.ndarray], dict[str, Any], str, str]] = [
             (
                 "mean",
                 energy,
-                {"cmap": "RdBu_r", "vmin": 1.0 - dev, "vmax": 1.0 + dev},
+                {"cmap": colormaps["RdBu_r"], "vmin": 1.0 - dev, "vmax": 1.0 + dev},
                 f"mean of y²/mean(y²)\nover {_seeds(cfg.seeds)} (1 = even)",
                 "max" if most > dev else "neither",
             ),
@@ -265,17 +274,17 @@ def _grid_figure(
                 m = by_name[name]
                 ax = axes[r, c]
                 image = ax.imshow(panels[name], interpolation="nearest", **style)
-                ax.set_xticks([])
-                ax.set_yticks([])
+                image_panel(ax, ylabel=c == 0)
                 if what == "mean":
                     cb = f"{fixed(m.checkerboard, 2)}±{fixed(m.checkerboard_std, 2)}"
                     cb += "*" if m.checkerboard <= _FLAT else ""
-                    ax.set_title(
+                    panel_title(
+                        ax,
                         f"{_label(m)}\ncheckerbd {cb}\nmean map {fixed(m.energy_imbalance, 2)}",
-                        fontsize=9,
+                        9,
                     )
                 else:
-                    ax.set_title(_label(m), fontsize=8)
+                    panel_title(ax, _label(m), 8)
                 if c == 0:
                     which = "mean energy" if what == "mean" else f"seed {cfg.seed}"
                     ax.set_ylabel(f"{kind} {row_label}\n{which}", fontsize=9)
@@ -321,7 +330,17 @@ def _spectra_figure(
     """Per input, the methods' power spectra in blocks of at most five, 200 px panels at fixed
     places, on one colour scale per input: dB of the largest total power among its panels. A
     panel below :data:`NOISE_FLOOR` of that is left empty (white) and says it is flat."""
-    from upscope.render.plots import add_axes_in, fixed_title, side_colorbar, text_height
+    from matplotlib import colormaps
+
+    from upscope.render.plots import (
+        add_axes_in,
+        fixed_title,
+        panel_title,
+        side_colorbar,
+        text_height,
+    )
+
+    magma = colormaps["magma"]  # one colour map for every panel: its table is made once
 
     methods = list(dict.fromkeys(m.method for m in rows))
     blocks = panel_rows(len(methods), 5)
@@ -340,7 +359,7 @@ def _spectra_figure(
     axes = np.empty((nrows, ncols), dtype=object)
     for r in range(nrows):
         y = height - top - (r + 1) * (_SPEC_HEAD + _SPEC) - r * _SPEC_FOOT
-        for c in range(ncols):
+        for c in range(len(blocks[r % len(blocks)])):  # a short row leaves its end empty
             axes[r, c] = add_axes_in(fig, 0.75 + c * (_SPEC + _SPEC_GAP), y, _SPEC, _SPEC)
     for i, kind in enumerate(inputs):
         by_name = {m.method: m for m in rows if m.input == kind}
@@ -353,8 +372,6 @@ def _spectra_figure(
         row_axes = []
         for b, block in enumerate(blocks):
             r = i * len(blocks) + b
-            for ax in axes[r, len(block) :]:
-                ax.axis("off")
             for c, index in enumerate(block):
                 name = methods[index]
                 m = by_name[name]
@@ -366,7 +383,7 @@ def _spectra_figure(
                     panel = np.full_like(panel, np.nan)
                 data, extent = centred_panel(panel)
                 shown = ax.imshow(
-                    data, cmap="magma", vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
+                    data, cmap=magma, vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
                 )
                 if not flat:
                     image = shown
@@ -390,11 +407,11 @@ def _spectra_figure(
                     )
                 ax.set_xlim(extent[0], extent[1])
                 ax.set_ylim(extent[2], extent[3])
+                ax.tick_params(labelsize=7)  # before the ticks are made: each made at 7 pt
                 ax.set_xticks([-0.5, 0, 0.5])
                 ax.set_yticks([-0.5, 0, 0.5])
-                ax.tick_params(labelsize=7)
                 peak = "flat" if flat else f"peak {fixed(m.spectral_peak_db, 1)} dB"
-                ax.set_title(f"{_label(m)}\n{kind}: {peak}", fontsize=9)
+                panel_title(ax, f"{_label(m)}\n{kind}: {peak}", 9)
                 if c == 0:
                     ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=9)
                 ax.set_xlabel("fx (cycles/px)", fontsize=8)

@@ -1,0 +1,99 @@
+"""The cheaper ways the figures are drawn give the pixels of the plain matplotlib calls they
+replace: bars as one collection (scan), image panels without axes to lay out, titles at their
+fixed place, one colour map object per row, a layout run once before saving. Each test draws
+the same content both ways, with the installed matplotlib, and compares every pixel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from upscope.render.plots import (
+    add_axes_in,
+    image_panel,
+    new_figure,
+    panel_title,
+    save_figure,
+    settle_layout,
+)
+
+
+def _pixels(fig) -> np.ndarray:
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_bars_as_one_collection_are_the_pixels_of_ax_bar() -> None:
+    from upscope.render.scan_figure import _bars
+
+    rng = np.random.default_rng(3)
+    cases = [  # many adjacent bars, a few narrow ones, bars below 0 (1D phase sums)
+        (np.arange(256), rng.uniform(0.0, 2.5, 256), 1.0, ["tab:gray"] * 200 + ["tab:red"] * 56),
+        (np.arange(120, 136), rng.integers(1, 4, 16).astype(float), 0.8, "tab:blue"),
+        (np.arange(8), rng.normal(0.0, 1.0, 8), 0.7, ["tab:red", "tab:blue"] * 4),
+    ]
+    for x, heights, width, colours in cases:
+        figs = []
+        for cheap in (False, True):
+            fig = new_figure(4.2, 2.5, layout=None)
+            ax = add_axes_in(fig, 0.6, 0.4, 3.4, 1.9)
+            if cheap:
+                _bars(ax, x, heights, width, colours)
+            else:
+                ax.bar(x, heights, width=width, color=colours)
+            ax.axhline(0.0, color="black", lw=0.6)
+            figs.append(fig)
+        plain, cheap_fig = figs
+        for limits in ("get_xlim", "get_ylim"):  # autoscaled alike (y from 0), to float rounding
+            cheap_limits, plain_limits = (getattr(f.axes[0], limits)() for f in (cheap_fig, plain))
+            np.testing.assert_allclose(cheap_limits, plain_limits, rtol=1e-12)
+        assert np.array_equal(_pixels(cheap_fig), _pixels(plain))
+
+
+def test_image_panels_and_fixed_titles_are_the_pixels_of_the_plain_calls() -> None:
+    from matplotlib import colormaps
+
+    data = np.random.default_rng(5).normal(size=(3, 16, 16))
+    figs = []
+    for cheap in (False, True):
+        fig = new_figure(6.4, 2.6, layout=None)
+        shared = colormaps["RdBu_r"]
+        for c in range(3):
+            ax = add_axes_in(fig, 0.6 + 2.0 * c, 0.2, 1.8, 1.8)
+            ax.imshow(data[c], cmap=shared if cheap else "RdBu_r", interpolation="nearest")
+            title = f"method {c}\ncheckerbd 0.{c}1"
+            if cheap:
+                image_panel(ax, ylabel=c == 0)
+                panel_title(ax, title, 9)
+            else:
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_title(title, fontsize=9)
+            if c == 0:
+                ax.set_ylabel("noise input\nmean energy", fontsize=9)
+        figs.append(fig)
+    plain, cheap_fig = figs
+    assert [ax.get_title() for ax in cheap_fig.axes] == [ax.get_title() for ax in plain.axes]
+    assert np.array_equal(_pixels(cheap_fig), _pixels(plain))
+
+
+def _constrained(settle: bool):
+    fig = new_figure(6.0, 3.0)
+    axes = fig.subplots(1, 2)
+    image = axes[0].imshow(np.arange(64.0).reshape(8, 8))
+    fig.colorbar(image, ax=axes[0], label="contributions per output pixel")
+    axes[1].plot(np.arange(10), np.arange(10) ** 2, label="profile")
+    axes[1].legend(loc="upper center")
+    axes[1].set_title("a title\nof two lines")
+    fig.suptitle("the figure's title", fontsize=11)
+    return settle_layout(fig) if settle else fig
+
+
+def test_a_settled_layout_saves_the_pixels_of_constrained_layout(tmp_path: Path) -> None:
+    plain, settled = _constrained(False), _constrained(True)
+    assert plain.get_layout_engine() is not None and settled.get_layout_engine() is None
+    files = [save_figure(fig, tmp_path / f"{n}.png") for n, fig in enumerate((plain, settled))]
+    a, b = (np.asarray(Image.open(path)) for path in files)
+    assert a.shape == b.shape and np.array_equal(a, b)

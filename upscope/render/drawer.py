@@ -253,6 +253,7 @@ def _child(receive: int, answer: int, parent: int, mask: set[int | signal.Signal
             import pickle
 
             draw, result, out = pickle.loads(data)
+            _collect_less()
             me = os.getpid()
             signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)  # _partner is set first
             pid = os.fork()
@@ -284,6 +285,23 @@ def _child(receive: int, answer: int, parent: int, mask: set[int | signal.Signal
             with contextlib.suppress(OSError):
                 os.write(answer, b"ok" if ok else b"no")
         os._exit(code)
+
+
+#: the drawing processes' first collection threshold (Python's default: 2000 allocations)
+GC_THRESHOLD = 50_000
+
+
+def _collect_less() -> None:
+    """Freeze what is loaded (matplotlib, the result) out of the garbage collector's sight, and
+    collect the young generation after more allocations: a figure makes many objects and few
+    cycles, and a full collection walking all of matplotlib cost about a tenth of the drawing
+    (measured: 2 probe figures, 1.14-1.20 s against 1.32-1.51 s with the defaults). The
+    process exits after its figures, so what this keeps a little longer is bounded."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _warm(receive: int) -> None:

@@ -39,6 +39,11 @@ _REGISTRARS: dict[str, tuple[str, ...]] = {
 _loaded: set[str] = set()
 
 
+def registrars() -> list[str]:
+    """Every registrar module's name, once each (a drawing process imports them ahead)."""
+    return list(dict.fromkeys(name for names in _REGISTRARS.values() for name in names))
+
+
 def _load(cls: type) -> bool:
     """Import the registrars of ``cls`` and its bases; True if any was imported just now."""
     imported = False

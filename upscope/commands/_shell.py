@@ -54,10 +54,11 @@ def guarded(func: F) -> F:
                         raise
                     raise refusal from None
 
+        from upscope import present
         from upscope.render import drawer
 
         if "out" in kwargs and kwargs.get("no_png") is False:
-            drawer.start()  # the figures' process, forked before torch loads
+            drawer.start(present.registrars())  # the figures' process, forked before torch loads
         try:  # a context of its own: what the command sets there (budget, inputs) ends with it
             return contextvars.copy_context().run(run)
         except UpscopeError as exc:

@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,9 @@ def wanted() -> bool:
     return len(os.sched_getaffinity(0)) >= 2
 
 
-def start() -> bool:
-    """Fork the drawing process if :func:`wanted`; True if it runs."""
+def start(preload: Sequence[str] = ()) -> bool:
+    """Fork the drawing process if :func:`wanted`; True if it runs. It imports the modules
+    named in ``preload`` (the figures' modules) while it waits for a result."""
     global _drawer
     if not wanted():
         return False
@@ -90,7 +91,7 @@ def start() -> bool:
     if pid == 0:  # the child: never returns
         os.close(send_w)
         os.close(answer_r)
-        _child(send_r, answer_w, parent, mask)
+        _child(send_r, answer_w, parent, mask, preload)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.close(send_r)
     os.close(answer_w)
@@ -233,7 +234,9 @@ def _quiet() -> None:
     os.close(null)
 
 
-def _child(receive: int, answer: int, parent: int, mask: set[int | signal.Signals]) -> None:
+def _child(
+    receive: int, answer: int, parent: int, mask: set[int | signal.Signals], preload: Sequence[str]
+) -> None:
     """The first drawing process: import and warm matplotlib, read the result, fork the second,
     draw its share, wait for the second, answer, exit. Whatever happens, it ends here
     (``os._exit``): it never returns into the command that forked it."""
@@ -247,13 +250,16 @@ def _child(receive: int, answer: int, parent: int, mask: set[int | signal.Signal
         _quiet()
         _die_with(parent)
         _warm(receive)
+        _preload(preload, receive)
+        _collect_less()
         data = _read_all(receive)
         os.close(receive)
         if data:
+            import gc
             import pickle
 
             draw, result, out = pickle.loads(data)
-            _collect_less()
+            gc.freeze()  # the result too
             me = os.getpid()
             signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)  # _partner is set first
             pid = os.fork()
@@ -291,12 +297,25 @@ def _child(receive: int, answer: int, parent: int, mask: set[int | signal.Signal
 GC_THRESHOLD = 50_000
 
 
+def _preload(names: Sequence[str], receive: int) -> None:
+    """Import the modules ``names`` unless the result is already waiting in ``receive`` (then
+    the figures import what they need)."""
+    import importlib
+    import select
+
+    for name in names:
+        if select.select([receive], [], [], 0)[0]:
+            return
+        importlib.import_module(name)
+
+
 def _collect_less() -> None:
-    """Freeze what is loaded (matplotlib, the result) out of the garbage collector's sight, and
-    collect the young generation after more allocations: a figure makes many objects and few
-    cycles, and a full collection walking all of matplotlib cost about a tenth of the drawing
-    (measured: 2 probe figures, 1.14-1.20 s against 1.32-1.51 s with the defaults). The
-    process exits after its figures, so what this keeps a little longer is bounded."""
+    """Collect once and freeze what is loaded (matplotlib, the figures' modules) out of the
+    garbage collector's sight, while the result is not here yet, and collect the young
+    generation after more allocations: a figure makes many objects and few cycles, and a full
+    collection walking all of matplotlib cost about a tenth of the drawing (measured: 2 probe
+    figures, 1.14-1.20 s against 1.32-1.51 s with the defaults). The process exits after its
+    figures, so what this keeps a little longer is bounded."""
     import gc
 
     gc.collect()

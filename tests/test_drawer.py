@@ -4,6 +4,7 @@ whatever happens to either process."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -153,3 +154,47 @@ def test_no_drawing_process_where_torch_is_loaded_or_one_is_asked_for(
     monkeypatch.delitem(sys.modules, "torch")
     monkeypatch.setenv("UPSCOPE_FIGURE_WORKERS", "1")
     assert not drawer.wanted()
+
+
+FORKY = '''
+import multiprocessing as mp, os, time
+from upscope.samples.models import DCGANGenerator
+
+def _idle(path):
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(120)
+
+class Forky(DCGANGenerator):
+    """A model that forks a long-lived worker (after the drawing process started)."""
+    def __init__(self):
+        super().__init__(ngf=8)
+        self._p = mp.get_context("fork").Process(target=_idle, args=(PIDFILE,), daemon=True)
+        self._p.start()
+'''
+
+
+def test_a_process_the_command_forks_later_does_not_hold_the_drawing_up(tmp_path: Path) -> None:
+    pidfile = tmp_path / "worker.pid"
+    (tmp_path / "forky.py").write_text(FORKY.replace("PIDFILE", repr(str(pidfile))))
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "upscope", "scan", "forky.py:Forky", "--out", str(tmp_path / "o")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # the worker holds no pipe of ours open
+        timeout=300,
+        check=False,
+    )
+    took = time.monotonic() - start
+    try:
+        assert run.returncode == 0
+        assert len(list((tmp_path / "o").glob("scan-*.png"))) == 4
+        assert took < 100  # the worker sleeps 120 s: the figures did not wait for it
+    finally:
+        if pidfile.exists():
+            with_pid = int(pidfile.read_text() or 0)
+            if with_pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(with_pid, signal.SIGKILL)

@@ -57,9 +57,9 @@ def guarded(func: F) -> F:
         from upscope import present
         from upscope.render import drawer
 
-        if "out" in kwargs and kwargs.get("no_png") is False:
-            drawer.start(present.registrars())  # the figures' process, forked before torch loads
         try:  # a context of its own: what the command sets there (budget, inputs) ends with it
+            if "out" in kwargs and kwargs.get("no_png") is False:
+                drawer.start(present.registrars())  # the figures' process, before torch loads
             return contextvars.copy_context().run(run)
         except UpscopeError as exc:
             error_line(str(exc))

@@ -88,15 +88,19 @@ def start(preload: Sequence[str] = ()) -> bool:
             os.close(fd)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return False
-    if pid == 0:  # the child: never returns
-        os.close(send_w)
-        os.close(answer_r)
-        _child(send_r, answer_w, parent, mask, preload)
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if pid == 0:  # the child: never returns, whatever is raised on the way out
+        try:
+            os.close(send_w)
+            os.close(answer_r)
+            _child(send_r, answer_w, parent, mask, preload)
+        finally:
+            os._exit(1)
+    _drawer = _Drawer(pid, send_w, answer_r)  # before a held signal can end this command
     os.close(send_r)
     os.close(answer_w)
     os.set_blocking(send_w, False)
-    _drawer = _Drawer(pid, send_w, answer_r)
+    _forget_at_fork()
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     return True
 
 
@@ -113,13 +117,14 @@ def hand(draw: Callable[[Any, Path], Any], result: Any, out: Path) -> bool:
     drawer.handed = True
     try:
         data = pickle.dumps((draw, result, out), protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(drawer.send, data)
+        # its length first: the child reads that many bytes, not up to an end of file that a
+        # process the command forks later (a scanned model's worker) would hold off
+        _write_all(drawer.send, len(data).to_bytes(8, "big") + data)
     except Exception:  # noqa: BLE001 - unpicklable, or the child is gone: draw here
         stop()
         return False
     finally:
-        with contextlib.suppress(OSError):
-            os.close(drawer.send)
+        _close(drawer, "send")
     return True
 
 
@@ -148,8 +153,7 @@ def wait() -> bool:
         stop()
         return False
     _drawer = None  # it has answered and exits: reap it
-    with contextlib.suppress(OSError):
-        os.close(drawer.answer)
+    _close(drawer, "answer")
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(drawer.pid, 0)
     return True
@@ -162,13 +166,47 @@ def stop() -> None:
     drawer, _drawer = _drawer, None
     if drawer is None:
         return
-    for fd in (drawer.send, drawer.answer):
+    _close(drawer, "send")
+    _close(drawer, "answer")
+    # a second Ctrl-C must not cut the wait short: held until the drawing processes are gone
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        with contextlib.suppress(OSError):
+            os.kill(drawer.pid, signal.SIGTERM)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(drawer.pid, 0)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _close(drawer: _Drawer, end: str) -> None:
+    """Close the drawer's ``end`` ("send" or "answer") once: a number closed twice may by then
+    be another file's."""
+    fd = getattr(drawer, end)
+    if fd >= 0:
+        setattr(drawer, end, -1)
         with contextlib.suppress(OSError):
             os.close(fd)
-    with contextlib.suppress(OSError):
-        os.kill(drawer.pid, signal.SIGTERM)
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(drawer.pid, 0)
+
+
+_fork_hook = [False]
+
+
+def _forget_at_fork() -> None:
+    """A process the command forks later (a scanned model's worker) closes its copies of the
+    pipes and has no drawing process of its own."""
+    if _fork_hook[0]:
+        return
+    _fork_hook[0] = True
+
+    def forget() -> None:
+        global _drawer
+        drawer, _drawer = _drawer, None
+        if drawer is not None:
+            _close(drawer, "send")
+            _close(drawer, "answer")
+
+    os.register_at_fork(after_in_child=forget)
 
 
 def role() -> tuple[int, int] | str | None:
@@ -210,6 +248,10 @@ _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _on_signal(signum: int, frame: object) -> None:
+    """Stop the partner, then unwind once: a second signal (Ctrl-C reaches every process, and
+    the command then sends SIGTERM) must not interrupt the removal of a temporary file."""
+    for sig in _SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     if _partner[0]:
         with contextlib.suppress(OSError):
             os.kill(_partner[0], signal.SIGTERM)
@@ -252,7 +294,7 @@ def _child(
         _warm(receive)
         _preload(preload, receive)
         _collect_less()
-        data = _read_all(receive)
+        data = _read_result(receive)
         os.close(receive)
         if data:
             import gc
@@ -347,11 +389,24 @@ def _warm(receive: int) -> None:
     fig.savefig(io.BytesIO(), format="png")
 
 
-def _read_all(fd: int) -> bytes:
+def _read_exactly(fd: int, size: int) -> bytes:
     chunks = []
-    while chunk := os.read(fd, 1 << 20):
+    while size > 0 and (chunk := os.read(fd, min(size, 1 << 20))):
         chunks.append(chunk)
+        size -= len(chunk)
     return b"".join(chunks)
+
+
+def _read_result(fd: int) -> bytes:
+    """The pickled result, length first; b"" if the command closed the pipe without one."""
+    head = _read_exactly(fd, 8)
+    if len(head) < 8:
+        return b""
+    size = int.from_bytes(head, "big")
+    data = _read_exactly(fd, size)
+    if len(data) < size:
+        raise EOFError("the result was cut short")
+    return data
 
 
 def _write_all(fd: int, data: bytes) -> None:

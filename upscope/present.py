@@ -97,7 +97,6 @@ def save_figures(result: Any, out: Path) -> list[Path]:
             raise
         if drawer.wait():
             return paths
-    drawer.begin()
     return figures(result, out)
 
 

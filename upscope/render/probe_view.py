@@ -197,17 +197,6 @@ def _grid_title(subject: str, cfg: ProbeConfig) -> str:
 _PANEL, _GAP, _ROW_LABEL, _BAR_ROOM = 1.8, 0.2, 0.62, 1.05
 
 
-def _grid(
-    rows: list[Measurement],
-    cfg: ProbeConfig,
-    title: str,
-    path: Path,
-    row_label: str = "input",
-) -> Path:
-    """Save :func:`_grid_figure` at ``path``."""
-    return save_figure(_grid_figure(rows, cfg, title, row_label), path)
-
-
 def _grid_figure(
     rows: list[Measurement], cfg: ProbeConfig, title: str, row_label: str = "input"
 ) -> Figure:

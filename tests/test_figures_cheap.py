@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from upscope.render.plots import (
+    Frame,
     add_axes_in,
     image_panel,
     new_figure,
@@ -89,6 +90,66 @@ def _constrained(settle: bool):
     axes[1].set_title("a title\nof two lines")
     fig.suptitle("the figure's title", fontsize=11)
     return settle_layout(fig) if settle else fig
+
+
+def _panels(
+    frames: bool, shapes: list[tuple[int, int]], seed: int
+) -> tuple[np.ndarray, list[tuple[float, ...]]]:
+    """A row of image panels (with titles, a row label on the first and a colorbar beside them)
+    drawn as axes or as :class:`Frame`; the pixels, and each panel's box in figure fractions
+    (an axes' after its aspect is applied)."""
+    from matplotlib import colormaps
+
+    from upscope.render.plots import side_colorbar
+
+    rng = np.random.default_rng(seed)
+    # odd figure sizes: an axes' aspect and title placement are computed in pixels, and a
+    # frame must round as they do (one ulp moves a glyph by 1/64 px)
+    fig = new_figure(
+        2.2 * len(shapes) + 1.4 + float(rng.uniform(0, 0.1)), 2.9 + seed / 7, layout=None
+    )
+    side = float(rng.uniform(1.2, 1.9))
+    panels, image = [], None
+    for c, shape in enumerate(shapes):
+        data = rng.uniform(-1.0, 3.0, shape)
+        style = {"cmap": colormaps["RdBu_r"], "vmin": -0.5, "vmax": 2.5}
+        title = f"method {c}\ncheckerbd {rng.uniform():.2f}"
+        where = (0.7 + 2.1 * c, float(rng.uniform(0.2, 0.4)), side, side)
+        if frames:
+            panel = Frame(fig, *where)
+            image = panel.image(data, **style)
+            panel.title(title, 9)
+            if c == 0:
+                panel.ylabel("noise input\nmean energy", 9)
+        else:
+            panel = add_axes_in(fig, *where)
+            image = panel.imshow(data, interpolation="nearest", **style)
+            image_panel(panel, ylabel=c == 0)
+            panel_title(panel, title, 9)
+            if c == 0:
+                panel.set_ylabel("noise input\nmean energy", fontsize=9)
+        panels.append(panel)
+    bar = side_colorbar(fig, image, panels, pad=0.1, width=0.14, shrink=0.9, extend="max")
+    bar.set_label("y / RMS", fontsize=8)
+    pixels = _pixels(fig)
+    return pixels, [tuple(float(v) for v in p.get_position().bounds) for p in panels]
+
+
+def test_frames_are_the_pixels_of_image_axes() -> None:
+    """Square and oblong images (the frame shrinks to the image's aspect, centred, as an axes
+    with aspect="equal"), at random places and sizes."""
+    rng = np.random.default_rng(11)
+    for seed in range(24):
+        shapes = [tuple(int(v) for v in rng.integers(3, 40, 2)) for _ in range(3)]
+        if seed < 4:
+            shapes = [(n, n) for n, _ in shapes]
+        (axes, axes_boxes), (frames, frame_boxes) = (
+            _panels(f, shapes, seed) for f in (False, True)
+        )
+        assert frame_boxes == axes_boxes  # to the last bit: a glyph moves with one ulp
+        assert axes.shape == frames.shape
+        differ = np.argwhere((axes != frames).any(axis=2))
+        assert len(differ) == 0, f"{shapes}: {len(differ)} pixels differ, first {differ[:5]}"
 
 
 def test_a_settled_layout_saves_the_pixels_of_constrained_layout(tmp_path: Path) -> None:

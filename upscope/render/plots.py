@@ -132,7 +132,7 @@ def panel_grid(
 def side_colorbar(
     fig: Figure,
     image: Any,
-    axes: Sequence[Axes],
+    axes: Sequence[Axes | Frame],
     *,
     pad: float = 0.1,
     width: float = 0.15,
@@ -140,7 +140,8 @@ def side_colorbar(
     **colorbar_kwargs: Any,
 ) -> Colorbar:
     """A colorbar ``width`` inches wide, ``pad`` inches right of ``axes`` (their union), as tall
-    as ``shrink`` of them and centred on them: the place constrained layout gave it, fixed."""
+    as ``shrink`` of them and centred on them: the place constrained layout gave it, fixed.
+    ``axes`` may be :class:`Frame` panels."""
     for ax in axes:
         ax.apply_aspect()  # an equal-aspect image shrinks its box now, not at draw time
     boxes = [ax.get_position() for ax in axes]
@@ -188,6 +189,114 @@ def image_panel(ax: Axes, *, ylabel: bool = False) -> None:
     ax.set_yticks([])
     ax.xaxis.set_visible(False)
     ax.yaxis.set_visible(ylabel)
+
+
+class Frame:
+    """An image panel without an Axes: the image, its black frame, a title and a row label,
+    drawn by figure-level artists at a fixed place (``left``, ``bottom``, ``width``,
+    ``height`` inches). The same pixels as an axes from :func:`add_axes_in` with ``imshow``
+    (``interpolation="nearest"``), :func:`image_panel`, :func:`panel_title` and ``set_ylabel``
+    (tests/test_figures_cheap.py compares them), for about a tenth of the cost: an Axes makes
+    and lays out two axes, their ticks and four spines, on every draw, that such a panel never
+    shows (probe-responses: 36 panels).
+
+    It has ``get_position`` and ``apply_aspect``, so :func:`side_colorbar` places a colorbar
+    beside frames as beside axes."""
+
+    def __init__(self, fig: Figure, left: float, bottom: float, width: float, height: float):
+        from matplotlib.transforms import Bbox
+
+        w, h = fig.get_size_inches()
+        self.fig = fig
+        # in figure fractions, computed as add_axes_in places an axes; the image's box is the
+        # slot shrunk to the image's aspect
+        self.slot = Bbox.from_bounds(left / w, bottom / h, width / w, height / h)
+        self.box = self.slot
+
+    def image(self, data: np.ndarray, **style: Any) -> Any:
+        """Draw ``data`` (2D, with ``cmap``, ``vmin``, ``vmax``) at equal aspect, centred in
+        the slot as ``Axes.apply_aspect`` places an axes with ``aspect="equal"``; returns the
+        image (a mappable for a colorbar)."""
+        from matplotlib.image import BboxImage
+        from matplotlib.patches import PathPatch
+        from matplotlib.path import Path as MplPath
+        from matplotlib.transforms import Bbox, TransformedBbox
+
+        rows, cols = data.shape[:2]
+        pixels = Bbox.unit().transformed(self.fig.transSubfigure)  # as apply_aspect, in floats
+        shrunk = self.slot.shrunk_to_aspect(rows / cols, self.slot, pixels.height / pixels.width)
+        self.box = shrunk.anchored("C", self.slot)
+        x0, y0, x1, y1 = self.box.extents
+        image = BboxImage(
+            TransformedBbox(self.box, self.fig.transFigure),
+            interpolation="nearest",
+            origin="upper",
+            cmap=style.get("cmap"),
+        )
+        image.set_data(data)
+        image.set_clim(style.get("vmin"), style.get("vmax"))
+        self.fig.add_artist(image)
+        # the four spines: each a two-point line with projecting caps, as an axes draws them
+        for a, b in (((x0, y0), (x0, y1)), ((x1, y0), (x1, y1)), ((x0, y0), (x1, y0)),
+                     ((x0, y1), (x1, y1))):  # fmt: skip
+            self.fig.add_artist(
+                PathPatch(
+                    MplPath([a, b]),
+                    transform=self.fig.transFigure,
+                    fill=False,
+                    linewidth=0.8,
+                    edgecolor="black",
+                    capstyle="projecting",
+                    zorder=2.5,
+                )
+            )
+        return image
+
+    def title(self, text: str, fontsize: float) -> None:
+        """:func:`panel_title`: centred, its baseline 6 points above the frame (the same
+        transforms as an axes title: the box's, then the offset)."""
+        from matplotlib.transforms import ScaledTranslation
+
+        label = self.fig.text(0.5, 1.0, text, fontsize=fontsize, ha="center")
+        label.set_verticalalignment("baseline")
+        label.set_transform(
+            self._in_box() + ScaledTranslation(0.0, 6 / 72, self.fig.dpi_scale_trans)
+        )
+
+    def ylabel(self, text: str, fontsize: float) -> None:
+        """``set_ylabel`` of a panel without ticks: rotated, centred on the frame's left edge,
+        4 points left of it."""
+        from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+        label = self.fig.text(
+            0.0,
+            0.5,
+            text,
+            fontsize=fontsize,
+            rotation=90,
+            ha="center",
+            va="bottom",
+            rotation_mode="anchor",
+        )
+        box = self._in_box()
+        label.set_transform(
+            blended_transform_factory(
+                box + ScaledTranslation(-4 / 72, 0.0, self.fig.dpi_scale_trans), box
+            )
+        )
+
+    def _in_box(self) -> Any:
+        """The transform from the box's (0, 1) coordinates to pixels: an axes' ``transAxes``."""
+        from matplotlib.transforms import BboxTransformTo, TransformedBbox
+
+        return BboxTransformTo(TransformedBbox(self.box, self.fig.transFigure))
+
+    def apply_aspect(self) -> None:
+        """Nothing to do: :meth:`image` placed the box (for :func:`side_colorbar`)."""
+
+    def get_position(self) -> Any:
+        """The image's box in figure fractions (a ``Bbox``), as ``Axes.get_position``."""
+        return self.box.frozen()
 
 
 def fixed_title(fig: Figure, text: str, fontsize: float, pad: float = 0.08) -> None:

@@ -155,3 +155,24 @@ def test_an_import_of_torch_is_caught(
     shutil.copytree(folder, out, ignore=shutil.ignore_patterns("child", "parent"))
     report = _report(_start(tmp_path, out, ["probe"], ()))
     assert report["torch"] == ["torch"]
+
+
+def test_a_scan_is_handed_to_the_drawing_process_without_its_weights(
+    tmp_path: Path, pickled: tuple[Path, dict[str, Result]]
+) -> None:
+    """:func:`upscope.present.handed` drops what no figure reads (the ops' weights): the copy
+    pickles to a small fraction, documents alike, and draws the same PNGs byte for byte; the
+    result itself keeps its weights."""
+    _, results = pickled
+    full = pickle.loads(pickle.dumps(results["scan"]))  # a copy: drawing records its PNGs
+    handed = present.handed(full)
+    assert all(f.op.weight is None for f in handed.findings)
+    assert sum(f.op.weight is not None for f in full.findings) == 5
+    assert len(pickle.dumps(handed)) < len(pickle.dumps(full)) / 5
+    assert json.dumps(present.document(handed)) == json.dumps(present.document(full))
+    drawn = [
+        present.figures(r, tmp_path / name) for name, r in (("full", full), ("handed", handed))
+    ]
+    assert [p.name for p in drawn[0]] == [p.name for p in drawn[1]] and len(drawn[0]) == 4
+    for a, b in zip(*drawn, strict=True):
+        assert a.read_bytes() == b.read_bytes()

@@ -81,6 +81,14 @@ def figures(result: Any, out: Path) -> list[Path]:
     raise NotImplementedError(f"{type(result).__name__} has no figures")
 
 
+@functools.singledispatch
+def handed(result: Any) -> Any:
+    """What :func:`save_figures` sends to the drawing process for ``result``'s figures: the
+    result itself, or a copy without what no figure reads (a registration says which), so
+    that less is pickled and piped while the command waits."""
+    return result
+
+
 def save_figures(result: Any, out: Path) -> list[Path]:
     """:func:`figures`, drawn by the command's drawing process where it started one
     (:mod:`upscope.render.drawer`): this process then only lists the paths (and sets the
@@ -88,7 +96,7 @@ def save_figures(result: Any, out: Path) -> list[Path]:
     drawn here, so an error is raised here with its own message."""
     from upscope.render import drawer
 
-    if drawer.hand(figures, result, out):
+    if drawer.hand(figures, handed(result), out):
         try:
             with drawer.listing():
                 paths = figures(result, out)

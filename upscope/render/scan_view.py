@@ -437,6 +437,17 @@ def _view(result: ScanResult) -> Any:
     return Group(renderable(result, wrote=False), scan_tones_table(result.audio), *wrote)
 
 
+@present.handed.register(ScanResult)
+def _handed(result: ScanResult) -> ScanResult:
+    """The result without the ops' weights: the figures read the polyphase sums and the
+    imbalance the judge took from them. A DCGAN scan pickles to 36 kB instead of 28.6 MB."""
+    import dataclasses
+
+    findings = [dataclasses.replace(f, op=dataclasses.replace(f.op, weight=None))
+                for f in result.findings]  # fmt: skip
+    return dataclasses.replace(result, findings=findings)
+
+
 @present.figures.register(ScanResult)
 def _figures(result: ScanResult, out: Path) -> list[Path]:
     result.pngs = save_pngs(result, out)

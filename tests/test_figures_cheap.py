@@ -158,3 +158,72 @@ def test_a_settled_layout_saves_the_pixels_of_constrained_layout(tmp_path: Path)
     files = [save_figure(fig, tmp_path / f"{n}.png") for n, fig in enumerate((plain, settled))]
     a, b = (np.asarray(Image.open(path)) for path in files)
     assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_one_axes_repeated_gives_the_pixels_of_one_axes_per_place() -> None:
+    """RepeatedAxes: images with ticks, tick labels, titles, a row label on the first place,
+    markers outside the frame and a note on some places; then colorbars beside the places,
+    placed from their boxes. The same pixels as one axes per place prepared alike."""
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    from upscope.render.plots import RepeatedAxes, side_colorbar
+
+    rng = np.random.default_rng(7)
+    shapes = [(9, 9), (12, 12), (9, 9), (7, 13), (12, 12)]
+    data = [rng.normal(size=s) for s in shapes]
+    places = [(0.8 + 2.3 * (k % 3), 0.6 + 2.6 * (k // 3), 1.9, 1.9) for k in range(5)]
+    magma = colormaps["magma"]
+
+    def draw(repeated: bool) -> tuple[np.ndarray, list[tuple[float, ...]]]:
+        fig = new_figure(8.2, 5.6, layout=None)
+        axes: list = []
+        if repeated:
+            rep = RepeatedAxes(fig, places)
+            setups = [rep.ax]
+        else:
+            axes = [add_axes_in(fig, *place) for place in places]
+            setups = axes
+        parts = []
+        for ax in setups:
+            image = ax.imshow(np.zeros((1, 1)), cmap=magma, interpolation="nearest")
+            (marks,) = ax.plot([], [], "o", mfc="none", mec="cyan", ms=9, clip_on=False)
+            note = ax.text(0.5, 0.5, "flat: no spectrum", transform=ax.transAxes, ha="center")
+            ax.tick_params(labelsize=7)
+            ax.set_xticks([0, 4, 8])
+            ax.set_xlabel("fx (cycles/px)", fontsize=8)
+            parts.append((image, marks, note))
+
+        def prepare(ax, k: int) -> None:
+            image, marks, note = parts[0 if repeated else k]
+            rows, cols = shapes[k]
+            image.set_data(data[k])
+            image.set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
+            image.set_clim(-2.0 - k / 5, 2.0)
+            marks.set_data([0, cols - 1], [0, rows - 1])
+            marks.set_markeredgecolor("tab:cyan" if k % 2 else "cyan")
+            note.set_visible(k == 2)
+            ax.set_xlim(-0.5, cols - 0.5)
+            ax.set_ylim(rows - 0.5, -0.5)
+            panel_title(ax, f"method {k}\nnoise: peak {k * 1.5:.1f} dB", 9)
+            ax.set_ylabel("noise input\nfy (cycles/px)" if k in (0, 3) else "", fontsize=9)
+
+        if repeated:
+            boxes = rep.show(prepare)
+        else:
+            for k, ax in enumerate(axes):
+                prepare(ax, k)
+            boxes = axes
+        for group in ([0, 1, 2], [3, 4]):
+            mappable = ScalarMappable(Normalize(-2.0, 2.0), magma)
+            side_colorbar(fig, mappable, [boxes[k] for k in group], pad=0.1, width=0.15)
+        pixels = _pixels(fig)
+        return pixels, [tuple(float(v) for v in b.get_position().bounds) for b in boxes]
+
+    (plain, plain_boxes), (repeated, repeated_boxes) = draw(False), draw(True)
+    assert repeated_boxes == plain_boxes
+    differ = np.argwhere((plain != repeated).any(axis=2))
+    assert len(differ) == 0, f"{len(differ)} pixels differ, first {differ[:5]}"
+    # the check is not empty: a place prepared differently shows
+    assert not np.array_equal(plain[:, :300], np.full_like(plain[:, :300], 255))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from upscope.text import markup
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from rich.console import Console
 
@@ -301,6 +303,19 @@ def _spectra(
     return save_figure(_spectra_figure(rows, inputs, scale, title, row_label), path)
 
 
+@dataclass(frozen=True)
+class _Spectrum:
+    """What one panel of :func:`_spectra_figure` shows."""
+
+    kind: str  # the input
+    data: np.ndarray  # dB, centred (:func:`upscope.render.plots.centred_panel`); NaN: flat
+    extent: tuple[float, float, float, float]
+    flat: bool
+    peaks: tuple[tuple[float, ...], ...]  # (fx values, fy values) of the circles
+    title: str
+    ylabel: str  # "" except on a row's first panel
+
+
 def _spectra_figure(
     rows: list[Measurement],
     inputs: tuple[str, ...],
@@ -312,9 +327,11 @@ def _spectra_figure(
     places, on one colour scale per input: dB of the largest total power among its panels. A
     panel below :data:`NOISE_FLOOR` of that is left empty (white) and says it is flat."""
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
     from upscope.render.plots import (
-        add_axes_in,
+        RepeatedAxes,
         fixed_title,
         panel_title,
         side_colorbar,
@@ -337,68 +354,89 @@ def _spectra_figure(
     top = text_height(text, 10) + 0.12
     height = top + nrows * (_SPEC_HEAD + _SPEC + _SPEC_FOOT) + 0.05
     fig = new_figure(width, height, layout=None)
-    axes = np.empty((nrows, ncols), dtype=object)
-    for r in range(nrows):
-        y = height - top - (r + 1) * (_SPEC_HEAD + _SPEC) - r * _SPEC_FOOT
-        for c in range(len(blocks[r % len(blocks)])):  # a short row leaves its end empty
-            axes[r, c] = add_axes_in(fig, 0.75 + c * (_SPEC + _SPEC_GAP), y, _SPEC, _SPEC)
+    # every panel: one place of one axes (RepeatedAxes), prepared for it before it is drawn
+    places: list[tuple[float, float, float, float]] = []  # (left, bottom, width, height) inches
+    panels: list[_Spectrum] = []  # what each place shows
+    rows_of: dict[str, list[int]] = {}  # each input's places (its colorbar stands beside them)
+    scales: dict[str, tuple[float, float]] = {}  # each input's colour limits (dB)
     for i, kind in enumerate(inputs):
         by_name = {m.method: m for m in rows if m.input == kind}
         totals = {name: float(m.spectrum.sum()) for name, m in by_name.items()}
         top_power = max(totals.values())
         norm = top_power if top_power > 0 else 1.0
         vmax = 10 * np.log10(max(float(m.spectrum.max()) for m in by_name.values()) / norm + 1e-30)
-        vmin = vmax - 60.0
-        image = None
-        row_axes = []
+        scales[kind] = (vmax - 60.0, vmax)
         for b, block in enumerate(blocks):
             r = i * len(blocks) + b
-            for c, index in enumerate(block):
-                name = methods[index]
-                m = by_name[name]
-                ax = axes[r, c]
-                row_axes.append(ax)
-                flat = totals[name] <= NOISE_FLOOR * top_power
+            y = height - top - (r + 1) * (_SPEC_HEAD + _SPEC) - r * _SPEC_FOOT
+            for c, index in enumerate(block):  # a short row leaves its end empty
+                m = by_name[methods[index]]
+                flat = totals[m.method] <= NOISE_FLOOR * top_power
                 panel = 10 * np.log10(m.spectrum / norm + 1e-30)
                 if flat:  # drawn empty: every value masked (no colour), the frame and a note
                     panel = np.full_like(panel, np.nan)
                 data, extent = centred_panel(panel)
-                shown = ax.imshow(
-                    data, cmap=magma, vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest"
-                )
-                if not flat:
-                    image = shown
-                fx, fy = zip(*peak_positions(panel.shape, scale), strict=True)
-                # one line of hollow markers; clip_on=False: a circle on the edge is drawn whole
-                ax.plot(
-                    fx, fy, linestyle="none", marker="o", mfc="none", mec="tab:cyan" if flat
-                    else "cyan", ms=9, mew=1.0, clip_on=False,
-                )  # fmt: skip
-                if flat:
-                    ax.text(
-                        0.5,
-                        0.5,
-                        f"flat: no spectrum\n(total power below {NOISE_FLOOR:.0e}\nof the "
-                        "input's largest)",
-                        transform=ax.transAxes,
-                        ha="center",
-                        va="center",
-                        color="0.25",
-                        fontsize=9,
-                    )
-                ax.set_xlim(extent[0], extent[1])
-                ax.set_ylim(extent[2], extent[3])
-                ax.tick_params(labelsize=7)  # before the ticks are made: each made at 7 pt
-                ax.set_xticks([-0.5, 0, 0.5])
-                ax.set_yticks([-0.5, 0, 0.5])
                 peak = "flat" if flat else f"peak {fixed(m.spectral_peak_db, 1)} dB"
-                panel_title(ax, f"{_label(m)}\n{kind}: {peak}", 9)
-                if c == 0:
-                    ax.set_ylabel(f"{kind} {row_label}\nfy (cycles/px)", fontsize=9)
-                ax.set_xlabel("fx (cycles/px)", fontsize=8)
-        if image is None:  # every panel flat: the scale of the row still shows
-            image = shown
-        bar = side_colorbar(fig, image, row_axes, pad=0.12, width=0.16, shrink=0.8)
+                rows_of.setdefault(kind, []).append(len(places))
+                places.append((0.75 + c * (_SPEC + _SPEC_GAP), y, _SPEC, _SPEC))
+                panels.append(
+                    _Spectrum(
+                        kind,
+                        data,
+                        extent,
+                        flat,
+                        tuple(zip(*peak_positions(panel.shape, scale), strict=True)),
+                        f"{_label(m)}\n{kind}: {peak}",
+                        f"{kind} {row_label}\nfy (cycles/px)" if c == 0 else "",
+                    )
+                )
+    repeated = RepeatedAxes(fig, places)
+    ax = repeated.ax
+    image = ax.imshow(np.zeros((1, 1)), cmap=magma, interpolation="nearest")
+    # one line of hollow markers; clip_on=False: a circle on the edge is drawn whole
+    (markers,) = ax.plot(
+        [], [], linestyle="none", marker="o", mfc="none", ms=9, mew=1.0, clip_on=False
+    )
+    note = ax.text(
+        0.5,
+        0.5,
+        f"flat: no spectrum\n(total power below {NOISE_FLOOR:.0e}\nof the input's largest)",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="0.25",
+        fontsize=9,
+    )
+    ax.tick_params(labelsize=7)  # before the ticks are made: each made at 7 pt
+    ax.set_xticks([-0.5, 0, 0.5])
+    ax.set_yticks([-0.5, 0, 0.5])
+    ax.set_xlabel("fx (cycles/px)", fontsize=8)
+
+    def prepare(ax: Axes, i: int) -> None:
+        p = panels[i]
+        image.set_data(p.data)
+        image.set_extent(p.extent)
+        image.set_clim(*scales[p.kind])
+        markers.set_data(*p.peaks)
+        markers.set_markeredgecolor("tab:cyan" if p.flat else "cyan")
+        note.set_visible(p.flat)
+        ax.set_xlim(p.extent[0], p.extent[1])
+        ax.set_ylim(p.extent[2], p.extent[3])
+        panel_title(ax, p.title, 9)
+        ax.set_ylabel(p.ylabel, fontsize=9)
+
+    placed = repeated.show(prepare)
+    for kind in inputs:
+        # a colour bar of the input's scale (every panel of a row shares it; an all-flat row
+        # still shows its scale)
+        bar = side_colorbar(
+            fig,
+            ScalarMappable(Normalize(*scales[kind]), magma),
+            [placed[k] for k in rows_of[kind]],
+            pad=0.12,
+            width=0.16,
+            shrink=0.8,
+        )
         bar.set_label(f"{kind}: dB of the largest total power", fontsize=9)
     fixed_title(fig, text, 10)
     return fig

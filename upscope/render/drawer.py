@@ -366,20 +366,21 @@ def _collect_less() -> None:
 
 
 def _warm(receive: int) -> None:
-    """Import matplotlib and, unless the result is already waiting in ``receive``, draw a small
-    figure (fonts, ticks, an image, a colorbar, the PNG encoder), so that the first real figure
-    pays none of it."""
+    """Import matplotlib and, unless the result is already waiting in ``receive``, run the glyph
+    cache's self-check (:mod:`upscope.render.glyphs`) and draw a small figure (fonts, ticks, an
+    image, a colorbar, the PNG encoder), so that the first real figure pays none of it."""
     import io
     import select
 
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+
+    from upscope.render import glyphs
+    from upscope.render.plots import new_figure
 
     if select.select([receive], [], [], 0)[0]:
         return
-    fig = Figure(figsize=(2.0, 1.5), dpi=100)
-    FigureCanvasAgg(fig)
+    glyphs.enabled()  # its self-check, once
+    fig = new_figure(2.0, 1.5, layout=None)
     ax = fig.add_axes((0.2, 0.2, 0.5, 0.6))
     image = ax.imshow(np.arange(16.0).reshape(4, 4))
     ax.set_title("warm 0.5", fontsize=8)

@@ -36,11 +36,12 @@ def new_figure(
     axes stay where they are put (:func:`panel_grid`, :func:`add_axes_in`), which costs nothing
     at draw time, while constrained layout measures every text of the figure on each draw (half
     of a many-panel figure's time)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from upscope.render import glyphs
+
     fig = Figure(figsize=(width, height), dpi=100, layout=layout)
-    FigureCanvasAgg(fig)
+    glyphs.canvas(fig)  # Agg, its text drawn from cached glyphs where that gives the same pixels
     return fig
 
 

@@ -10,10 +10,12 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from matplotlib.image import BboxImage
 from torch import nn
 
 from tests.test_compare import smooth_image
 from upscope import comparison as compare
+from upscope.render.plots import repeated_in
 from upscope.scanning.judge import judge
 from upscope.scanning.torch_front import trace
 
@@ -53,22 +55,42 @@ def _figures(comparison, probe2):
 
 def _apart(fig) -> list[str]:
     """What collides: two axes' boxes with their ticks, labels and titles (a colorbar and its
-    own panel included), a title with an axes, or anything off the figure."""
+    own panel included; each place of a RepeatedAxes as an axes), image panels without axes
+    (plots.Frame) and the texts around them, a title with any of them, or anything off the
+    figure."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     inside = fig.bbox.padded(1)
-    boxes = [(ax, ax.get_tightbbox(renderer)) for ax in fig.axes if ax.get_visible() and ax.axison]
+    boxes = [
+        (repr(ax.get_title()), ax.get_tightbbox(renderer))
+        for ax in fig.axes
+        if ax.get_visible() and ax.axison
+    ]
+    for repeated in repeated_in(fig):
+        for i in range(len(repeated)):
+            ax = repeated.at(i)
+            boxes.append((repr(ax.get_title()), ax.get_tightbbox(renderer).frozen()))
+    boxes += [
+        (f"image {n}", a.get_window_extent(renderer))
+        for n, a in enumerate(fig.artists)
+        if isinstance(a, BboxImage)
+    ]
+    boxes += [
+        (repr(t.get_text()), t.get_window_extent(renderer))
+        for t in fig.texts
+        if t is not fig._suptitle and t.get_text()
+    ]
     bad = [
-        f"off the figure: {ax.get_title()!r}"
-        for ax, box in boxes
+        f"off the figure: {name}"
+        for name, box in boxes
         if not (inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1))
     ]
     for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
         overlap = box_a.intersection(box_a, box_b)
         if overlap is not None and overlap.width > 1 and overlap.height > 1:
-            bad.append(f"{a.get_title()!r} meets {b.get_title()!r}")
+            bad.append(f"{a} meets {b}")
     title = fig._suptitle.get_window_extent(renderer)  # type: ignore[union-attr]
-    bad += [f"the title meets {ax.get_title()!r}" for ax, box in boxes if box.y1 > title.y0 + 1]
+    bad += [f"the title meets {name}" for name, box in boxes if box.y1 > title.y0 + 1]
     return bad
 
 
@@ -135,22 +157,30 @@ def test_flat_spectrum_panel_is_empty_and_labelled(probe2) -> None:
     from upscope.render import probe_view
 
     fig = probe_view._spectra_figure(probe2.results, ("constant",), 2, "t")
-    flat = [ax for ax in fig.axes if ax.get_title().endswith("constant: flat")]
-    assert flat  # bicubic and nearest on a constant
-    for ax in flat:
-        assert np.ma.getmaskarray(ax.get_images()[0].get_array()).all()  # no colour: white
-        assert any(t.get_text().startswith("flat: no spectrum") for t in ax.texts)
+    (panels,) = repeated_in(fig)  # one axes drawn at every panel's place
+    flat = [i for i in range(len(panels)) if panels.at(i).get_title().endswith("constant: flat")]
+    assert flat and len(flat) < len(panels)  # bicubic and nearest on a constant
+    for i in range(len(panels)):
+        ax = panels.at(i)
+        empty = np.ma.getmaskarray(ax.get_images()[0].get_array()).all()  # no colour: white
+        notes = [t for t in ax.texts if t.get_visible() and t.get_text()]
+        assert empty == (i in flat)
+        assert [t.get_text().split("\n")[0] for t in notes] == (
+            ["flat: no spectrum"] if i in flat else []
+        )
 
 
 def test_responses_use_plain_labels(probe2) -> None:
     from upscope.render import probe_view
 
     fig = probe_view._grid_figure(probe2.results, probe2.config, "title")
-    titles = [ax.get_title() for ax in fig.axes if "checkerbd" in ax.get_title()]
+    titles = [t.get_text() for t in fig.texts if "checkerbd" in t.get_text()]  # frames' titles
     assert len(titles) == 2 * 3  # a mean row per input, a panel per method
     assert all("\nmean map " in t and "cb " not in t for t in titles)
     fig.canvas.draw()
-    assert min(ax.get_window_extent().width for ax in fig.axes if ax.get_images()) >= 170
+    images = [a for a in fig.artists if isinstance(a, BboxImage)]
+    assert len(images) == 4 * 3  # two rows per input
+    assert min(image.get_window_extent().width for image in images) >= 170
 
 
 def test_pixel_shuffle_title_reads_as_a_division_of_the_values() -> None:

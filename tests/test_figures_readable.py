@@ -15,6 +15,7 @@ from tests.test_compare import smooth_image
 from upscope import arith
 from upscope import comparison as compare
 from upscope.overlap_map import stack_overlap
+from upscope.render.plots import repeated_in
 
 NAME = re.compile(r"^[a-z]+-[a-z0-9.x-]+\.png$")  # <command>-<what>.png, lowercase, hyphens
 
@@ -144,24 +145,30 @@ def test_probe_spectra_one_scale_per_input_flat_panels_marked(probe3, tmp_path: 
     finally:
         probe_view.save_figure = original
     (fig,) = saved
-    panels = [ax for ax in fig.axes if ax.get_images() and ax.get_title()]
+    (repeated,) = repeated_in(fig)  # one axes drawn at every panel's place, prepared for each
+    fig.canvas.draw()
+    panels = []  # (title, colour limits, visible texts, width in pixels) of each place
+    for i in range(len(repeated)):
+        ax = repeated.at(i)
+        texts = [t.get_text() for t in ax.texts if t.get_visible()]
+        width = ax.get_window_extent().width
+        panels.append((ax.get_title(), ax.get_images()[0].get_clim(), texts, width))
     by_input: dict[str, set[tuple[float, float]]] = {}
-    for ax in panels:
-        kind = ax.get_title().split("\n")[1].split(":")[0]
-        by_input.setdefault(kind, set()).add(ax.get_images()[0].get_clim())
+    for title, clim, _, _ in panels:
+        kind = title.split("\n")[1].split(":")[0]
+        by_input.setdefault(kind, set()).add(clim)
     assert {k: len(v) for k, v in by_input.items()} == {"constant": 1, "noise": 1}
     totals = {m.method: float(m.spectrum.sum()) for m in probe3.results if m.input == "constant"}
     top = max(totals.values())
-    for ax in panels:
-        name = ax.get_title().split("\n")[0].split(" (")[0]
-        if not ax.get_title().split("\n")[1].startswith("constant"):
+    for title, _, texts, _ in panels:
+        name = title.split("\n")[0].split(" (")[0]
+        if not title.split("\n")[1].startswith("constant"):
             continue
         flat = totals[name] <= probe_view.NOISE_FLOOR * top
-        assert ("flat" in ax.get_title()) == flat
-        assert any(t.get_text().startswith("flat") for t in ax.texts) == flat
+        assert ("flat" in title) == flat
+        assert any(t.startswith("flat") for t in texts) == flat
     assert totals["bicubic"] <= probe_view.NOISE_FLOOR * top < totals["convT-uneven"]
-    fig.canvas.draw()
-    assert min(ax.get_window_extent().width for ax in panels) > 150  # was ~115 px
+    assert min(width for *_, width in panels) > 150  # was ~115 px
     assert imread(path).shape[1] > 1000
 
 

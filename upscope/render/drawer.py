@@ -373,14 +373,14 @@ def _warm(receive: int) -> None:
     import select
 
     import numpy as np
+    from matplotlib.figure import Figure
 
     from upscope.render import glyphs
-    from upscope.render.plots import new_figure
 
     if select.select([receive], [], [], 0)[0]:
         return
-    glyphs.enabled()  # its self-check, once
-    fig = new_figure(2.0, 1.5, layout=None)
+    fig = Figure(figsize=(2.0, 1.5), dpi=100)
+    glyphs.canvas(fig)  # the canvas every figure gets (its self-check runs here, once)
     ax = fig.add_axes((0.2, 0.2, 0.5, 0.6))
     image = ax.imshow(np.arange(16.0).reshape(4, 4))
     ax.set_title("warm 0.5", fontsize=8)

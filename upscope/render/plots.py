@@ -186,32 +186,47 @@ class RepeatedAxes:
         self.fig = fig
         self.rects = [(x / w, y / h, dx / w, dy / h) for x, y, dx, dy in places]
         self.ax = MplAxes(fig, self.rects[0])
+        self.prepare: Callable[[Axes, int], None] = lambda ax, i: None
 
     def show(self, prepare: Callable[[Axes, int], None]) -> list[Placed]:
         """Draw the axes at every place, prepared by ``prepare``, whenever the figure is drawn;
         returns each place's box with its aspect applied (for :func:`side_colorbar`)."""
         from matplotlib.artist import Artist
 
-        ax, rects = self.ax, self.rects
+        self.prepare = prepare
+        repeated = self
 
         class _Places(Artist):
             def draw(self, renderer: Any) -> None:
-                for i, rect in enumerate(rects):
-                    ax.set_position(rect)
-                    prepare(ax, i)
-                    ax.draw(renderer)
+                for i in range(len(repeated.rects)):
+                    repeated.at(i).draw(renderer)
                 self.stale = False
 
         placed = []
-        for i, rect in enumerate(rects):
-            ax.set_position(rect)
-            prepare(ax, i)
+        for i in range(len(self.rects)):
+            ax = self.at(i)
             ax.apply_aspect()
             placed.append(Placed(ax.get_position().frozen()))
         places = _Places()
-        places.set_zorder(ax.get_zorder())  # drawn where the figure draws axes
+        places.repeated = self  # type: ignore[attr-defined]  # (:func:`repeated_in`)
+        places.set_zorder(self.ax.get_zorder())  # drawn where the figure draws axes
         self.fig.add_artist(places)
         return placed
+
+    def at(self, i: int) -> Axes:
+        """The axes at place ``i``, prepared for it (what a test reads: its title, image,
+        texts)."""
+        self.ax.set_position(self.rects[i])
+        self.prepare(self.ax, i)
+        return self.ax
+
+    def __len__(self) -> int:
+        return len(self.rects)
+
+
+def repeated_in(fig: Figure) -> list[RepeatedAxes]:
+    """The :class:`RepeatedAxes` of ``fig``, in the order they were shown."""
+    return [a.repeated for a in fig.artists if hasattr(a, "repeated")]
 
 
 def settle_layout(fig: Figure) -> Figure:

@@ -12,6 +12,7 @@
 
     python bench/bench_figures.py                       # about 3 minutes on 2 cores
     python bench/bench_figures.py --repeats 3 --serial --tree /tmp/main-checkout
+    python bench/bench_figures.py --only probe --env UPSCOPE_GLYPH_CACHE=0   # a setting's share
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def spread(values: list[float]) -> str:
 
 def whole_process(trees: list[Config], repeats: int, names: list[str]) -> None:
     print(f"whole process, {repeats} alternating pairs per tree: median (min-max) seconds")
-    print(f"{'command':18s} {'tree':24s} {'--no-png':>20s} {'with PNGs':>20s} "
+    print(f"{'command':18s} {'tree':34s} {'--no-png':>20s} {'with PNGs':>20s} "
           f"{'ratio':>6s} {'pair ratios':>18s}")  # fmt: skip
     for name in names:
         args = COMMANDS[name]
@@ -81,7 +82,7 @@ def whole_process(trees: list[Config], repeats: int, names: list[str]) -> None:
             plain, pngs = times[label]
             ratios = [b / a for a, b in zip(plain, pngs, strict=True)]
             print(
-                f"{name:18s} {label:24s} {spread(plain):>20s} {spread(pngs):>20s} "
+                f"{name:18s} {label[:34]:34s} {spread(plain):>20s} {spread(pngs):>20s} "
                 f"{statistics.median(pngs) / statistics.median(plain):6.2f} "
                 f"{min(ratios):5.2f}-{max(ratios):5.2f} (med {statistics.median(ratios):.2f})",
                 flush=True,
@@ -137,11 +138,21 @@ def main() -> None:
     parser.add_argument(
         "--serial", action="store_true", help="also this tree with UPSCOPE_FIGURE_WORKERS=1"
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="also this tree with these environment variables (e.g. UPSCOPE_GLYPH_CACHE=0)",
+    )
     opts = parser.parse_args()
     names = opts.only or list(COMMANDS)
     trees: list[Config] = [("this tree", ROOT, {})]
     if opts.serial:
         trees.append(("this tree, 1 worker", ROOT, {"UPSCOPE_FIGURE_WORKERS": "1"}))
+    for spec in opts.env:
+        pairs = dict(item.split("=", 1) for item in spec.split(","))
+        trees.append((f"this tree, {spec}", ROOT, pairs))
     trees += [(str(t), t.resolve(), {}) for t in opts.tree]
     whole_process(trees, opts.repeats, names)
     if not opts.no_per_figure:

@@ -198,3 +198,25 @@ def test_a_process_the_command_forks_later_does_not_hold_the_drawing_up(tmp_path
             if with_pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(with_pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("setting", "step"), [(None, drawer.NICENESS), ("0", 0), ("3", 3)])
+def test_the_drawing_process_yields_the_cpu_to_the_command(setting: str | None, step: int) -> None:
+    """_yield_cpu (run first in a drawing process) lowers its priority by NICENESS, or by
+    UPSCOPE_DRAWER_NICE; it is run here in a child interpreter, whose nice value is read."""
+    code = "import os; from upscope.render import drawer; a = os.nice(0); drawer._yield_cpu(); "
+    code += "print(os.nice(0) - a)"
+    env = {k: v for k, v in os.environ.items() if k != "UPSCOPE_DRAWER_NICE"}
+    if setting is not None:
+        env["UPSCOPE_DRAWER_NICE"] = setting
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=True,
+    )
+    base = os.nice(0)
+    assert int(out.stdout) == min(step, 19 - base)  # the kernel stops at 19

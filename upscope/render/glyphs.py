@@ -68,14 +68,14 @@ def _checked() -> bool:
         return False
 
 
-#: what the self-check draws: (text, font size, angle, colour, antialiased)
+#: what the self-check draws: (text, font size, angle, colour, alpha, antialiased)
 _SAMPLES = (
-    ("fx (cycles/px) -0.5 0.0 ±", 7.0, 0.0, "black", True),
-    ("convT-uneven (k=3 s=2)\ncheckerbd 1.76±0.31", 9.0, 0.0, "0.25", True),
-    ("constant input\nmean energy", 9.0, 90.0, "black", True),
-    ("16 12 9 4 3 1", 8.0, 0.0, "white", True),
-    ("Wg / RMS 0.07 grey levels", 10.0, 0.0, "tab:red", False),
-    ("tilted 45°", 8.0, 45.0, "black", True),
+    ("fx (cycles/px) -0.5 0.0 ±", 7.0, 0.0, "black", None, True),
+    ("convT-uneven (k=3 s=2)\ncheckerbd 1.76±0.31", 9.0, 0.0, "0.25", None, True),
+    ("constant input\nmean energy", 9.0, 90.0, "black", None, True),
+    ("16 12 9 4 3 1", 8.0, 0.0, "white", None, True),
+    ("Wg / RMS 0.07 grey levels", 10.0, 0.0, "tab:red", 0.6, False),
+    ("tilted 45° \\u2192 ĳ", 8.0, 45.0, "black", 0.85, True),
 )
 
 
@@ -91,7 +91,7 @@ def _same_pixels() -> bool:
         for _ in range(2 if cached else 1):  # the second from full caches
             fig = Figure(figsize=(3.1, 2.3), dpi=100)
             agg = (_classes()[1] if cached else FigureCanvasAgg)(fig)
-            for k, (text, size, angle, colour, aa) in enumerate(_SAMPLES):
+            for k, (text, size, angle, colour, alpha, aa) in enumerate(_SAMPLES):
                 for j, shift in enumerate((0.0, 0.0037, 0.0113, 0.0271)):
                     fig.text(
                         0.03 + 0.23 * j + shift,
@@ -100,6 +100,7 @@ def _same_pixels() -> bool:
                         fontsize=size,
                         rotation=angle,
                         color=colour,
+                        alpha=alpha,
                         antialiased=aa,
                     )
             agg.draw()

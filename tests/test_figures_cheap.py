@@ -227,3 +227,33 @@ def test_one_axes_repeated_gives_the_pixels_of_one_axes_per_place() -> None:
     assert len(differ) == 0, f"{len(differ)} pixels differ, first {differ[:5]}"
     # the check is not empty: a place prepared differently shows
     assert not np.array_equal(plain[:, :300], np.full_like(plain[:, :300], 255))
+
+
+def test_cell_labels_are_the_pixels_of_one_text_per_cell() -> None:
+    """plots.cell_labels (one text moved from cell to cell) against ax.text per cell: labels of
+    one to three digits in two colours over an image, with a patch and a text of the axes's own
+    around them (the drawing order kept)."""
+    from matplotlib.patches import Rectangle
+
+    from upscope.render.plots import cell_labels
+
+    rng = np.random.default_rng(2)
+    grid = rng.integers(1, 140, (16, 16))
+    images = []
+    for cheap in (False, True):
+        fig = new_figure(5.0, 5.0, layout=None)
+        ax = add_axes_in(fig, 0.5, 0.5, 4.0, 4.0)
+        ax.imshow(grid, cmap="viridis", interpolation="nearest")
+        ax.add_patch(Rectangle((2.5, 2.5), 6, 6, fill=False, edgecolor="red", linestyle="--"))
+        cells = [(c, r, str(int(v)), "white" if v < 70 else "black")
+                 for (r, c), v in np.ndenumerate(grid)]  # fmt: skip
+        if cheap:
+            cell_labels(ax, cells, fontsize=7)
+        else:
+            for x, y, text, colour in cells:
+                ax.text(x, y, text, ha="center", va="center", fontsize=7, c=colour, in_layout=False)
+        ax.text(0.5, 0.5, "constant", transform=ax.transAxes, fontsize=12)
+        images.append(_pixels(fig))
+        tight = ax.get_tightbbox(fig.canvas.get_renderer())
+        assert tight.width < 4.6 * fig.dpi  # the labels do not stretch the axes' box
+    assert np.array_equal(images[0], images[1])

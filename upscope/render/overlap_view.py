@@ -478,7 +478,7 @@ def figure(result: OverlapResult) -> Figure:
     from matplotlib.patches import Rectangle
     from matplotlib.ticker import MaxNLocator
 
-    from upscope.render.plots import new_figure, settle_layout
+    from upscope.render.plots import cell_labels, new_figure, settle_layout
 
     values, ((r0, r1), (c0, c1)) = _as_2d(result)
     rows, cols = values.shape
@@ -511,16 +511,9 @@ def figure(result: OverlapResult) -> Figure:
     if max(nr, nc) <= 24:
         mid = (result.min + result.max) / 2
         size = 9 if max(nr, nc) <= 16 else 7
-        for (r, c), v in np.ndenumerate(shown):
-            ax.text(
-                wc + c,
-                wr + r,
-                str(int(v)),
-                ha="center",
-                va="center",
-                fontsize=size,
-                color="black" if v > mid else "white",
-            )
+        cells = [(wc + c, wr + r, str(int(v)), "black" if v > mid else "white")
+                 for (r, c), v in np.ndenumerate(shown)]  # fmt: skip
+        cell_labels(ax, cells, fontsize=size)
     notes = [_outline_note((r0, r1, c0, c1), (wr, wr + nr, wc, wc + nc), (nr, nc) == (rows, cols))]
     if notes[0].startswith("red dashed"):
         ax.add_patch(

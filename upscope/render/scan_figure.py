@@ -166,7 +166,7 @@ def _heatmap(
     from matplotlib.colors import ListedColormap
     from matplotlib.ticker import MaxNLocator
 
-    from upscope.render.plots import panel_title
+    from upscope.render.plots import cell_labels, panel_title
 
     grid = _as_2d(values)
     low, high = int(np.min(grid)), int(np.max(grid))
@@ -197,18 +197,9 @@ def _heatmap(
         middle = (low + high) / 2
         digits = len(str(max(abs(low), abs(high))))
         size = 8 if digits <= 2 else 7 if digits == 3 else 6
-        for (row, col), value in np.ndenumerate(grid):
-            colour = "white" if value < middle else "black"
-            ax.text(
-                col,
-                row,
-                str(int(value)),
-                ha="center",
-                va="center",
-                fontsize=size,
-                c=colour,
-                in_layout=False,
-            )
+        cells = [(col, row, str(int(value)), "white" if value < middle else "black")
+                 for (row, col), value in np.ndenumerate(grid)]  # fmt: skip
+        cell_labels(ax, cells, fontsize=size)
     row0, col0 = (0, origin[0]) if len(origin) == 1 else (origin[0], origin[1])
     if grid.shape[1] <= CELL_LIMIT:
         ax.set_xticks(range(grid.shape[1]), [str(col0 + i) for i in range(grid.shape[1])])

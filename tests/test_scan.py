@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from upscope import arith
+from upscope.render.plots import cells_in
 from upscope.scanning.judge import STATUSES, judge
 from upscope.scanning.load import load_model
 from upscope.scanning.torch_front import trace
@@ -700,20 +701,22 @@ def test_figure_colorbars_are_labelled_and_a_constant_map_says_so() -> None:
     assert [t for t in heat_bar.get_yticks() if heat_bar.get_ylim()[0] <= t] == [4]
     assert heat.images[0].get_cmap().N == 1  # one colour: no gradient for a single value
     texts = [t.get_text() for t in heat.texts]
-    assert texts == ["constant: every pixel 4"]
+    assert texts == ["constant: every pixel 4"] and not cells_in(heat)
     assert "interior: every pixel 4 (even)" in heat.get_title()
     index = finding.worst_channel
     assert worst_bar.get_ylabel() == f"sum / mean |sum| of channel {index}"
     uneven = judge(trace(nn.ConvTranspose2d(2, 1, 3, stride=2), [torch.randn(1, 2, 5, 5)]))[0]
     fig = scan_view.draw(uneven, 0.1)
-    counts = [int(t.get_text()) for t in fig.axes[0].texts]
+    counts = [int(v) for v in _cells(fig.axes[0])]
     assert sorted(set(counts)) == sorted(np.unique(uneven.compound_map()).tolist())
     assert fig.axes[0].images[0].get_cmap().N > 2
 
 
 def _cells(ax) -> np.ndarray:
-    """The numbers written in the cells of a heatmap panel."""
-    return np.array([float(t.get_text()) for t in ax.texts])
+    """The numbers written in the cells of a heatmap panel: its texts, or the cells of
+    plots.cell_labels (one text drawn at every cell)."""
+    texts = [t.get_text() for t in ax.texts if t.get_visible() and t.get_text()]
+    return np.array([float(text) for text in texts + [c[2] for c in cells_in(ax)]])
 
 
 def bars(ax) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

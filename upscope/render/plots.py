@@ -406,9 +406,15 @@ def cell_labels(
             self.stale = False
 
     artist = _Cells()
+    artist.cells = items  # type: ignore[attr-defined]  # (:func:`cells_in`)
     artist.set_in_layout(False)
     ax.add_artist(artist)
     return artist
+
+
+def cells_in(ax: Axes) -> list[tuple[float, float, str, Any]]:
+    """The ``(x, y, text, colour)`` that :func:`cell_labels` writes in ``ax``."""
+    return [cell for a in ax.artists if hasattr(a, "cells") for cell in a.cells]
 
 
 def fixed_title(fig: Figure, text: str, fontsize: float, pad: float = 0.08) -> None:

@@ -289,9 +289,12 @@ class Frame:
         self.slot = Bbox.from_bounds(left / w, bottom / h, width / w, height / h)
         self.box = self.slot
 
-    def image(self, data: np.ndarray, **style: Any) -> Any:
-        """Draw ``data`` (2D, with ``cmap``, ``vmin``, ``vmax``) at equal aspect, centred in
-        the slot as ``Axes.apply_aspect`` places an axes with ``aspect="equal"``; returns the
+    def image(
+        self, data: np.ndarray, *, cmap: Any = None, vmin: float | None = None,
+        vmax: float | None = None,
+    ) -> Any:  # fmt: skip
+        """Draw ``data`` (2D) with ``cmap`` from ``vmin`` to ``vmax``, at equal aspect, centred
+        in the slot as ``Axes.apply_aspect`` places an axes with ``aspect="equal"``; returns the
         image (a mappable for a colorbar)."""
         from matplotlib.image import BboxImage
         from matplotlib.patches import PathPatch
@@ -307,10 +310,10 @@ class Frame:
             TransformedBbox(self.box, self.fig.transFigure),
             interpolation="nearest",
             origin="upper",
-            cmap=style.get("cmap"),
+            cmap=cmap,
         )
         image.set_data(data)
-        image.set_clim(style.get("vmin"), style.get("vmax"))
+        image.set_clim(vmin, vmax)
         self.fig.add_artist(image)
         # the four spines: each a two-point line with projecting caps, as an axes draws them
         for a, b in (((x0, y0), (x0, y1)), ((x1, y0), (x1, y1)), ((x0, y0), (x1, y0)),

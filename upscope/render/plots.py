@@ -92,8 +92,17 @@ def text_height(text: str, fontsize: float) -> float:
 
 def add_axes_in(fig: Figure, left: float, bottom: float, width: float, height: float) -> Axes:
     """An axes at a fixed place given in inches from the figure's bottom-left corner."""
+    return fig.add_axes(fractions(fig, left, bottom, width, height))
+
+
+def fractions(
+    fig: Figure, left: float, bottom: float, width: float, height: float
+) -> tuple[float, float, float, float]:
+    """A place in inches as (left, bottom, width, height) figure fractions: the one arithmetic
+    of :func:`add_axes_in`, :class:`Frame` and :class:`RepeatedAxes`, which give the same
+    pixels only while they place alike (one ulp moves a glyph)."""
     w, h = fig.get_size_inches()
-    return fig.add_axes((left / w, bottom / h, width / w, height / h))
+    return (left / w, bottom / h, width / w, height / h)
 
 
 def panel_grid(
@@ -182,9 +191,8 @@ class RepeatedAxes:
     def __init__(self, fig: Figure, places: Sequence[tuple[float, float, float, float]]):
         from matplotlib.axes import Axes as MplAxes
 
-        w, h = fig.get_size_inches()
         self.fig = fig
-        self.rects = [(x / w, y / h, dx / w, dy / h) for x, y, dx, dy in places]
+        self.rects = [fractions(fig, *place) for place in places]
         self.ax = MplAxes(fig, self.rects[0])
         self.prepare: Callable[[Axes, int], None] = lambda ax, i: None
 
@@ -282,11 +290,10 @@ class Frame:
     def __init__(self, fig: Figure, left: float, bottom: float, width: float, height: float):
         from matplotlib.transforms import Bbox
 
-        w, h = fig.get_size_inches()
         self.fig = fig
-        # in figure fractions, computed as add_axes_in places an axes; the image's box is the
-        # slot shrunk to the image's aspect
-        self.slot = Bbox.from_bounds(left / w, bottom / h, width / w, height / h)
+        # in figure fractions, as add_axes_in places an axes; the image's box is the slot
+        # shrunk to the image's aspect
+        self.slot = Bbox.from_bounds(*fractions(fig, left, bottom, width, height))
         self.box = self.slot
 
     def image(
